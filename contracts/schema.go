@@ -1,0 +1,91 @@
+package contracts
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+//go:embed schemas/*.schema.json
+var schemaFiles embed.FS
+
+// ErrInvalidEvent marks a payload that breaks the contract: it can never be processed.
+var ErrInvalidEvent = errors.New("invalid event")
+
+var schemas = mustCompileSchemas()
+
+func mustCompileSchemas() map[EventType]*jsonschema.Schema {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	out := make(map[EventType]*jsonschema.Schema, len(EventTypes))
+	for _, t := range EventTypes {
+		name := SchemaFile(t)
+		raw, err := schemaFiles.ReadFile(name)
+		if err != nil {
+			panic(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			panic(fmt.Errorf("%s: %w", name, err))
+		}
+		if err := c.AddResource(name, doc); err != nil {
+			panic(err)
+		}
+		out[t] = c.MustCompile(name)
+	}
+	return out
+}
+
+// SchemaFile is the path, inside this module, of the JSON Schema of events of type t.
+func SchemaFile(t EventType) string { return "schemas/" + string(t) + ".schema.json" }
+
+// Validate checks a raw payload against the JSON Schema of its own eventType.
+func Validate(payload []byte) error {
+	var head struct {
+		EventType EventType `json:"eventType"`
+	}
+	if err := json.Unmarshal(payload, &head); err != nil {
+		return fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+	}
+	s, ok := schemas[head.EventType]
+	if !ok {
+		return fmt.Errorf("%w: unknown eventType %q", ErrInvalidEvent, head.EventType)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	if err := s.Validate(doc); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidEvent, head.EventType, err)
+	}
+	return nil
+}
+
+// Decode validates a raw payload against its schema and decodes it.
+func Decode(payload []byte) (Event, error) {
+	if err := Validate(payload); err != nil {
+		return Event{}, err
+	}
+	var e Event
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	return e, nil
+}
+
+// Encode validates an event against its schema and encodes it: a producer never sends what
+// its consumers would reject.
+func Encode(e Event) ([]byte, error) {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate(raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

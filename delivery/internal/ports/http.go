@@ -1,0 +1,67 @@
+// Package ports is the delivery service's HTTP face: the delivery API and the event route
+// daprd delivers order events to.
+package ports
+
+import (
+	"context"
+
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/delivery/internal/app"
+	"github.com/skmall/skmall/delivery/internal/domain"
+	"github.com/skmall/skmall/platform/daprstate"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/httpx"
+)
+
+// Routes adds the delivery service's routes to r.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: domain.ErrUnknownDelivery, Status: http.StatusNotFound, Slug: "unknown-delivery", Title: "Unknown delivery"},
+		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Deliveries cannot be read now",
+			Detail: "The delivery store is not reachable. Try again in a moment.", RetryAfter: 2},
+	}}
+	r.Handle("/deliveries/{orderId}", getDelivery(a, errs)).Methods(http.MethodGet)
+
+	poison := func(h eventsub.Handler) eventsub.Handler {
+		return func(ctx context.Context, e contracts.Event) error {
+			return eventsub.PoisonIf(h(ctx, e), domain.ErrInvalidInput)
+		}
+	}
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+		contracts.OrderPlaced:    poison(a.OrderPlaced),
+		contracts.OrderCancelled: poison(a.OrderCancelled),
+	}, events, log)).Methods(http.MethodPost)
+}
+
+type deliveryJSON struct {
+	DeliveryID string    `json:"deliveryId"`
+	OrderID    string    `json:"orderId"`
+	Status     string    `json:"status"`
+	CustomerID string    `json:"customerId"`
+	ProductID  string    `json:"productId"`
+	Qty        int       `json:"qty"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+func getDelivery(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := a.Delivery(r.Context(), mux.Vars(r)["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		l := d.Line()
+		httpx.WriteJSON(w, http.StatusOK, deliveryJSON{
+			DeliveryID: string(d.ID()), OrderID: string(l.Order), Status: string(d.Status()),
+			CustomerID: l.Customer, ProductID: l.Product, Qty: l.Qty, CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(),
+		})
+	})
+}

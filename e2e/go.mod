@@ -1,0 +1,3 @@
+module github.com/skmall/skmall/e2e
+
+go 1.26.0

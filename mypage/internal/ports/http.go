@@ -1,0 +1,87 @@
+// Package ports is mypage's HTTP face: the customer's page, answered from mypage's own store
+// only, and the event routes daprd delivers order and delivery events to.
+package ports
+
+import (
+	"context"
+
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/mypage/internal/app"
+	"github.com/skmall/skmall/mypage/internal/domain"
+	"github.com/skmall/skmall/platform/daprstate"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/httpx"
+)
+
+// Routes adds mypage's routes to r.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
+		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "My page cannot be shown now",
+			Detail: "The page store is not reachable. Try again in a moment.", RetryAfter: 2},
+	}}
+	r.Handle("/mypage/{customerId}/orders", listOrders(a, errs)).Methods(http.MethodGet)
+	r.Handle("/mypage/{customerId}/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
+
+	learn := func(ctx context.Context, e contracts.Event) error {
+		return eventsub.PoisonIf(a.Learn(ctx, e), domain.ErrInvalidInput)
+	}
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+		contracts.OrderPlaced: learn, contracts.OrderCancelled: learn,
+	}, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
+		contracts.DeliveryStarted: learn, contracts.DeliveryCancelled: learn,
+	}, events, log)).Methods(http.MethodPost)
+}
+
+type rowJSON struct {
+	OrderID        string    `json:"orderId"`
+	ProductID      string    `json:"productId"`
+	Qty            int       `json:"qty"`
+	OrderStatus    string    `json:"orderStatus"`
+	DeliveryStatus string    `json:"deliveryStatus"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+func toJSON(r domain.Row) rowJSON {
+	return rowJSON{
+		OrderID: r.OrderID, ProductID: r.ProductID, Qty: r.Qty, OrderStatus: r.OrderStatus(),
+		DeliveryStatus: r.DeliveryStatus(), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+func listOrders(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := a.Orders(r.Context(), mux.Vars(r)["customerId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		rows := v.Rows()
+		out := make([]rowJSON, 0, len(rows))
+		for _, row := range rows {
+			out = append(out, toJSON(row))
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"customerId": v.Customer, "orders": out})
+	})
+}
+
+func getOrder(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		vars := mux.Vars(r)
+		row, err := a.Order(r.Context(), vars["customerId"], vars["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, toJSON(row))
+	})
+}

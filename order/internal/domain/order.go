@@ -1,0 +1,157 @@
+// Package domain is the order's model: a customer's order of a quantity of one product, and
+// the life it goes through. It knows nothing of Dapr, HTTP or storage.
+package domain
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+var (
+	ErrInvalidInput      = errors.New("invalid input")
+	ErrUnknownOrder      = errors.New("unknown order")
+	ErrOrderExists       = errors.New("order already exists")
+	ErrIdempotencyReused = errors.New("idempotency key already used for another order")
+)
+
+// MaxQty is the most units of a product one order may ask for.
+const MaxQty = 1000
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func parseID(field, s string) error {
+	if !idPattern.MatchString(s) {
+		return fmt.Errorf("%w: %s must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got %q", ErrInvalidInput, field, s)
+	}
+	return nil
+}
+
+// OrderID names an order.
+type OrderID string
+
+// ParseOrderID validates an order id.
+func ParseOrderID(s string) (OrderID, error) { return OrderID(s), parseID("orderId", s) }
+
+// CustomerID names a customer.
+type CustomerID string
+
+// ParseCustomerID validates a customer id.
+func ParseCustomerID(s string) (CustomerID, error) { return CustomerID(s), parseID("customerId", s) }
+
+// ProductID names a product.
+type ProductID string
+
+// ParseProductID validates a product id.
+func ParseProductID(s string) (ProductID, error) { return ProductID(s), parseID("productId", s) }
+
+// Qty is how many units of the product are ordered: 1 to MaxQty.
+type Qty int
+
+// ParseQty rejects zero, negative and absurd quantities.
+func ParseQty(n int) (Qty, error) {
+	if n < 1 || n > MaxQty {
+		return 0, fmt.Errorf("%w: qty must be between 1 and %d, got %d", ErrInvalidInput, MaxQty, n)
+	}
+	return Qty(n), nil
+}
+
+// IdempotencyKey lets a client retry an order request safely.
+type IdempotencyKey string
+
+// ParseIdempotencyKey accepts an absent key or 1 to 128 printable ASCII characters.
+func ParseIdempotencyKey(s string) (IdempotencyKey, error) {
+	if len(s) > 128 {
+		return "", fmt.Errorf("%w: Idempotency-Key may hold at most 128 characters", ErrInvalidInput)
+	}
+	for _, c := range s {
+		if c < 0x21 || c > 0x7e {
+			return "", fmt.Errorf("%w: Idempotency-Key must be printable ASCII without spaces", ErrInvalidInput)
+		}
+	}
+	return IdempotencyKey(s), nil
+}
+
+// NewOrderID returns the id of a new order. With an idempotency key the id is derived from
+// the customer and the key, so a retried request names the same order.
+func NewOrderID(customer CustomerID, key IdempotencyKey) OrderID {
+	if key == "" {
+		return OrderID(uuid.NewString())
+	}
+	return OrderID(uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(string(customer)+"\x00"+string(key)), 5).String())
+}
+
+// Status is where an order stands.
+type Status string
+
+const (
+	Placed          Status = "PLACED"
+	DeliveryStarted Status = "DELIVERY_STARTED"
+	Cancelled       Status = "CANCELLED"
+)
+
+// ParseStatus accepts the closed set of statuses.
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(s); st {
+	case Placed, DeliveryStarted, Cancelled:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w: unknown order status %q", ErrInvalidInput, s)
+}
+
+// Order is a customer's order of a quantity of one product.
+type Order struct {
+	id        OrderID
+	customer  CustomerID
+	product   ProductID
+	qty       Qty
+	status    Status
+	createdAt time.Time
+	updatedAt time.Time
+}
+
+// Place starts an order whose stock is reserved.
+func Place(id OrderID, customer CustomerID, product ProductID, qty Qty, now time.Time) Order {
+	return Order{id: id, customer: customer, product: product, qty: qty, status: Placed, createdAt: now, updatedAt: now}
+}
+
+// Restore rebuilds an order from storage.
+func Restore(id OrderID, customer CustomerID, product ProductID, qty Qty, status Status, createdAt, updatedAt time.Time) Order {
+	return Order{id: id, customer: customer, product: product, qty: qty, status: status, createdAt: createdAt, updatedAt: updatedAt}
+}
+
+func (o Order) ID() OrderID          { return o.id }
+func (o Order) Customer() CustomerID { return o.customer }
+func (o Order) Product() ProductID   { return o.product }
+func (o Order) Qty() Qty             { return o.qty }
+func (o Order) Status() Status       { return o.status }
+func (o Order) CreatedAt() time.Time { return o.createdAt }
+func (o Order) UpdatedAt() time.Time { return o.updatedAt }
+func (o Order) IsCancelled() bool    { return o.status == Cancelled }
+func (o Order) SameRequest(product ProductID, qty Qty) bool {
+	return o.product == product && o.qty == qty
+}
+
+// Cancel cancels the order, before or after its delivery started. It reports whether the
+// order changed: cancelling a cancelled order changes nothing.
+func (o *Order) Cancel(now time.Time) bool {
+	if o.IsCancelled() {
+		return false
+	}
+	o.status, o.updatedAt = Cancelled, now
+	return true
+}
+
+// StartDelivery records that the order's delivery started. A cancelled order stays
+// cancelled, and a repeated start changes nothing.
+func (o *Order) StartDelivery(now time.Time) bool {
+	if o.status != Placed {
+		return false
+	}
+	o.status, o.updatedAt = DeliveryStarted, now
+	return true
+}

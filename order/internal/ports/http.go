@@ -1,0 +1,132 @@
+// Package ports is the order service's HTTP face: the public order API and the event route
+// daprd delivers delivery events to.
+package ports
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/order/internal/app"
+	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/httpx"
+)
+
+// Routes adds the order service's routes to r.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
+		{Err: domain.ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
+			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
+		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
+		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
+		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
+			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
+			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+	}}
+
+	r.Handle("/orders", placeOrder(a, errs)).Methods(http.MethodPost)
+	r.Handle("/orders", listOrders(a, errs)).Methods(http.MethodGet)
+	r.Handle("/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
+	r.Handle("/orders/{orderId}/cancel", cancelOrder(a, errs)).Methods(http.MethodPost)
+
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
+		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
+			return eventsub.PoisonIf(a.RecordDeliveryStarted(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
+		},
+	}, events, log)).Methods(http.MethodPost)
+}
+
+type orderJSON struct {
+	OrderID    string    `json:"orderId"`
+	CustomerID string    `json:"customerId"`
+	ProductID  string    `json:"productId"`
+	Qty        int       `json:"qty"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+}
+
+func toJSON(o domain.Order) orderJSON {
+	return orderJSON{
+		OrderID: string(o.ID()), CustomerID: string(o.Customer()), ProductID: string(o.Product()),
+		Qty: int(o.Qty()), Status: string(o.Status()), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
+	}
+}
+
+func placeOrder(a *app.App, errs httpx.Errors) http.Handler {
+	type request struct {
+		CustomerID string `json:"customerId"`
+		ProductID  string `json:"productId"`
+		Qty        int    `json:"qty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := httpx.Decode[request](w, r)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		o, created, err := a.PlaceOrder(r.Context(), app.PlaceOrder{
+			CustomerID: req.CustomerID, ProductID: req.ProductID, Qty: req.Qty,
+			IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		})
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		if !created {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		w.Header().Set("Location", "/orders/"+string(o.ID()))
+		httpx.WriteJSON(w, http.StatusCreated, toJSON(o))
+	})
+}
+
+func getOrder(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, toJSON(o))
+	})
+}
+
+func listOrders(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		customer := r.URL.Query().Get("customerId")
+		if customer == "" {
+			errs.Write(w, r, httpx.Invalid("the query parameter customerId is required"))
+			return
+		}
+		orders, err := a.CustomerOrders(r.Context(), customer)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		out := make([]orderJSON, 0, len(orders))
+		for _, o := range orders {
+			out = append(out, toJSON(o))
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"customerId": customer, "orders": out})
+	})
+}
+
+func cancelOrder(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.CancelOrder(r.Context(), mux.Vars(r)["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, toJSON(o))
+	})
+}

@@ -1,0 +1,62 @@
+// Package service wires the order service together.
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skmall/skmall/order/internal/adapters"
+	"github.com/skmall/skmall/order/internal/app"
+	"github.com/skmall/skmall/order/internal/ports"
+	"github.com/skmall/skmall/platform/svc"
+)
+
+// Config is the order service's configuration, from the environment.
+type Config struct {
+	svc.Base
+	StateStore     string        `envconfig:"STATE_STORE" default:"order-store"`
+	WarehouseAppID string        `envconfig:"WAREHOUSE_APP_ID" default:"warehouse"`
+	StockTimeout   time.Duration `envconfig:"STOCK_TIMEOUT" default:"5s"`
+}
+
+// Run runs the order service until ctx ends.
+func Run(ctx context.Context) error {
+	cfg := Config{Base: svc.Base{Port: 8082}}
+	return svc.Run(ctx, svc.Service{
+		Name: "order", Config: &cfg, Base: &cfg.Base,
+		Ready: svc.StoreReady(cfg.StateStore),
+		Routes: func(r *mux.Router, d svc.Deps) error {
+			a := app.New(
+				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
+				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
+				newMetrics(d.Registry), d.Log, time.Now)
+			ports.Routes(r, a, d.Events, d.Log)
+			return nil
+		},
+	})
+}
+
+type metrics struct {
+	placed    prometheus.Counter
+	units     prometheus.Counter
+	refused   *prometheus.CounterVec
+	cancelled prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		placed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_total", Help: "Orders accepted."}),
+		units:     prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_units_total", Help: "Units in accepted orders."}),
+		refused:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orders_refused_total", Help: "Orders refused, by reason (out_of_stock, unknown_product, stock_unconfirmed, store_unavailable)."}, []string{"reason"}),
+		cancelled: prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_cancelled_total", Help: "Orders cancelled."}),
+	}
+	reg.MustRegister(m.placed, m.units, m.refused, m.cancelled)
+	return m
+}
+
+func (m *metrics) OrderPlaced(qty int)        { m.placed.Inc(); m.units.Add(float64(qty)) }
+func (m *metrics) OrderRefused(reason string) { m.refused.WithLabelValues(reason).Inc() }
+func (m *metrics) OrderCancelled()            { m.cancelled.Inc() }

@@ -1,0 +1,289 @@
+// Package daprstate keeps JSON documents in a Dapr state store with optimistic concurrency:
+// every change is read-modify-write guarded by the document's ETag, retried on conflict.
+package daprstate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	dapr "github.com/dapr/go-sdk/client"
+)
+
+// ErrUnavailable means the state store could not be read or written now.
+var ErrUnavailable = errors.New("state store unavailable")
+
+// Client is the part of the Dapr client a Store uses.
+type Client interface {
+	GetState(ctx context.Context, storeName, key string, meta map[string]string) (*dapr.StateItem, error)
+	GetBulkState(ctx context.Context, storeName string, keys []string, meta map[string]string, parallelism int32) ([]*dapr.BulkStateItem, error)
+	SaveStateWithETag(ctx context.Context, storeName, key string, data []byte, etag string, meta map[string]string, so ...dapr.StateOption) error
+	SaveState(ctx context.Context, storeName, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error
+	ExecuteStateTransaction(ctx context.Context, storeName string, meta map[string]string, ops []*dapr.StateOperation) error
+}
+
+// Store holds documents of type T under string keys in one Dapr state store.
+type Store[T any] struct {
+	client Client
+	name   string
+	prefix string
+	locks  [64]sync.Mutex
+}
+
+// New returns a store of T documents whose keys start with prefix (for example "order-").
+func New[T any](client Client, storeName, prefix string) *Store[T] {
+	return &Store[T]{client: client, name: storeName, prefix: prefix}
+}
+
+// Change is what an update decides.
+type Change[T any] struct {
+	// Value is the document to write; nil writes nothing.
+	Value *T
+	// Outbox, when set, is published to the store's outbox topic in the same transaction as
+	// Value (Dapr transactional outbox with a projection): both happen or neither.
+	Outbox []byte
+}
+
+// Get returns the document under key, and whether there is one.
+func (s *Store[T]) Get(ctx context.Context, key string) (T, bool, error) {
+	v, _, found, err := s.get(ctx, key)
+	return v, found, err
+}
+
+func (s *Store[T]) get(ctx context.Context, key string) (T, string, bool, error) {
+	var v T
+	item, err := s.client.GetState(ctx, s.name, s.prefix+key, nil)
+	if err != nil {
+		return v, "", false, fmt.Errorf("%w: get %s: %v", ErrUnavailable, key, err)
+	}
+	if item == nil || len(item.Value) == 0 {
+		return v, "", false, nil
+	}
+	if err := json.Unmarshal(item.Value, &v); err != nil {
+		return v, "", false, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return v, item.Etag, true, nil
+}
+
+// GetMany returns the documents found under keys, in the order of keys; missing ones are left out.
+func (s *Store[T]) GetMany(ctx context.Context, keys []string) ([]T, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = s.prefix + k
+	}
+	items, err := s.client.GetBulkState(ctx, s.name, full, nil, 8)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bulk get: %v", ErrUnavailable, err)
+	}
+	byKey := make(map[string][]byte, len(items))
+	for _, it := range items {
+		if it.Error == "" && len(it.Value) > 0 {
+			byKey[it.Key] = it.Value
+		}
+	}
+	out := make([]T, 0, len(keys))
+	for _, k := range full {
+		raw, ok := byKey[k]
+		if !ok {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", k, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Update reads the document under key (nil when there is none), lets decide choose the
+// change, and writes it guarded by the ETag it read, or as a create that fails if another
+// writer created the document first. On a conflict it reads again and decides again, so
+// decide must be free of side effects. It returns the document as it stands afterwards.
+//
+// Updates of one key within this process are serialised, so conflicts (and retries) only
+// come from other replicas.
+func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
+	mu := &s.locks[stripe(key)]
+	mu.Lock()
+	defer mu.Unlock()
+
+	var result T
+	err := retry(ctx, func() error {
+		cur, etag, found, err := s.get(ctx, key)
+		if err != nil {
+			return classify(err)
+		}
+		var curPtr *T
+		if found {
+			curPtr = &cur
+		}
+		ch, err := decide(curPtr)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		if ch.Value == nil {
+			result = cur
+			return nil
+		}
+		if err := s.write(ctx, key, etag, ch); err != nil {
+			return err
+		}
+		result = *ch.Value
+		return nil
+	})
+	return result, err
+}
+
+// write saves a change. An ETag mismatch (or, for a create, an existing document) surfaces
+// from Dapr as an error whose code depends on the store and on whether a transaction was used,
+// so every write error is retried by Update after a fresh read; a store that is down stays
+// down and ends as ErrUnavailable.
+func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) error {
+	item, err := s.item(key, etag, ch.Value)
+	if err != nil {
+		return err
+	}
+	ops := []*dapr.StateOperation{{Type: dapr.StateOperationTypeUpsert, Item: item}}
+	if ch.Outbox != nil {
+		ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
+			Key: item.Key, Value: ch.Outbox,
+			Metadata: map[string]string{"outbox.projection": "true", "contentType": "application/json"},
+		}})
+	}
+	return s.exec(ctx, ops)
+}
+
+func (s *Store[T]) exec(ctx context.Context, ops []*dapr.StateOperation) error {
+	var err error
+	if len(ops) == 1 {
+		it := ops[0].Item
+		opts := []dapr.StateOption{dapr.WithConcurrency(it.Options.Concurrency), dapr.WithConsistency(it.Options.Consistency)}
+		if it.Etag == nil {
+			err = s.client.SaveState(ctx, s.name, it.Key, it.Value, it.Metadata, opts...)
+		} else {
+			err = s.client.SaveStateWithETag(ctx, s.name, it.Key, it.Value, it.Etag.Value, it.Metadata, opts...)
+		}
+	} else {
+		err = s.client.ExecuteStateTransaction(ctx, s.name, nil, ops)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: save %s: %v", ErrUnavailable, ops[0].Item.Key, err)
+	}
+	return nil
+}
+
+// item is the write of v under key, guarded by etag. First-write concurrency turns a write
+// without an ETag into "create only": a concurrent creator loses instead of overwriting.
+func (s *Store[T]) item(key, etag string, v *T) (*dapr.SetStateItem, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, backoff.Permanent(fmt.Errorf("encode %s: %w", key, err))
+	}
+	it := &dapr.SetStateItem{
+		Key: s.prefix + key, Value: raw,
+		Metadata: map[string]string{"contentType": "application/json"},
+		Options:  &dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite, Consistency: dapr.StateConsistencyStrong},
+	}
+	if etag != "" {
+		it.Etag = &dapr.ETag{Value: etag}
+	}
+	return it, nil
+}
+
+// UpdatePair is Update for two documents of one state store that change together: decide
+// sees both (nil where absent) and returns what to write (nil: leave it); both writes commit
+// in one transaction, each guarded by its own ETag. The store must support transactions.
+// Updates are serialised in this process by the first key.
+func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *Store[B], keyB string,
+	decide func(a *A, b *B) (*A, *B, error),
+) error {
+	mu := &sa.locks[stripe(keyA)]
+	mu.Lock()
+	defer mu.Unlock()
+	return retry(ctx, func() error {
+		a, etagA, foundA, err := sa.get(ctx, keyA)
+		if err != nil {
+			return classify(err)
+		}
+		b, etagB, foundB, err := sb.get(ctx, keyB)
+		if err != nil {
+			return classify(err)
+		}
+		var pa *A
+		if foundA {
+			pa = &a
+		}
+		var pb *B
+		if foundB {
+			pb = &b
+		}
+		na, nb, err := decide(pa, pb)
+		if err != nil {
+			return backoff.Permanent(err)
+		}
+		var ops []*dapr.StateOperation
+		if na != nil {
+			it, err := sa.item(keyA, etagA, na)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: it})
+		}
+		if nb != nil {
+			it, err := sb.item(keyB, etagB, nb)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: it})
+		}
+		if len(ops) == 0 {
+			return nil
+		}
+		return sa.execTx(ctx, ops)
+	})
+}
+
+func (s *Store[T]) execTx(ctx context.Context, ops []*dapr.StateOperation) error {
+	if err := s.client.ExecuteStateTransaction(ctx, s.name, nil, ops); err != nil {
+		return fmt.Errorf("%w: transaction on %s: %v", ErrUnavailable, ops[0].Item.Key, err)
+	}
+	return nil
+}
+
+// classify keeps retrying when the store is unavailable and stops on anything else.
+func classify(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return backoff.Permanent(err)
+}
+
+// retry runs op until it succeeds, fails permanently, or conflicts and outages have lasted
+// for a dozen attempts (about five seconds).
+func retry(ctx context.Context, op func() error) error {
+	b := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
+		InitialInterval:     5 * time.Millisecond,
+		RandomizationFactor: 0.5,
+		Multiplier:          2,
+		MaxInterval:         250 * time.Millisecond,
+		MaxElapsedTime:      5 * time.Second,
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}, 12), ctx)
+	return backoff.Retry(op, b)
+}
+
+func stripe(key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % 64)
+}

@@ -1,0 +1,144 @@
+// Package eventsub receives the events daprd delivers to a subscription route, checks them
+// against the event contracts and tells daprd what became of each: done, try again later, or
+// dead-letter it.
+package eventsub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skmall/skmall/contracts"
+)
+
+// ErrPoison marks an event that can never be processed as it is. Wrap it (or return
+// contracts.ErrInvalidEvent) to have daprd move the event to the dead-letter topic.
+var ErrPoison = errors.New("event cannot be processed")
+
+// Handler acts on one event. It must be safe to call more than once with the same event.
+type Handler func(ctx context.Context, e contracts.Event) error
+
+// Metrics counts events by outcome.
+type Metrics struct {
+	handled  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewMetrics registers the event metrics of a service.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "events_handled_total",
+			Help: "Events delivered by Dapr, by topic, event type and outcome (success, retry, deadletter).",
+		}, []string{"topic", "type", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "event_handling_seconds", Help: "Time to handle one delivered event, by topic.",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"topic"}),
+	}
+	reg.MustRegister(m.handled, m.duration)
+	return m
+}
+
+// Reply statuses daprd understands.
+const (
+	statusSuccess = "SUCCESS"
+	statusRetry   = "RETRY"
+	statusDrop    = "DROP" // with a deadLetterTopic on the subscription, daprd dead-letters it
+)
+
+// envelope is the part of a CloudEvent this package reads.
+type envelope struct {
+	ID          string          `json:"id"`
+	Topic       string          `json:"topic"`
+	Data        json.RawMessage `json:"data"`
+	DataBase64  []byte          `json:"data_base64"`
+	Traceparent string          `json:"traceparent"`
+}
+
+// Route returns the HTTP handler for one subscription route: it decodes the CloudEvent,
+// validates its payload against the contract, passes it to handle for each type in handlers,
+// and answers SUCCESS, RETRY or DROP. Event types the service does not consume are
+// acknowledged and ignored.
+func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		e, err := decode(r)
+		outcome, status := "success", statusSuccess
+		log := log.With("topic", topic)
+		switch {
+		case err != nil:
+			outcome, status = "deadletter", statusDrop
+			log.ErrorContext(r.Context(), "dead-lettering an event that breaks the contract", "err", err)
+		default:
+			log = log.With("orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
+			h, ok := handlers[e.EventType]
+			if !ok {
+				outcome = "ignored"
+				break
+			}
+			if err := h(r.Context(), e); err != nil {
+				if errors.Is(err, ErrPoison) || errors.Is(err, contracts.ErrInvalidEvent) {
+					outcome, status = "deadletter", statusDrop
+					log.ErrorContext(r.Context(), "dead-lettering an event that cannot be processed", "err", err)
+				} else {
+					outcome, status = "retry", statusRetry
+					log.WarnContext(r.Context(), "event handling failed; daprd will deliver it again", "err", err)
+				}
+			} else {
+				log.DebugContext(r.Context(), "event handled")
+			}
+		}
+		typ := string(e.EventType)
+		if !e.EventType.Valid() {
+			typ = "invalid"
+		}
+		m.handled.WithLabelValues(topic, typ, outcome).Inc()
+		m.duration.WithLabelValues(topic).Observe(time.Since(start).Seconds())
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
+	})
+}
+
+func decode(r *http.Request) (contracts.Event, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
+	if err != nil {
+		return contracts.Event{}, fmt.Errorf("%w: reading body: %v", contracts.ErrInvalidEvent, err)
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return contracts.Event{}, fmt.Errorf("%w: not a CloudEvent: %v", contracts.ErrInvalidEvent, err)
+	}
+	payload := []byte(env.Data)
+	switch {
+	case len(env.DataBase64) > 0:
+		payload = env.DataBase64
+	case len(payload) > 0 && payload[0] == '"':
+		// Published with a non-JSON content type, the payload arrives as a JSON string.
+		var s string
+		if err := json.Unmarshal(payload, &s); err != nil {
+			return contracts.Event{}, fmt.Errorf("%w: %v", contracts.ErrInvalidEvent, err)
+		}
+		payload = []byte(s)
+	case len(payload) == 0:
+		return contracts.Event{}, fmt.Errorf("%w: CloudEvent %q has no data", contracts.ErrInvalidEvent, env.ID)
+	}
+	return contracts.Decode(payload)
+}
+
+// PoisonIf marks err as poison when it is one of permanent: errors no retry can fix.
+func PoisonIf(err error, permanent ...error) error {
+	for _, p := range permanent {
+		if errors.Is(err, p) {
+			return fmt.Errorf("%w: %w", ErrPoison, err)
+		}
+	}
+	return err
+}

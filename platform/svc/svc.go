@@ -1,0 +1,114 @@
+// Package svc runs a service: configuration, logging, metrics, the Dapr client, probes and
+// an HTTP server that drains on shutdown. Each service only adds its own routes.
+package svc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/skmall/skmall/platform/config"
+	"github.com/skmall/skmall/platform/daprclient"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/httpx"
+	"github.com/skmall/skmall/platform/telemetry"
+)
+
+// Base is the configuration every service has; services embed it in their own.
+type Base struct {
+	Port         int           `envconfig:"APP_PORT"`
+	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
+	DaprHost     string        `envconfig:"DAPR_HOST" default:"127.0.0.1"`
+	DaprGRPCPort int           `envconfig:"DAPR_GRPC_PORT" default:"50001"`
+	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
+	Drain        time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
+	PubSub       string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
+}
+
+// Deps is what a service's routes are built from.
+type Deps struct {
+	Log      *slog.Logger
+	Dapr     dapr.Client
+	Registry *prometheus.Registry
+	Events   *eventsub.Metrics
+}
+
+// Service describes one service to Run.
+type Service struct {
+	Name string
+	// Config points at the service's configuration struct, which embeds Base.
+	Config any
+	Base   *Base
+	// Routes adds the service's routes to r.
+	Routes func(r *mux.Router, d Deps) error
+	// Ready reports whether the service can serve (its store reachable through its sidecar).
+	Ready func(ctx context.Context, d Deps) error
+}
+
+// Run runs s until ctx ends.
+func Run(ctx context.Context, s Service) error {
+	if err := config.Load(s.Config); err != nil {
+		return err
+	}
+	log := telemetry.NewLogger(s.Name, s.Base.LogLevel)
+	config.Log(log, s.Config)
+
+	client, err := daprclient.Connect(ctx, net.JoinHostPort(s.Base.DaprHost, strconv.Itoa(s.Base.DaprGRPCPort)), s.Base.DaprWait, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+
+	reg := telemetry.NewRegistry()
+	d := Deps{Log: log, Dapr: client, Registry: reg, Events: eventsub.NewMetrics(reg)}
+	red := httpx.NewRED(reg)
+
+	r := mux.NewRouter()
+	r.Use(red.Middleware(log))
+	r.Handle("/metrics", telemetry.Handler(reg)).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
+		defer cancel()
+		if s.Ready != nil {
+			if err := s.Ready(ctx, d); err != nil {
+				httpx.WriteProblem(w, req, http.StatusServiceUnavailable, "not-ready", "Not ready", err.Error())
+				return
+			}
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}).Methods(http.MethodGet)
+	if err := s.Routes(r, d); err != nil {
+		return fmt.Errorf("routes: %w", err)
+	}
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		httpx.WriteProblem(w, req, http.StatusNotFound, "not-found", "Not found", "no such resource: "+req.URL.Path)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		httpx.WriteProblem(w, req, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			req.Method+" is not supported on "+req.URL.Path)
+	})
+
+	srv := httpx.NewServer(":"+strconv.Itoa(s.Base.Port), r)
+	return httpx.Serve(ctx, srv, s.Base.Drain, log)
+}
+
+// StoreReady is a readiness check: the named state store answers through the sidecar.
+func StoreReady(store string) func(ctx context.Context, d Deps) error {
+	return func(ctx context.Context, d Deps) error {
+		if _, err := d.Dapr.GetState(ctx, store, "readiness-probe", nil); err != nil {
+			return fmt.Errorf("state store %s: %w", store, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,86 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// Product is a product and its stock. Available stock is what is on hand and not reserved.
+type Product struct {
+	id       ProductID
+	name     string
+	onHand   int
+	reserved int
+}
+
+// NewProduct registers a product with its initial stock.
+func NewProduct(id ProductID, name string, stock int) (Product, error) {
+	if stock < 0 || stock > MaxStock {
+		return Product{}, fmt.Errorf("%w: stock must be between 0 and %d, got %d", ErrInvalidInput, MaxStock, stock)
+	}
+	return Product{id: id, name: name, onHand: stock}, nil
+}
+
+// RestoreProduct rebuilds a product from storage.
+func RestoreProduct(id ProductID, name string, onHand, reserved int) Product {
+	return Product{id: id, name: name, onHand: onHand, reserved: reserved}
+}
+
+func (p Product) ID() ProductID  { return p.id }
+func (p Product) Name() string   { return p.name }
+func (p Product) OnHand() int    { return p.onHand }
+func (p Product) Reserved() int  { return p.reserved }
+func (p Product) Available() int { return p.onHand - p.reserved }
+
+// Reserve sets qty units aside for an order, if that many are available.
+func (p *Product) Reserve(order OrderID, qty Qty, now time.Time) (Reservation, error) {
+	if int(qty) > p.Available() {
+		return Reservation{}, fmt.Errorf("%w: %s has %d available, order %s asks for %d", ErrOutOfStock, p.id, p.Available(), order, qty)
+	}
+	p.reserved += int(qty)
+	return Reservation{order: order, product: p.id, qty: qty, status: Reserved, createdAt: now, updatedAt: now}, nil
+}
+
+// Adjust changes the stock on hand by delta (an admin's count, a delivery from a supplier).
+// Stock already promised to orders cannot be taken away.
+func (p *Product) Adjust(delta int) error {
+	next := p.onHand + delta
+	switch {
+	case next > MaxStock:
+		return fmt.Errorf("%w: stock on hand may not exceed %d", ErrInvalidInput, MaxStock)
+	case next < p.reserved:
+		return fmt.Errorf("%w: %s has %d on hand and %d reserved; it can lose at most %d", ErrBelowReserved, p.id, p.onHand, p.reserved, p.onHand-p.reserved)
+	}
+	p.onHand = next
+	return nil
+}
+
+// ShipReserved turns a reservation into a real stock decrease: the delivery started.
+// It reports whether anything changed; a reservation already shipped, released or restocked
+// stays as it is, so a repeated or late event changes nothing.
+func (p *Product) ShipReserved(r *Reservation, now time.Time) bool {
+	if r.status != Reserved {
+		return false
+	}
+	p.onHand -= int(r.qty)
+	p.reserved -= int(r.qty)
+	r.status, r.updatedAt = Shipped, now
+	return true
+}
+
+// GiveBack returns a cancelled order's quantity: the reservation is released if its delivery
+// never started, the stock restocked if it did. It reports whether anything changed.
+func (p *Product) GiveBack(r *Reservation, now time.Time) bool {
+	switch r.status {
+	case Reserved:
+		p.reserved -= int(r.qty)
+		r.status = Released
+	case Shipped:
+		p.onHand += int(r.qty)
+		r.status = Restocked
+	default:
+		return false
+	}
+	r.updatedAt = now
+	return true
+}

@@ -1,0 +1,52 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// ReservationStatus is where a reservation stands.
+type ReservationStatus string
+
+const (
+	Reserved  ReservationStatus = "RESERVED"  // units set aside for an order
+	Shipped   ReservationStatus = "SHIPPED"   // the delivery started: the units left the stock
+	Released  ReservationStatus = "RELEASED"  // the order was cancelled (or never stored) before delivery
+	Restocked ReservationStatus = "RESTOCKED" // the order was cancelled after its delivery started
+)
+
+// ParseReservationStatus accepts the closed set of statuses.
+func ParseReservationStatus(s string) (ReservationStatus, error) {
+	switch st := ReservationStatus(s); st {
+	case Reserved, Shipped, Released, Restocked:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w: unknown reservation status %q", ErrInvalidInput, s)
+}
+
+// Reservation is the stock one order holds on one product.
+type Reservation struct {
+	order     OrderID
+	product   ProductID
+	qty       Qty
+	status    ReservationStatus
+	createdAt time.Time
+	updatedAt time.Time
+}
+
+// RestoreReservation rebuilds a reservation from storage.
+func RestoreReservation(order OrderID, product ProductID, qty Qty, status ReservationStatus, createdAt, updatedAt time.Time) Reservation {
+	return Reservation{order: order, product: product, qty: qty, status: status, createdAt: createdAt, updatedAt: updatedAt}
+}
+
+func (r Reservation) Order() OrderID            { return r.order }
+func (r Reservation) Product() ProductID        { return r.product }
+func (r Reservation) Qty() Qty                  { return r.qty }
+func (r Reservation) Status() ReservationStatus { return r.status }
+func (r Reservation) CreatedAt() time.Time      { return r.createdAt }
+func (r Reservation) UpdatedAt() time.Time      { return r.updatedAt }
+
+// Matches reports whether a repeated reservation request asks for what this one holds.
+func (r Reservation) Matches(product ProductID, qty Qty) bool {
+	return r.product == product && r.qty == qty
+}

@@ -1,0 +1,174 @@
+// Package ports is the warehouse's HTTP face: the public product API, the reservation API
+// that only order calls (through Dapr service invocation), and the event routes daprd
+// delivers to.
+package ports
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/daprstate"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/httpx"
+	"github.com/skmall/skmall/warehouse/internal/app"
+	"github.com/skmall/skmall/warehouse/internal/domain"
+)
+
+// Routes adds the warehouse's routes to r.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
+		{Err: domain.ErrProductExists, Status: http.StatusConflict, Slug: "product-exists", Title: "Product already registered"},
+		{Err: domain.ErrBelowReserved, Status: http.StatusConflict, Slug: "stock-reserved", Title: "Stock is reserved"},
+		{Err: domain.ErrReservationClash, Status: http.StatusConflict, Slug: "reservation-clash", Title: "Order holds a different reservation"},
+		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Stock cannot be read or changed now",
+			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
+	}}
+
+	r.Handle("/products", registerProduct(a, errs)).Methods(http.MethodPost)
+	r.Handle("/products/{productId}", getProduct(a, errs)).Methods(http.MethodGet)
+	r.Handle("/products/{productId}/stock-adjustments", adjustStock(a, errs)).Methods(http.MethodPost)
+
+	r.Handle("/reservations", reserveStock(a, errs)).Methods(http.MethodPost)
+	r.Handle("/reservations/{orderId}/release", releaseReservation(a, errs)).Methods(http.MethodPost)
+
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
+			return eventError(a.OrderCancelled(ctx, e.OrderID, e.ProductID))
+		},
+	}, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
+		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
+			return eventError(a.DeliveryStarted(ctx, e.OrderID, e.ProductID))
+		},
+	}, events, log)).Methods(http.MethodPost)
+}
+
+// eventError marks errors no retry can fix as poison, so the event is dead-lettered.
+func eventError(err error) error {
+	return eventsub.PoisonIf(err, domain.ErrInvalidInput, domain.ErrUnknownProduct, domain.ErrUnknownReservation)
+}
+
+type productJSON struct {
+	ProductID string `json:"productId"`
+	Name      string `json:"name"`
+	OnHand    int    `json:"onHand"`
+	Reserved  int    `json:"reserved"`
+	Available int    `json:"available"`
+}
+
+func toProductJSON(p domain.Product) productJSON {
+	return productJSON{ProductID: string(p.ID()), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Available: p.Available()}
+}
+
+func registerProduct(a *app.App, errs httpx.Errors) http.Handler {
+	type request struct {
+		ProductID string `json:"productId"`
+		Name      string `json:"name"`
+		Stock     *int   `json:"stock"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := httpx.Decode[request](w, r)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		if req.Stock == nil {
+			errs.Write(w, r, httpx.Invalid("stock is required"))
+			return
+		}
+		p, err := a.RegisterProduct(r.Context(), req.ProductID, req.Name, *req.Stock)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		w.Header().Set("Location", "/products/"+string(p.ID()))
+		httpx.WriteJSON(w, http.StatusCreated, toProductJSON(p))
+	})
+}
+
+func getProduct(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Product(r.Context(), mux.Vars(r)["productId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, toProductJSON(p))
+	})
+}
+
+func adjustStock(a *app.App, errs httpx.Errors) http.Handler {
+	type request struct {
+		Delta  int    `json:"delta"`
+		Reason string `json:"reason"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := httpx.Decode[request](w, r)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		if len(req.Reason) > 200 {
+			errs.Write(w, r, httpx.Invalid("reason may hold at most 200 characters"))
+			return
+		}
+		p, err := a.AdjustStock(r.Context(), mux.Vars(r)["productId"], req.Delta)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, toProductJSON(p))
+	})
+}
+
+// reservationResult is the answer of the reservation API. A refusal is a 200 with
+// reserved=false: Dapr's circuit breaker counts every non-2xx reply as a failure, and an
+// out-of-stock product is no failure of the warehouse.
+type reservationResult struct {
+	OrderID   string `json:"orderId"`
+	ProductID string `json:"productId"`
+	Qty       int    `json:"qty"`
+	Reserved  bool   `json:"reserved"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func reserveStock(a *app.App, errs httpx.Errors) http.Handler {
+	type request struct {
+		OrderID   string `json:"orderId"`
+		ProductID string `json:"productId"`
+		Qty       int    `json:"qty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := httpx.Decode[request](w, r)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		refusal, err := a.ReserveStock(r.Context(), req.OrderID, req.ProductID, req.Qty)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, reservationResult{
+			OrderID: req.OrderID, ProductID: req.ProductID, Qty: req.Qty,
+			Reserved: refusal == "", Reason: string(refusal),
+		})
+	})
+}
+
+func releaseReservation(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		orderID := mux.Vars(r)["orderId"]
+		if err := a.ReleaseReservation(r.Context(), orderID); err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"orderId": orderID, "released": true})
+	})
+}
