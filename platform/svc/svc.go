@@ -104,10 +104,10 @@ func Run(ctx context.Context, s Service) error {
 }
 
 // StoreReady is a readiness check: the named state store answers through the sidecar.
-func StoreReady(store string) func(ctx context.Context, d Deps) error {
+func StoreReady(store *string) func(ctx context.Context, d Deps) error {
 	return func(ctx context.Context, d Deps) error {
-		if _, err := d.Dapr.GetState(ctx, store, "readiness-probe", nil); err != nil {
-			return fmt.Errorf("state store %s: %w", store, err)
+		if _, err := d.Dapr.GetState(ctx, *store, "readiness-probe", nil); err != nil {
+			return fmt.Errorf("state store %s: %w", *store, err)
 		}
 		return nil
 	}

@@ -25,7 +25,7 @@ func Run(ctx context.Context) error {
 	cfg := Config{Base: svc.Base{Port: 8081}}
 	return svc.Run(ctx, svc.Service{
 		Name: "warehouse", Config: &cfg, Base: &cfg.Base,
-		Ready: svc.StoreReady(cfg.StateStore),
+		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(r *mux.Router, d svc.Deps) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore), newMetrics(d.Registry), time.Now)
 			ports.Routes(r, a, d.Events, d.Log)

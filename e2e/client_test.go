@@ -1,0 +1,145 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+var (
+	specsOnce sync.Once
+	specs     map[string]routers.Router
+	specsErr  error
+)
+
+// loadSpecs reads each app's OpenAPI file; every response the tests get is checked against it.
+func loadSpecs(t testing.TB) map[string]routers.Router {
+	t.Helper()
+	specsOnce.Do(func() {
+		specs = map[string]routers.Router{}
+		for _, app := range appNames {
+			doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(repoRoot(t), app, "api", "openapi.yaml"))
+			if err != nil {
+				specsErr = fmt.Errorf("%s spec: %w", app, err)
+				return
+			}
+			if err := doc.Validate(context.Background()); err != nil {
+				specsErr = fmt.Errorf("%s spec is invalid: %w", app, err)
+				return
+			}
+			doc.Servers = nil
+			r, err := gorillamux.NewRouter(doc)
+			if err != nil {
+				specsErr = err
+				return
+			}
+			specs[app] = r
+		}
+	})
+	if specsErr != nil {
+		t.Fatal(specsErr)
+	}
+	return specs
+}
+
+// Response is an answer from an app, already checked against the app's OpenAPI file.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// Call sends a request to an app's REST API and checks the answer against its OpenAPI file
+// (status documented, body and headers as described, problem+json for errors). Requests the
+// spec forbids are sent unchecked, so tests can send bad input on purpose.
+func (s *Shop) Call(method, app, path string, body any, headers ...string) Response {
+	s.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, s.Apps[app].URL+path, bytes.NewReader(raw))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s %s: %v", method, app, path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.checkAgainstSpec(app, req, raw, resp, out)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
+	s.t.Helper()
+	router := loadSpecs(s.t)[app]
+	specReq := req.Clone(context.Background())
+	specReq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := router.FindRoute(specReq)
+	if err != nil {
+		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+			return // a path or method the API does not have
+		}
+		s.t.Fatalf("%s %s answered %d but the OpenAPI file of %s has no such route: %v", req.Method, req.URL.Path, resp.StatusCode, app, err)
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request: specReq, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+	}
+	if resp.StatusCode/100 != 2 {
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			s.t.Fatalf("%s %s answered %d with %q, want application/problem+json", req.Method, req.URL.Path, resp.StatusCode, ct)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Body: io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		s.t.Fatalf("%s %s: the answer breaks the OpenAPI file of %s: %v\nbody: %s", req.Method, req.URL.Path, app, err, body)
+	}
+}
