@@ -142,3 +142,6 @@ func PoisonIf(err error, permanent ...error) error {
 	}
 	return err
 }
+
+// Handled is the events_handled_total counter, for tests.
+func (m *Metrics) Handled() prometheus.Collector { return m.handled }

@@ -1,0 +1,233 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skmall/skmall/warehouse/internal/adapters"
+	"github.com/skmall/skmall/warehouse/internal/app"
+	"github.com/skmall/skmall/warehouse/internal/domain"
+)
+
+type noMetrics struct{}
+
+func (noMetrics) Reservation(string, int) {}
+
+func newWarehouse(t *testing.T, stock map[string]int) *app.App {
+	t.Helper()
+	a := app.New(adapters.NewMemoryRepository(), noMetrics{}, time.Now)
+	for id, n := range stock {
+		if _, err := a.RegisterProduct(context.Background(), id, "Product "+id, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
+}
+
+func stockOf(t *testing.T, a *app.App, id string) (onHand, reserved int) {
+	t.Helper()
+	p, err := a.Product(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.OnHand(), p.Reserved()
+}
+
+func TestRegisterProductRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	a := newWarehouse(t, map[string]int{"apple": 1})
+	ctx := context.Background()
+	cases := []struct {
+		id, name string
+		stock    int
+		want     error
+	}{
+		{"", "x", 1, domain.ErrInvalidInput},
+		{"a/b", "x", 1, domain.ErrInvalidInput},
+		{"pear", "", 1, domain.ErrInvalidInput},
+		{"pear", "Pear", -1, domain.ErrInvalidInput},
+		{"pear", "Pear", domain.MaxStock + 1, domain.ErrInvalidInput},
+		{"apple", "Apple", 1, domain.ErrProductExists},
+	}
+	for _, c := range cases {
+		if _, err := a.RegisterProduct(ctx, c.id, c.name, c.stock); !errors.Is(err, c.want) {
+			t.Errorf("RegisterProduct(%q, %q, %d) = %v, want %v", c.id, c.name, c.stock, err, c.want)
+		}
+	}
+}
+
+func TestReserveStock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 10})
+
+	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 4); err != nil || refusal != "" {
+		t.Fatalf("reserve 4 of 10: %q, %v", refusal, err)
+	}
+	if onHand, reserved := stockOf(t, a, "apple"); onHand != 10 || reserved != 4 {
+		t.Fatalf("after reserving 4: onHand %d reserved %d", onHand, reserved)
+	}
+	// Idempotent by order: the same request again reserves nothing more.
+	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 4); err != nil || refusal != "" {
+		t.Fatalf("repeated reservation: %q, %v", refusal, err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
+		t.Fatalf("a repeated reservation reserved again: %d", reserved)
+	}
+	// The same order asking for something else is a programming error, not a refusal.
+	if _, err := a.ReserveStock(ctx, "o1", "apple", 5); !errors.Is(err, domain.ErrReservationClash) {
+		t.Fatalf("clashing reservation: %v", err)
+	}
+	if refusal, _ := a.ReserveStock(ctx, "o2", "apple", 7); refusal != app.RefusedOutOfStock {
+		t.Fatalf("reserving 7 of 6 available: %q", refusal)
+	}
+	if refusal, _ := a.ReserveStock(ctx, "o3", "durian", 1); refusal != app.RefusedUnknownProduct {
+		t.Fatalf("reserving an unknown product: %q", refusal)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
+		t.Fatalf("refusals changed the stock: reserved %d", reserved)
+	}
+	for _, qty := range []int{0, -1, domain.MaxQty + 1} {
+		if _, err := a.ReserveStock(ctx, "o4", "apple", qty); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("qty %d: %v", qty, err)
+		}
+	}
+}
+
+func TestConcurrentReservationsNeverOversell(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 40})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		accepted int
+	)
+	for i := range 150 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			refusal, err := a.ReserveStock(ctx, fmt.Sprintf("o%d", i), "apple", 1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if refusal == "" {
+				mu.Lock()
+				accepted++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if onHand, reserved := stockOf(t, a, "apple"); accepted != 40 || reserved != 40 || onHand != 40 {
+		t.Fatalf("150 orders for 40: accepted %d, reserved %d, onHand %d", accepted, reserved, onHand)
+	}
+}
+
+// The stock a cancelled order gives back does not depend on whether the warehouse hears of
+// the delivery start or of the cancellation first, nor on how often it hears each.
+func TestGiveBackConvergesWhateverTheOrderOfEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sequences := map[string][]string{
+		"start then cancel":             {"start", "cancel"},
+		"cancel then start":             {"cancel", "start"},
+		"duplicates everywhere":         {"start", "start", "cancel", "cancel", "start"},
+		"cancel twice before a start":   {"cancel", "cancel", "start"},
+		"start only (not cancelled)":    {"start", "start"},
+		"release then cancel (unsaved)": {"release", "cancel"},
+	}
+	for name, seq := range sequences {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a := newWarehouse(t, map[string]int{"apple": 10})
+			if refusal, err := a.ReserveStock(ctx, "o1", "apple", 3); err != nil || refusal != "" {
+				t.Fatal(refusal, err)
+			}
+			cancelled := false
+			for _, step := range seq {
+				var err error
+				switch step {
+				case "start":
+					err = a.DeliveryStarted(ctx, "o1", "apple")
+				case "cancel":
+					err, cancelled = a.OrderCancelled(ctx, "o1", "apple"), true
+				case "release":
+					err, cancelled = a.ReleaseReservation(ctx, "o1"), true
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+			}
+			wantOnHand := 7
+			if cancelled {
+				wantOnHand = 10
+			}
+			if onHand, reserved := stockOf(t, a, "apple"); onHand != wantOnHand || reserved != 0 {
+				t.Fatalf("onHand %d reserved %d, want %d and 0", onHand, reserved, wantOnHand)
+			}
+		})
+	}
+}
+
+func TestReleasedReservationCanBeReservedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 5})
+	if _, err := a.ReserveStock(ctx, "o1", "apple", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReleaseReservation(ctx, "o1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ReleaseReservation(ctx, "never-reserved"); err != nil {
+		t.Fatalf("releasing nothing: %v", err)
+	}
+	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 5); err != nil || refusal != "" {
+		t.Fatalf("a retried order after its release: %q %v", refusal, err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 5 {
+		t.Fatalf("reserved %d", reserved)
+	}
+}
+
+func TestEventsForUnknownReservationsAreRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 5})
+	if err := a.DeliveryStarted(ctx, "ghost", "apple"); !errors.Is(err, domain.ErrUnknownReservation) {
+		t.Fatalf("start of an unknown order: %v", err)
+	}
+	if err := a.OrderCancelled(ctx, "ghost", "pear"); !errors.Is(err, domain.ErrUnknownProduct) {
+		t.Fatalf("cancel on an unknown product: %v", err)
+	}
+}
+
+func TestAdjustStock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 10})
+	if _, err := a.ReserveStock(ctx, "o1", "apple", 6); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.AdjustStock(ctx, "apple", 5); err != nil || p.OnHand() != 15 {
+		t.Fatalf("adding 5: %v %v", p, err)
+	}
+	if _, err := a.AdjustStock(ctx, "apple", -10); !errors.Is(err, domain.ErrBelowReserved) {
+		t.Fatalf("taking away reserved stock: %v", err)
+	}
+	if p, err := a.AdjustStock(ctx, "apple", -9); err != nil || p.Available() != 0 {
+		t.Fatalf("taking away all that is free: %v %v", p, err)
+	}
+	if _, err := a.AdjustStock(ctx, "apple", 0); !errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("zero: %v", err)
+	}
+	if _, err := a.AdjustStock(ctx, "durian", 1); !errors.Is(err, domain.ErrUnknownProduct) {
+		t.Fatalf("unknown product: %v", err)
+	}
+}
