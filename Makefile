@@ -6,7 +6,7 @@ APPS  := warehouse order delivery mypage
 MODULES := contracts platform $(APPS) e2e
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps test test-unit test-e2e lint
+.PHONY: run stop clean build tools deps test test-deps test-unit test-e2e lint
 
 run: deps tools build
 	@bash scripts/run.sh
@@ -31,16 +31,20 @@ build:
 	@mkdir -p bin
 	@for app in $(APPS); do (cd $$app && go build -o ../bin/$$app .) || exit 1; done
 
-test: lint test-unit test-e2e
+test: lint test-deps test-unit test-e2e
+
+test-deps:
+	@bash scripts/deps.sh test
+	@bash scripts/dapr-tools.sh >/dev/null
 
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 
-test-unit:
+# Unit tests, and the adapters' contract suites against a real daprd and real stores.
+test-unit: test-deps
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
 
-test-e2e:
-	@bash scripts/deps.sh test
-	@bash scripts/dapr-tools.sh >/dev/null
+# The whole shop on real sidecars, on both profiles.
+test-e2e: test-deps
 	cd e2e && go test -count=1 -timeout 25m -v ./...

@@ -152,7 +152,9 @@ type Shop struct {
 	dir     string
 	env     []string
 	redis   *proc
-	root    string
+	// RedisAddr is the Redis the profile's pub/sub (and, for postgres-redis, state) uses.
+	RedisAddr string
+	root      string
 }
 
 // StartShop starts everything the profile needs, from a clean state, and stops it when the
@@ -179,7 +181,8 @@ func StartShop(t *testing.T, profile string) *Shop {
 	s.redis = start(t, "redis", dir, nil, "redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(redisPort),
 		"--save", "", "--appendonly", "no", "--dir", dir)
 	waitFor(t, 20*time.Second, "redis to listen", func() error { return dial(redisPort) })
-	s.env = append(s.env, "SKMALL_REDIS_HOST=127.0.0.1:"+strconv.Itoa(redisPort))
+	s.RedisAddr = "127.0.0.1:" + strconv.Itoa(redisPort)
+	s.env = append(s.env, "SKMALL_REDIS_HOST="+s.RedisAddr)
 
 	switch profile {
 	case "local":

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// publish sends a raw payload to a topic through an app's sidecar, as any publisher would.
+func (s *Shop) publish(app, topic string, payload string) {
+	s.t.Helper()
+	url := s.Apps[app].DaprHTTP + "/v1.0/publish/pubsub/" + topic
+	resp, err := http.Post(url, "application/json", bytes.NewBufferString(payload))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		s.t.Fatalf("publish to %s: %s", topic, resp.Status)
+	}
+}
+
+// streamLength is the number of messages in a Redis stream (a topic of the Redis Streams pub/sub).
+func (s *Shop) streamLength(stream string) (int, error) {
+	host, port, _ := strings.Cut(s.RedisAddr, ":")
+	out, err := exec.Command("redis-cli", "-h", host, "-p", port, "XLEN", stream).Output()
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
+// TestPoisonEventsAreDeadLettered publishes events no consumer can ever process: each consumer
+// moves them to its dead-letter topic with a log line, and the events after them still flow.
+func TestPoisonEventsAreDeadLettered(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 10)
+
+	shop.publish("order", "orders", `{"eventType":"OrderPlaced","orderId":"poison-1"}`)          // breaks the schema
+	shop.publish("order", "orders", `{"eventType":"OrderShipped","orderId":"poison-2","qty":1}`) // unknown type
+	shop.publish("order", "orders", `this is not JSON`)                                          // not even JSON
+	shop.publish("delivery", "deliveries", fmt.Sprintf(`{"eventType":"DeliveryStarted","eventId":"e1","occurredAt":%q,"orderId":"ghost","customerId":"mallory","productId":"apple","qty":1,"deliveryId":"d1"}`,
+		time.Now().UTC().Format(time.RFC3339Nano))) // valid, but for an order order and warehouse never had
+
+	for _, c := range []struct {
+		app, stream string
+		want        int
+	}{
+		{"delivery", "deadletter-delivery", 3},
+		{"mypage", "deadletter-mypage", 3},
+		{"warehouse", "deadletter-warehouse", 4},
+		{"order", "deadletter-order", 1},
+	} {
+		waitFor(t, 30*time.Second, c.app+" to dead-letter the poison events", func() error {
+			n, err := shop.streamLength(c.stream)
+			if err != nil {
+				return err
+			}
+			if n != c.want {
+				return fmt.Errorf("%s holds %d messages, want %d", c.stream, n, c.want)
+			}
+			if !shop.LogContains(c.app, "dead-lettering") {
+				return fmt.Errorf("%s logged no dead-lettering", c.app)
+			}
+			return nil
+		})
+	}
+
+	// The subscriptions are not blocked: a real order still goes all the way.
+	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("order after the poison: %d %s", r.Status, r.Body)
+	}
+	shop.WaitConverged(l, 60*time.Second)
+	if !shop.LogContains("delivery", "delivery started", o.OrderID) {
+		t.Fatalf("delivery did not log the start of order %s", o.OrderID)
+	}
+}

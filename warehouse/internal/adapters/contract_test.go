@@ -1,0 +1,136 @@
+package adapters_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/skmall/skmall/warehouse/internal/adapters"
+	"github.com/skmall/skmall/warehouse/internal/app"
+	"github.com/skmall/skmall/warehouse/internal/domain"
+)
+
+// Two repositories on one store stand for two replicas of the warehouse: they share no lock
+// in memory, so only the store's concurrency control keeps them honest.
+type replicas func(t *testing.T) (app.Repository, app.Repository)
+
+func TestMemoryRepository(t *testing.T) {
+	t.Parallel()
+	runContract(t, func(*testing.T) (app.Repository, app.Repository) {
+		r := adapters.NewMemoryRepository()
+		return r, r
+	})
+}
+
+func TestDaprRepository(t *testing.T) {
+	t.Parallel()
+	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
+		client := daprtest.LocalProfile(t, "warehouse")
+		return adapters.NewDaprRepository(client, "warehouse-store"), adapters.NewDaprRepository(client, "warehouse-store")
+	})
+}
+
+func runContract(t *testing.T, newRepos replicas) {
+	a, b := newRepos(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+
+	t.Run("products", func(t *testing.T) {
+		p, _ := domain.NewProduct("apple", "Apple", 10)
+		if err := a.AddProduct(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddProduct(ctx, p); !errors.Is(err, domain.ErrProductExists) {
+			t.Fatalf("second registration: %v", err)
+		}
+		got, err := b.Product(ctx, "apple")
+		if err != nil || got != p {
+			t.Fatalf("read back %+v, %v", got, err)
+		}
+		if _, err := a.Product(ctx, "durian"); !errors.Is(err, domain.ErrUnknownProduct) {
+			t.Fatalf("unknown product: %v", err)
+		}
+		if _, err := a.UpdateProduct(ctx, "durian", func(*domain.Product) error { return nil }); !errors.Is(err, domain.ErrUnknownProduct) {
+			t.Fatalf("updating an unknown product: %v", err)
+		}
+		upd, err := a.UpdateProduct(ctx, "apple", func(p *domain.Product) error { return p.Adjust(5) })
+		if err != nil || upd.OnHand() != 15 {
+			t.Fatalf("adjust: %+v %v", upd, err)
+		}
+		wantErr := errors.New("refused")
+		if _, err := a.UpdateProduct(ctx, "apple", func(*domain.Product) error { return wantErr }); !errors.Is(err, wantErr) {
+			t.Fatalf("a refused change: %v", err)
+		}
+	})
+
+	t.Run("reservations", func(t *testing.T) {
+		if _, err := a.Reservation(ctx, "o1"); !errors.Is(err, domain.ErrUnknownReservation) {
+			t.Fatalf("unknown reservation: %v", err)
+		}
+		err := a.UpdateStock(ctx, "apple", "o1", func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
+			if r != nil {
+				t.Fatalf("o1 already holds %+v", r)
+			}
+			res, err := p.Reserve("o1", 3, now)
+			return &res, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := b.Reservation(ctx, "o1")
+		if err != nil || r.Status() != domain.Reserved || r.Qty() != 3 || r.Product() != "apple" || !r.CreatedAt().Equal(now) {
+			t.Fatalf("read back %+v, %v", r, err)
+		}
+		if p, _ := b.Product(ctx, "apple"); p.Reserved() != 3 {
+			t.Fatalf("product and reservation were not written together: %+v", p)
+		}
+		if err := a.UpdateStock(ctx, "durian", "o2", func(*domain.Product, *domain.Reservation) (*domain.Reservation, error) {
+			return nil, nil
+		}); !errors.Is(err, domain.ErrUnknownProduct) {
+			t.Fatalf("unknown product: %v", err)
+		}
+	})
+
+	t.Run("replicas never oversell", func(t *testing.T) {
+		p, _ := domain.NewProduct("pear", "Pear", 10)
+		if err := a.AddProduct(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			accepted int
+		)
+		for i := range 30 {
+			repo := a
+			if i%2 == 1 {
+				repo = b
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				order := domain.OrderID(fmt.Sprintf("pear-%d", i))
+				err := repo.UpdateStock(ctx, "pear", order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
+					res, err := p.Reserve(order, 1, now)
+					return &res, err
+				})
+				switch {
+				case err == nil:
+					mu.Lock()
+					accepted++
+					mu.Unlock()
+				case !errors.Is(err, domain.ErrOutOfStock):
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if p, _ := a.Product(ctx, "pear"); accepted != 10 || p.Reserved() != 10 {
+			t.Fatalf("30 orders for 10 pears on two replicas: %d accepted, %d reserved", accepted, p.Reserved())
+		}
+	})
+}
