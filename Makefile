@@ -14,7 +14,7 @@ run: deps tools build
 stop:
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
-	@pkill -f 'daprd .*$(CURDIR)/components/local' 2>/dev/null || true
+	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/local' 2>/dev/null || true
 	@redis-cli -p $(REDIS_PORT) shutdown >/dev/null 2>&1 || true
 	@echo "stopped"
 

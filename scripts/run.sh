@@ -21,4 +21,9 @@ for app in order warehouse delivery mypage; do
 done
 export DAPR_RUNTIME_PATH=$root
 echo "SK MALL is starting: warehouse :8081, order :8082, delivery :8083, mypage :8084 (Ctrl-C stops it)"
-"$root/.dapr/bin/dapr" run -f dapr.yaml
+# The dapr CLI puts itself in a process group of its own, where Ctrl-C does not reach it: pass
+# the signal on, then wait until it has stopped every app and sidecar.
+"$root/.dapr/bin/dapr" run -f dapr.yaml &
+dapr_pid=$!
+trap 'kill -INT "$dapr_pid" 2>/dev/null || true' INT TERM
+while kill -0 "$dapr_pid" 2>/dev/null; do wait "$dapr_pid" || true; done
