@@ -209,3 +209,5 @@ func (s *Shop) WaitConverged(l *Ledger, within time.Duration) {
 	s.t.Helper()
 	waitFor(s.t, within, "the shop to converge", func() error { return s.Converged(l) })
 }
+
+func errStatus(r Response) error { return fmt.Errorf("answered %d: %s", r.Status, r.Body) }
