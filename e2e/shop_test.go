@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"net/http"
 	"sort"
 	"sync"
@@ -211,3 +212,5 @@ func (s *Shop) WaitConverged(l *Ledger, within time.Duration) {
 }
 
 func errStatus(r Response) error { return fmt.Errorf("answered %d: %s", r.Status, r.Body) }
+
+func contains(body []byte, s string) bool { return strings.Contains(string(body), s) }
