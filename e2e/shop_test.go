@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
