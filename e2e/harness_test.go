@@ -263,7 +263,11 @@ func (s *Shop) StartApp(name string) {
 		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--dapr-graceful-shutdown-seconds", "5", "--log-level", "info")
 	a.app = start(s.t, name, s.dir, []string{
-		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(daprGRPC), "LOG_LEVEL=debug",
+		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(daprHTTP),
+		"LOG_LEVEL=debug",
+		// Short enough for a test to see a lost reservation come back, long enough to outlast
+		// any order request.
+		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s",
 	}, filepath.Join(binDir, name))
 }
 
@@ -272,6 +276,61 @@ func (s *Shop) StopApp(name string) {
 	a := s.Apps[name]
 	a.app.stop()
 	a.dapr.stop()
+}
+
+// Signal sends sig to an app's process (not its sidecar).
+func (s *Shop) Signal(name string, sig syscall.Signal) {
+	s.t.Helper()
+	if err := s.Apps[name].app.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// SidecarMetric sums the samples of a metric on an app's sidecar whose labels include every
+// one of labels (each written as name="value").
+func (s *Shop) SidecarMetric(name, metric string, labels ...string) float64 {
+	s.t.Helper()
+	return scrape(s.t, fmt.Sprintf("http://127.0.0.1:%d/metrics", s.Apps[name].metrics), metric, labels...)
+}
+
+// AppMetric is SidecarMetric for the app's own /metrics.
+func (s *Shop) AppMetric(name, metric string, labels ...string) float64 {
+	s.t.Helper()
+	return scrape(s.t, s.Apps[name].URL+"/metrics", metric, labels...)
+}
+
+func scrape(t testing.TB, url, metric string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, metric+"{") && !strings.HasPrefix(line, metric+" ") {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
 }
 
 // WaitReady waits until an app answers ready and its sidecar is healthy.

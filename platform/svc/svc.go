@@ -28,6 +28,8 @@ type Base struct {
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
 	DaprHost     string        `envconfig:"DAPR_HOST" default:"127.0.0.1"`
 	DaprGRPCPort int           `envconfig:"DAPR_GRPC_PORT" default:"50001"`
+	DaprHTTPPort int           `envconfig:"DAPR_HTTP_PORT" default:"3500"`
+	DaprAPIToken string        `envconfig:"DAPR_API_TOKEN" secret:"true"`
 	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
 	Drain        time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
 	PubSub       string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
@@ -47,8 +49,9 @@ type Service struct {
 	// Config points at the service's configuration struct, which embeds Base.
 	Config any
 	Base   *Base
-	// Routes adds the service's routes to r.
-	Routes func(r *mux.Router, d Deps) error
+	// Routes adds the service's routes to r. Work the service does in the background runs
+	// until ctx ends.
+	Routes func(ctx context.Context, r *mux.Router, d Deps) error
 	// Ready reports whether the service can serve (its store reachable through its sidecar).
 	Ready func(ctx context.Context, d Deps) error
 }
@@ -88,7 +91,7 @@ func Run(ctx context.Context, s Service) error {
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}).Methods(http.MethodGet)
-	if err := s.Routes(r, d); err != nil {
+	if err := s.Routes(ctx, r, d); err != nil {
 		return fmt.Errorf("routes: %w", err)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -101,6 +104,11 @@ func Run(ctx context.Context, s Service) error {
 
 	srv := httpx.NewServer(":"+strconv.Itoa(s.Base.Port), r)
 	return httpx.Serve(ctx, srv, s.Base.Drain, log)
+}
+
+// DaprHTTP is the base URL of the sidecar's HTTP API.
+func (b Base) DaprHTTP() string {
+	return "http://" + net.JoinHostPort(b.DaprHost, strconv.Itoa(b.DaprHTTPPort))
 }
 
 // StoreReady is a readiness check: the named state store answers through the sidecar.

@@ -27,7 +27,7 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "delivery", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(r *mux.Router, d svc.Deps) error {
+		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub), newMetrics(d.Registry), d.Log, time.Now)
 			ports.Routes(r, a, d.Events, d.Log)

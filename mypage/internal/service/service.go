@@ -24,7 +24,7 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(r *mux.Router, d svc.Deps) error {
+		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
 			ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Events, d.Log)
 			return nil
 		},

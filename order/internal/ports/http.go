@@ -18,7 +18,7 @@ import (
 )
 
 // Routes adds the order service's routes to r.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
@@ -32,7 +32,7 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 	}}
 
-	r.Handle("/orders", placeOrder(a, errs)).Methods(http.MethodPost)
+	r.Handle("/orders", placeOrder(a, placeTimeout, errs)).Methods(http.MethodPost)
 	r.Handle("/orders", listOrders(a, errs)).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}/cancel", cancelOrder(a, errs)).Methods(http.MethodPost)
@@ -61,7 +61,7 @@ func toJSON(o domain.Order) orderJSON {
 	}
 }
 
-func placeOrder(a *app.App, errs httpx.Errors) http.Handler {
+func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handler {
 	type request struct {
 		CustomerID string `json:"customerId"`
 		ProductID  string `json:"productId"`
@@ -73,7 +73,9 @@ func placeOrder(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		o, created, err := a.PlaceOrder(r.Context(), app.PlaceOrder{
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		o, created, err := a.PlaceOrder(ctx, app.PlaceOrder{
 			CustomerID: req.CustomerID, ProductID: req.ProductID, Qty: req.Qty,
 			IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		})

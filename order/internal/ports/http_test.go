@@ -31,7 +31,7 @@ func newRouter(stock *adapters.MemoryStock) http.Handler {
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(adapters.NewMemoryRepository(), stock, noMetrics{}, log, time.Now)
-	ports.Routes(r, a, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	ports.Routes(r, a, 10*time.Second, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r
 }
 

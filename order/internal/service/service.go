@@ -17,9 +17,11 @@ import (
 // Config is the order service's configuration, from the environment.
 type Config struct {
 	svc.Base
-	StateStore     string        `envconfig:"STATE_STORE" default:"order-store"`
-	WarehouseAppID string        `envconfig:"WAREHOUSE_APP_ID" default:"warehouse"`
-	StockTimeout   time.Duration `envconfig:"STOCK_TIMEOUT" default:"5s"`
+	StateStore     string `envconfig:"STATE_STORE" default:"order-store"`
+	WarehouseAppID string `envconfig:"WAREHOUSE_APP_ID" default:"warehouse"`
+	// PlaceTimeout bounds a whole order request. The warehouse holds an unconfirmed
+	// reservation much longer (RESERVATION_HOLD) before it asks whether the order exists.
+	PlaceTimeout time.Duration `envconfig:"PLACE_ORDER_TIMEOUT" default:"15s"`
 }
 
 // Run runs the order service until ctx ends.
@@ -28,12 +30,12 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "order", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(r *mux.Router, d svc.Deps) error {
+		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
 			a := app.New(
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
 				newMetrics(d.Registry), d.Log, time.Now)
-			ports.Routes(r, a, d.Events, d.Log)
+			ports.Routes(r, a, cfg.PlaceTimeout, d.Events, d.Log)
 			return nil
 		},
 	})

@@ -48,8 +48,11 @@ func runContract(t *testing.T, newRepos replicas) {
 			t.Fatalf("second registration: %v", err)
 		}
 		got, err := b.Product(ctx, "apple")
-		if err != nil || got != p {
+		if err != nil || got.OnHand() != 10 || got.Name() != "Apple" || got.Reserved() != 0 {
 			t.Fatalf("read back %+v, %v", got, err)
+		}
+		if ids, err := b.ProductIDs(ctx); err != nil || len(ids) != 1 || ids[0] != "apple" {
+			t.Fatalf("catalog: %v %v", ids, err)
 		}
 		if _, err := a.Product(ctx, "durian"); !errors.Is(err, domain.ErrUnknownProduct) {
 			t.Fatalf("unknown product: %v", err)
@@ -75,7 +78,7 @@ func runContract(t *testing.T, newRepos replicas) {
 			if r != nil {
 				t.Fatalf("o1 already holds %+v", r)
 			}
-			res, err := p.Reserve("o1", 3, now)
+			res, err := p.Reserve("o1", 3, now, time.Minute)
 			return &res, err
 		})
 		if err != nil {
@@ -85,7 +88,7 @@ func runContract(t *testing.T, newRepos replicas) {
 		if err != nil || r.Status() != domain.Reserved || r.Qty() != 3 || r.Product() != "apple" || !r.CreatedAt().Equal(now) {
 			t.Fatalf("read back %+v, %v", r, err)
 		}
-		if p, _ := b.Product(ctx, "apple"); p.Reserved() != 3 {
+		if p, _ := b.Product(ctx, "apple"); p.Reserved() != 3 || !p.Holds()["o1"].Equal(now.Add(time.Minute)) {
 			t.Fatalf("product and reservation were not written together: %+v", p)
 		}
 		if err := a.UpdateStock(ctx, "durian", "o2", func(*domain.Product, *domain.Reservation) (*domain.Reservation, error) {
@@ -115,7 +118,7 @@ func runContract(t *testing.T, newRepos replicas) {
 				defer wg.Done()
 				order := domain.OrderID(fmt.Sprintf("pear-%d", i))
 				err := repo.UpdateStock(ctx, "pear", order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
-					res, err := p.Reserve(order, 1, now)
+					res, err := p.Reserve(order, 1, now, time.Minute)
 					return &res, err
 				})
 				switch {

@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -12,6 +13,7 @@ import (
 type DaprRepository struct {
 	products     *daprstate.Store[productRecord]
 	reservations *daprstate.Store[reservationRecord]
+	catalog      *daprstate.Store[catalog]
 }
 
 // NewDaprRepository returns a repository on the named state store.
@@ -19,10 +21,26 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 	return &DaprRepository{
 		products:     daprstate.New[productRecord](client, store, "product-"),
 		reservations: daprstate.New[reservationRecord](client, store, "reservation-"),
+		catalog:      daprstate.New[catalog](client, store, "catalog-"),
 	}
 }
 
+// AddProduct lists the product in the catalog first, then stores it; an id listed but not
+// stored (a failed write) is skipped when the catalog is read.
 func (d *DaprRepository) AddProduct(ctx context.Context, p domain.Product) error {
+	if _, err := d.catalog.Update(ctx, "all", func(cur *catalog) (daprstate.Change[catalog], error) {
+		next := catalog{}
+		if cur != nil {
+			if slices.Contains(cur.ProductIDs, p.ID()) {
+				return daprstate.Change[catalog]{}, nil
+			}
+			next.ProductIDs = slices.Clone(cur.ProductIDs)
+		}
+		next.ProductIDs = append(next.ProductIDs, p.ID())
+		return daprstate.Change[catalog]{Value: &next}, nil
+	}); err != nil {
+		return err
+	}
 	_, err := d.products.Update(ctx, string(p.ID()), func(cur *productRecord) (daprstate.Change[productRecord], error) {
 		if cur != nil {
 			return daprstate.Change[productRecord]{}, fmt.Errorf("%w: %s", domain.ErrProductExists, p.ID())
@@ -60,6 +78,11 @@ func (d *DaprRepository) UpdateProduct(ctx context.Context, id domain.ProductID,
 		return domain.Product{}, err
 	}
 	return rec.product(), nil
+}
+
+func (d *DaprRepository) ProductIDs(ctx context.Context) ([]domain.ProductID, error) {
+	c, _, err := d.catalog.Get(ctx, "all")
+	return c.ProductIDs, err
 }
 
 func (d *DaprRepository) Reservation(ctx context.Context, order domain.OrderID) (domain.Reservation, error) {

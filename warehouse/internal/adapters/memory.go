@@ -3,6 +3,8 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -58,6 +60,14 @@ func (m *MemoryRepository) UpdateProduct(_ context.Context, id domain.ProductID,
 	return p, nil
 }
 
+func (m *MemoryRepository) ProductIDs(context.Context) ([]domain.ProductID, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := slices.Collect(maps.Keys(m.products))
+	slices.Sort(ids)
+	return ids, nil
+}
+
 func (m *MemoryRepository) Reservation(_ context.Context, order domain.OrderID) (domain.Reservation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -88,4 +98,31 @@ func (m *MemoryRepository) UpdateStock(_ context.Context, id domain.ProductID, o
 	m.products[id] = *np
 	m.reservations[order] = *nr
 	return nil
+}
+
+// MemoryOrders stands in for the order service: it knows which orders exist.
+type MemoryOrders struct {
+	mu     sync.Mutex
+	orders map[domain.OrderID]bool
+	// Down makes every question fail, as an unreachable order service would.
+	Down bool
+}
+
+// Store records that an order exists.
+func (m *MemoryOrders) Store(order domain.OrderID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.orders == nil {
+		m.orders = map[domain.OrderID]bool{}
+	}
+	m.orders[order] = true
+}
+
+func (m *MemoryOrders) OrderExists(_ context.Context, order domain.OrderID) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.Down {
+		return false, fmt.Errorf("order service unreachable")
+	}
+	return m.orders[order], nil
 }

@@ -10,18 +10,24 @@ import (
 
 // productRecord is how a product is stored.
 type productRecord struct {
-	ProductID string `json:"productId"`
-	Name      string `json:"name"`
-	OnHand    int    `json:"onHand"`
-	Reserved  int    `json:"reserved"`
+	ProductID string                       `json:"productId"`
+	Name      string                       `json:"name"`
+	OnHand    int                          `json:"onHand"`
+	Reserved  int                          `json:"reserved"`
+	Holds     map[domain.OrderID]time.Time `json:"holds,omitempty"`
 }
 
 func toProductRecord(p domain.Product) productRecord {
-	return productRecord{ProductID: string(p.ID()), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved()}
+	return productRecord{ProductID: string(p.ID()), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Holds: p.Holds()}
 }
 
 func (r productRecord) product() domain.Product {
-	return domain.RestoreProduct(domain.ProductID(r.ProductID), r.Name, r.OnHand, r.Reserved)
+	return domain.RestoreProduct(domain.ProductID(r.ProductID), r.Name, r.OnHand, r.Reserved, r.Holds)
+}
+
+// catalog lists the ids of all products, so that they can be visited.
+type catalog struct {
+	ProductIDs []domain.ProductID `json:"productIds"`
 }
 
 // reservationRecord is how a reservation is stored.

@@ -19,6 +19,8 @@ type Repository interface {
 	Product(ctx context.Context, id domain.ProductID) (domain.Product, error)
 	// UpdateProduct changes a product under concurrency control.
 	UpdateProduct(ctx context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error)
+	// ProductIDs lists every registered product.
+	ProductIDs(ctx context.Context) ([]domain.ProductID, error)
 	// Reservation returns the reservation of an order; domain.ErrUnknownReservation if none.
 	Reservation(ctx context.Context, order domain.OrderID) (domain.Reservation, error)
 	// UpdateStock changes a product and the reservation an order holds on it (nil when it
@@ -29,21 +31,30 @@ type Repository interface {
 		change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error)) error
 }
 
+// OrderChecker asks the order service, which owns orders, whether an order exists.
+type OrderChecker interface {
+	OrderExists(ctx context.Context, order domain.OrderID) (bool, error)
+}
+
 // Metrics counts what the warehouse does.
 type Metrics interface {
 	Reservation(outcome string, qty int)
+	HoldReleased(qty int)
 }
 
 // App is the warehouse.
 type App struct {
 	repo    Repository
+	orders  OrderChecker
 	metrics Metrics
 	now     func() time.Time
+	hold    time.Duration
 }
 
-// New returns the warehouse's use cases.
-func New(repo Repository, m Metrics, now func() time.Time) *App {
-	return &App{repo: repo, metrics: m, now: now}
+// New returns the warehouse's use cases. hold is how long a reservation waits for its order
+// to be confirmed before the warehouse checks whether the order was stored at all.
+func New(repo Repository, orders OrderChecker, m Metrics, now func() time.Time, hold time.Duration) *App {
+	return &App{repo: repo, orders: orders, metrics: m, now: now, hold: hold}
 }
 
 // RegisterProduct adds a product with its initial stock.
@@ -120,7 +131,7 @@ func (a *App) ReserveStock(ctx context.Context, orderID, productID string, qty i
 		}
 		// A released reservation is one whose order was never stored (the order service gave
 		// it back): a retry of that order reserves afresh.
-		res, err := p.Reserve(oid, q, a.now())
+		res, err := p.Reserve(oid, q, a.now(), a.hold)
 		if err != nil {
 			return nil, err
 		}
@@ -205,4 +216,82 @@ func (a *App) DeliveryStarted(ctx context.Context, orderID, productID string) er
 		}
 		return r, nil
 	})
+}
+
+// OrderPlaced confirms an order's reservation: the order is stored, so the stock stays
+// reserved until its delivery starts or it is cancelled.
+func (a *App) OrderPlaced(ctx context.Context, orderID, productID string) error {
+	oid, err := domain.ParseOrderID(orderID)
+	if err != nil {
+		return err
+	}
+	pid, err := domain.ParseProductID(productID)
+	if err != nil {
+		return err
+	}
+	return a.confirm(ctx, pid, oid)
+}
+
+func (a *App) confirm(ctx context.Context, pid domain.ProductID, oid domain.OrderID) error {
+	return a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
+		if r == nil {
+			return nil, fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid)
+		}
+		if !p.Confirm(r) {
+			return nil, nil
+		}
+		return r, nil
+	})
+}
+
+// ReleaseUnconfirmed gives back the stock of reservations whose order was never stored: the
+// order service reserved, then crashed or failed before storing the order (or the reservation
+// request outlived the caller's patience). A reservation unconfirmed past its hold is checked
+// against the order service, the owner of orders: an order that exists is confirmed, one that
+// does not is released. It returns how many reservations were released.
+func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
+	ids, err := a.repo.ProductIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	released := 0
+	var errs []error
+	for _, pid := range ids {
+		p, err := a.repo.Product(ctx, pid)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, oid := range p.ExpiredHolds(a.now()) {
+			exists, err := a.orders.OrderExists(ctx, oid)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("order %s: %w", oid, err))
+				continue
+			}
+			if exists {
+				errs = append(errs, a.confirm(ctx, pid, oid))
+				continue
+			}
+			var qty int
+			err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
+				if r == nil || !p.Confirm(r) { // no longer held: confirmed or settled meanwhile
+					return nil, nil
+				}
+				if !p.GiveBack(r, a.now()) {
+					return nil, nil
+				}
+				qty = int(r.Qty())
+				return r, nil
+			})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if qty > 0 {
+				released++
+				a.metrics.HoldReleased(qty)
+			}
+		}
+	}
+	return released, errors.Join(errs...)
 }

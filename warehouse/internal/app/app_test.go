@@ -16,16 +16,30 @@ import (
 type noMetrics struct{}
 
 func (noMetrics) Reservation(string, int) {}
+func (noMetrics) HoldReleased(int)        {}
+
+const hold = time.Minute
 
 func newWarehouse(t *testing.T, stock map[string]int) *app.App {
 	t.Helper()
-	a := app.New(adapters.NewMemoryRepository(), noMetrics{}, time.Now)
+	a, _, _ := newWarehouseAt(t, stock)
+	return a
+}
+
+// newWarehouseAt returns a warehouse whose clock the test moves, and the order service it asks.
+func newWarehouseAt(t *testing.T, stock map[string]int) (*app.App, *adapters.MemoryOrders, *time.Time) {
+	t.Helper()
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	orders := &adapters.MemoryOrders{}
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a := app.New(adapters.NewMemoryRepository(), orders, noMetrics{}, clock, hold)
 	for id, n := range stock {
 		if _, err := a.RegisterProduct(context.Background(), id, "Product "+id, n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return a
+	return a, orders, &now
 }
 
 func stockOf(t *testing.T, a *app.App, id string) (onHand, reserved int) {
@@ -229,5 +243,48 @@ func TestAdjustStock(t *testing.T) {
 	}
 	if _, err := a.AdjustStock(ctx, "durian", 1); !errors.Is(err, domain.ErrUnknownProduct) {
 		t.Fatalf("unknown product: %v", err)
+	}
+}
+
+// A reservation whose order was never stored (the order service crashed, or gave up waiting)
+// is given back once its hold has passed; one whose order exists is kept.
+func TestUnconfirmedReservationsAreReleased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, orders, now := newWarehouseAt(t, map[string]int{"apple": 10})
+	for _, o := range []string{"stored", "lost", "confirmed"} {
+		if refusal, err := a.ReserveStock(ctx, o, "apple", 2); err != nil || refusal != "" {
+			t.Fatal(refusal, err)
+		}
+	}
+	orders.Store("stored")
+	if err := a.OrderPlaced(ctx, "confirmed", "apple"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err != nil {
+		t.Fatalf("before the hold passed: released %d, %v", n, err)
+	}
+	*now = now.Add(hold + time.Second)
+	orders.Down = true
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err == nil {
+		t.Fatalf("with the order service down nothing may be released: %d, %v", n, err)
+	}
+	orders.Down = false
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 1 || err != nil {
+		t.Fatalf("released %d, %v; want only the lost order's", n, err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
+		t.Fatalf("reserved %d, want 4 (stored and confirmed)", reserved)
+	}
+	if n, _ := a.ReleaseUnconfirmed(ctx); n != 0 {
+		t.Fatalf("a second sweep released %d more", n)
+	}
+	p, _ := a.Product(ctx, "apple")
+	if len(p.Holds()) != 0 {
+		t.Fatalf("holds left: %v", p.Holds())
+	}
+	// A late OrderPlaced for a released reservation is an order that does not exist.
+	if err := a.OrderPlaced(ctx, "ghost", "apple"); !errors.Is(err, domain.ErrUnknownReservation) {
+		t.Fatalf("OrderPlaced without a reservation: %v", err)
 	}
 }

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -11,6 +13,9 @@ type Product struct {
 	name     string
 	onHand   int
 	reserved int
+	// holds are the reservations whose order is not known to be stored yet, with the time
+	// after which the warehouse asks whether the order exists and gives the stock back if not.
+	holds map[OrderID]time.Time
 }
 
 // NewProduct registers a product with its initial stock.
@@ -22,8 +27,8 @@ func NewProduct(id ProductID, name string, stock int) (Product, error) {
 }
 
 // RestoreProduct rebuilds a product from storage.
-func RestoreProduct(id ProductID, name string, onHand, reserved int) Product {
-	return Product{id: id, name: name, onHand: onHand, reserved: reserved}
+func RestoreProduct(id ProductID, name string, onHand, reserved int, holds map[OrderID]time.Time) Product {
+	return Product{id: id, name: name, onHand: onHand, reserved: reserved, holds: maps.Clone(holds)}
 }
 
 func (p Product) ID() ProductID  { return p.id }
@@ -32,13 +37,44 @@ func (p Product) OnHand() int    { return p.onHand }
 func (p Product) Reserved() int  { return p.reserved }
 func (p Product) Available() int { return p.onHand - p.reserved }
 
-// Reserve sets qty units aside for an order, if that many are available.
-func (p *Product) Reserve(order OrderID, qty Qty, now time.Time) (Reservation, error) {
+// Holds returns the reservations whose order is not confirmed yet, with their deadlines.
+func (p Product) Holds() map[OrderID]time.Time { return maps.Clone(p.holds) }
+
+// ExpiredHolds returns the orders whose reservation is unconfirmed past its deadline.
+func (p Product) ExpiredHolds(now time.Time) []OrderID {
+	var out []OrderID
+	for o, until := range p.holds {
+		if now.After(until) {
+			out = append(out, o)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Reserve sets qty units aside for an order, if that many are available. The reservation is
+// held until the order is confirmed; past hold, an unconfirmed reservation whose order was
+// never stored is given back (see ExpiredHolds).
+func (p *Product) Reserve(order OrderID, qty Qty, now time.Time, hold time.Duration) (Reservation, error) {
 	if int(qty) > p.Available() {
 		return Reservation{}, fmt.Errorf("%w: %s has %d available, order %s asks for %d", ErrOutOfStock, p.id, p.Available(), order, qty)
 	}
 	p.reserved += int(qty)
+	if p.holds == nil {
+		p.holds = map[OrderID]time.Time{}
+	}
+	p.holds[order] = now.Add(hold)
 	return Reservation{order: order, product: p.id, qty: qty, status: Reserved, createdAt: now, updatedAt: now}, nil
+}
+
+// Confirm records that the reservation's order is stored: the stock stays reserved until the
+// delivery starts or the order is cancelled. It reports whether anything changed.
+func (p *Product) Confirm(r *Reservation) bool {
+	if _, held := p.holds[r.order]; !held {
+		return false
+	}
+	delete(p.holds, r.order)
+	return true
 }
 
 // Adjust changes the stock on hand by delta (an admin's count, a delivery from a supplier).
@@ -64,6 +100,7 @@ func (p *Product) ShipReserved(r *Reservation, now time.Time) bool {
 	}
 	p.onHand -= int(r.qty)
 	p.reserved -= int(r.qty)
+	delete(p.holds, r.order)
 	r.status, r.updatedAt = Shipped, now
 	return true
 }
@@ -81,6 +118,7 @@ func (p *Product) GiveBack(r *Reservation, now time.Time) bool {
 	default:
 		return false
 	}
+	delete(p.holds, r.order)
 	r.updatedAt = now
 	return true
 }

@@ -38,6 +38,9 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 	r.Handle("/reservations/{orderId}/release", releaseReservation(a, errs)).Methods(http.MethodPost)
 
 	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+		contracts.OrderPlaced: func(ctx context.Context, e contracts.Event) error {
+			return eventError(a.OrderPlaced(ctx, e.OrderID, e.ProductID))
+		},
 		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
 			return eventError(a.OrderCancelled(ctx, e.OrderID, e.ProductID))
 		},

@@ -24,12 +24,13 @@ import (
 type noMetrics struct{}
 
 func (noMetrics) Reservation(string, int) {}
+func (noMetrics) HoldReleased(int)        {}
 
 func newRouter(t *testing.T) http.Handler {
 	t.Helper()
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ports.Routes(r, app.New(adapters.NewMemoryRepository(), noMetrics{}, time.Now), eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	ports.Routes(r, app.New(adapters.NewMemoryRepository(), &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r
 }
 

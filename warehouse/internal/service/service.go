@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -18,6 +19,11 @@ import (
 type Config struct {
 	svc.Base
 	StateStore string `envconfig:"STATE_STORE" default:"warehouse-store"`
+	OrderAppID string `envconfig:"ORDER_APP_ID" default:"order"`
+	// A reservation whose order is not confirmed within Hold is checked against the order
+	// service and released if the order was never stored. It must outlast any order request.
+	Hold  time.Duration `envconfig:"RESERVATION_HOLD" default:"2m"`
+	Sweep time.Duration `envconfig:"RESERVATION_SWEEP" default:"30s"`
 }
 
 // Run runs the warehouse until ctx ends.
@@ -26,17 +32,42 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "warehouse", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(r *mux.Router, d svc.Deps) error {
-			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore), newMetrics(d.Registry), time.Now)
+		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
+				adapters.NewDaprOrders(cfg.DaprHTTP(), cfg.OrderAppID, cfg.DaprAPIToken),
+				newMetrics(d.Registry), time.Now, cfg.Hold)
 			ports.Routes(r, a, d.Events, d.Log)
+			go releaseUnconfirmed(ctx, a, cfg.Sweep, d.Log)
 			return nil
 		},
 	})
 }
 
+// releaseUnconfirmed gives back, every sweep, the stock of reservations whose order was never
+// stored.
+func releaseUnconfirmed(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := a.ReleaseUnconfirmed(ctx)
+		if n > 0 {
+			log.Warn("released the stock of reservations whose order was never stored", "reservations", n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Warn("checking unconfirmed reservations", "err", err)
+		}
+	}
+}
+
 type metrics struct {
 	reservations *prometheus.CounterVec
 	units        *prometheus.CounterVec
+	released     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,9 +79,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "warehouse_reserved_units_total", Help: "Units asked for in reservation requests, by outcome.",
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.reservations, m.units)
+	m.released = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "warehouse_unconfirmed_released_units_total", Help: "Units given back because their order was never stored.",
+	})
+	reg.MustRegister(m.reservations, m.units, m.released)
 	return m
 }
+
+func (m *metrics) HoldReleased(qty int) { m.released.Add(float64(qty)) }
 
 func (m *metrics) Reservation(outcome string, qty int) {
 	m.reservations.WithLabelValues(outcome).Inc()
