@@ -135,7 +135,8 @@ func (p *proc) stop() {
 
 // App is one app and its sidecar.
 type App struct {
-	Name      string
+	Name      string // as the harness knows it: the app id, or a replica's own name
+	AppID     string
 	URL       string // the app's REST API
 	DaprHTTP  string // the sidecar's HTTP API
 	port      int
@@ -198,7 +199,7 @@ func StartShop(t *testing.T, profile string) *Shop {
 	}
 
 	for _, name := range appNames {
-		s.Apps[name] = &App{Name: name, port: freePort(t)}
+		s.Apps[name] = &App{Name: name, AppID: name}
 	}
 	for _, name := range appNames {
 		s.StartApp(name)
@@ -249,12 +250,14 @@ func pgURL(db string) string {
 func (s *Shop) StartApp(name string) {
 	s.t.Helper()
 	a := s.Apps[name]
+	// Fresh ports on every start: a port freed by a stopped app may have gone to another process.
+	a.port = freePort(s.t)
 	daprHTTP, daprGRPC, internal, metrics := freePort(s.t), freePort(s.t), freePort(s.t), freePort(s.t)
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.port)
 	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", daprHTTP)
 	a.daprGRPC, a.metrics = daprGRPC, metrics
 	a.dapr = start(s.t, "daprd-"+name, s.dir, s.env, daprdPath,
-		"--app-id", name, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
+		"--app-id", a.AppID, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
 		"--dapr-http-port", strconv.Itoa(daprHTTP), "--dapr-grpc-port", strconv.Itoa(daprGRPC),
 		"--dapr-internal-grpc-port", strconv.Itoa(internal), "--metrics-port", strconv.Itoa(metrics),
 		"--resources-path", filepath.Join(s.root, "components", "common"),
@@ -268,7 +271,16 @@ func (s *Shop) StartApp(name string) {
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s",
-	}, filepath.Join(binDir, name))
+	}, filepath.Join(binDir, a.AppID))
+}
+
+// StartReplica starts another instance (app and sidecar) of an app id, known to the harness
+// as replica.
+func (s *Shop) StartReplica(appID, replica string) {
+	s.t.Helper()
+	s.Apps[replica] = &App{Name: replica, AppID: appID}
+	s.StartApp(replica)
+	s.WaitReady(replica)
 }
 
 // StopApp stops an app and its sidecar.
@@ -353,9 +365,9 @@ func (s *Shop) WaitReady(name string) {
 }
 
 func (s *Shop) stopAll() {
-	for i := len(appNames) - 1; i >= 0; i-- {
-		if a := s.Apps[appNames[i]]; a != nil && a.app != nil {
-			s.StopApp(appNames[i])
+	for _, a := range s.Apps {
+		if a.app != nil {
+			s.StopApp(a.Name)
 		}
 	}
 	if s.redis != nil {

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestFaultIsolation stops delivery, then mypage (app and sidecar): orders and cancellations
+// are still accepted; when the service comes back it processes every event it missed, and
+// the shop ends exactly as if it had never stopped.
+func TestFaultIsolation(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 100)
+
+	for round, down := range []string{"delivery", "mypage"} {
+		shop.StopApp(down)
+		var placed []order
+		for i := range 10 {
+			o, r := shop.PlaceOrder(l, fmt.Sprintf("c%d-%d", round, i%3), "apple", 1+i%2)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("with %s down, order %d: %d %s", down, i, r.Status, r.Body)
+			}
+			placed = append(placed, o)
+		}
+		for _, o := range placed[:4] {
+			shop.CancelOrder(l, o.OrderID)
+		}
+		// The other services carry on meanwhile.
+		waitFor(t, 30*time.Second, "order and warehouse to carry on", func() error {
+			if down != "delivery" {
+				return nil
+			}
+			// Nothing can start without delivery: every placed order is still reserved.
+			if p := shop.Product("apple"); p.Reserved == 0 {
+				return fmt.Errorf("nothing reserved: %+v", p)
+			}
+			return nil
+		})
+		shop.StartApp(down)
+		shop.WaitReady(down)
+		shop.WaitConverged(l, 90*time.Second)
+	}
+}
+
+// TestScaleOut runs two replicas of delivery (two app and sidecar pairs, one app id): they
+// share the orders between them, every order gets exactly one delivery, and both did work.
+func TestScaleOut(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	shop.StartReplica("delivery", "delivery-2")
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 200)
+	for i := range 60 {
+		if _, r := shop.PlaceOrder(l, fmt.Sprintf("c%d", i%7), "apple", 1); r.Status != http.StatusCreated {
+			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	shop.WaitConverged(l, 90*time.Second)
+	one := shop.AppMetric("delivery", "deliveries_started_total")
+	two := shop.AppMetric("delivery-2", "deliveries_started_total")
+	if one == 0 || two == 0 || one+two != 60 {
+		t.Fatalf("deliveries started by the replicas: %v and %v, want both busy and 60 in all", one, two)
+	}
+	t.Logf("replica 1 started %v deliveries, replica 2 started %v", one, two)
+}
