@@ -28,7 +28,7 @@ func profiles() []string {
 	if p := os.Getenv("SKMALL_E2E_PROFILES"); p != "" {
 		return strings.Split(p, ",")
 	}
-	return []string{"local", "postgres-redis"}
+	return []string{"local", "postgres-redis", "rabbitmq"}
 }
 
 var (
@@ -186,7 +186,7 @@ func StartShop(t *testing.T, profile string) *Shop {
 	s.env = append(s.env, "SKMALL_REDIS_HOST="+s.RedisAddr)
 
 	switch profile {
-	case "local":
+	case "local", "rabbitmq":
 		for _, app := range appNames {
 			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), filepath.Join(dir, app+".db")))
 		}
@@ -196,6 +196,9 @@ func StartShop(t *testing.T, profile string) *Shop {
 		}
 	default:
 		t.Fatalf("unknown profile %q", profile)
+	}
+	if profile == "rabbitmq" {
+		s.env = append(s.env, "SKMALL_RABBITMQ_URL="+createVhost(t))
 	}
 
 	for _, name := range appNames {
@@ -234,6 +237,22 @@ func createDatabase(t testing.TB, app string) string {
 		}
 	})
 	return strings.Replace(admin, "/postgres?", "/"+name+"?", 1)
+}
+
+// createVhost creates a RabbitMQ virtual host of its own for one test and deletes it after.
+func createVhost(t testing.TB) string {
+	t.Helper()
+	vhost := fmt.Sprintf("skmall-e2e-%d-%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	for _, args := range [][]string{
+		{"add_vhost", vhost},
+		{"set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"},
+	} {
+		if out, err := exec.Command("rabbitmqctl", append([]string{"-q"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("RabbitMQ is needed for the rabbitmq profile: rabbitmqctl %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "-q", "delete_vhost", vhost).Run() })
+	return "amqp://guest:guest@127.0.0.1:5672/" + vhost
 }
 
 // pgURL points at a database of the PostgreSQL server the tests use (SKMALL_PG_URL, by default

@@ -9,9 +9,16 @@ import (
 
 // TestFaultIsolation stops delivery, then mypage (app and sidecar): orders and cancellations
 // are still accepted; when the service comes back it processes every event it missed, and
-// the shop ends exactly as if it had never stopped.
+// the shop ends exactly as if it had never stopped. On every profile: with RabbitMQ this is
+// the proof that its queues are durable.
 func TestFaultIsolation(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
+	for _, profile := range profiles() {
+		t.Run(profile, func(t *testing.T) { faultIsolation(t, profile) })
+	}
+}
+
+func faultIsolation(t *testing.T, profile string) {
+	shop := StartShop(t, profile)
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100)
 
