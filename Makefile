@@ -6,7 +6,7 @@ APPS  := warehouse order delivery mypage
 MODULES := contracts platform $(APPS) e2e
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps test test-deps test-unit test-e2e lint
+.PHONY: run stop clean build tools deps replay-deadletters test test-deps test-unit test-e2e lint
 
 run: deps tools build
 	@bash scripts/run.sh
@@ -21,6 +21,12 @@ stop:
 clean: stop
 	rm -rf .data bin $(addsuffix /.dapr,$(APPS))
 
+# After fixing what made events fail: make replay-deadletters SERVICE=delivery
+replay-deadletters:
+	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
+	  *) echo "usage: make replay-deadletters SERVICE=warehouse|order|delivery|mypage"; exit 2;; esac; \
+	curl -fsS -X POST localhost:$$port/deadletters/replay; echo
+
 deps:
 	@bash scripts/deps.sh run
 
@@ -33,7 +39,13 @@ build:
 
 test: lint test-deps test-unit test-e2e
 
-test-deps:
+test-# After fixing what made events fail: make replay-deadletters SERVICE=delivery
+replay-deadletters:
+	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
+	  *) echo "usage: make replay-deadletters SERVICE=warehouse|order|delivery|mypage"; exit 2;; esac; \
+	curl -fsS -X POST localhost:$$port/deadletters/replay; echo
+
+deps:
 	@bash scripts/deps.sh test
 	@bash scripts/dapr-tools.sh >/dev/null
 

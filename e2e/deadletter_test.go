@@ -36,7 +36,8 @@ func (s *Shop) streamLength(stream string) (int, error) {
 }
 
 // TestPoisonEventsAreDeadLettered publishes events no consumer can ever process: each consumer
-// moves them to its dead-letter topic with a log line, and the events after them still flow.
+// moves them to its dead-letter topic with a log line and a metric, and the events after them
+// still flow. After a fix, replaying the dead letters handles what can now be handled.
 func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
@@ -80,5 +81,39 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	shop.WaitConverged(l, 60*time.Second)
 	if !shop.LogContains("delivery", "delivery started", o.OrderID) {
 		t.Fatalf("delivery did not log the start of order %s", o.OrderID)
+	}
+
+	// Each service parked what it dead-lettered, and says so in a metric.
+	for app, want := range map[string]float64{"delivery": 3, "mypage": 3, "warehouse": 4, "order": 1} {
+		waitFor(t, 30*time.Second, app+" to park its dead letters", func() error {
+			if got := shop.AppMetric(app, "deadletters_parked"); got != want {
+				return fmt.Errorf("%s parked %v, want %v", app, got, want)
+			}
+			if got := shop.AppMetric(app, "events_handled_total", `outcome="deadletter"`); got != want {
+				return fmt.Errorf("%s counted %v dead letters, want %v", app, got, want)
+			}
+			return nil
+		})
+	}
+	// The fix: the warehouse learns of the reservation the ghost order needed. Replaying ships
+	// it; the events that break the contract stay parked.
+	if r := shop.Call(http.MethodPost, "warehouse", "/reservations", map[string]any{"orderId": "ghost", "productId": "apple", "qty": 1}); r.Status != http.StatusOK {
+		t.Fatalf("reserve for the ghost order: %d %s", r.Status, r.Body)
+	}
+	before := shop.Product("apple")
+	r = shop.Call(http.MethodPost, "warehouse", "/deadletters/replay", nil)
+	var replay struct {
+		Replayed     int      `json:"replayed"`
+		StillFailing []string `json:"stillFailing"`
+	}
+	r.JSON(t, &replay)
+	if r.Status != http.StatusOK || replay.Replayed != 1 || len(replay.StillFailing) != 3 {
+		t.Fatalf("replay: %d %s", r.Status, r.Body)
+	}
+	if after := shop.Product("apple"); after.OnHand != before.OnHand-1 || after.Reserved != before.Reserved-1 {
+		t.Fatalf("replaying DeliveryStarted did not ship: %+v, was %+v", after, before)
+	}
+	if got := shop.AppMetric("warehouse", "deadletters_parked"); got != 3 {
+		t.Fatalf("parked after the replay: %v, want 3", got)
 	}
 }

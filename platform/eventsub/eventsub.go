@@ -70,7 +70,11 @@ type envelope struct {
 func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		e, err := decode(r)
+		body, err := readBody(r)
+		var e contracts.Event
+		if err == nil {
+			e, err = decode(body)
+		}
 		outcome, status := "success", statusSuccess
 		log := log.With("topic", topic)
 		switch {
@@ -107,14 +111,27 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 	})
 }
 
-func decode(r *http.Request) (contracts.Event, error) {
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
 	if err != nil {
-		return contracts.Event{}, fmt.Errorf("%w: reading body: %v", contracts.ErrInvalidEvent, err)
+		return nil, fmt.Errorf("%w: reading body: %v", contracts.ErrInvalidEvent, err)
 	}
+	return body, nil
+}
+
+func decodeEnvelope(body []byte) (envelope, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return contracts.Event{}, fmt.Errorf("%w: not a CloudEvent: %v", contracts.ErrInvalidEvent, err)
+		return env, fmt.Errorf("%w: not a CloudEvent: %v", contracts.ErrInvalidEvent, err)
+	}
+	return env, nil
+}
+
+// decode reads the contract event out of a CloudEvent body.
+func decode(body []byte) (contracts.Event, error) {
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return contracts.Event{}, err
 	}
 	payload := []byte(env.Data)
 	switch {

@@ -19,8 +19,8 @@ import (
 	"github.com/skmall/skmall/platform/httpx"
 )
 
-// Routes adds the delivery service's routes to r.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+// Routes adds the delivery service's routes to r and returns its event handlers.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownDelivery, Status: http.StatusNotFound, Slug: "unknown-delivery", Title: "Unknown delivery"},
@@ -34,10 +34,12 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 			return eventsub.PoisonIf(h(ctx, e), domain.ErrInvalidInput)
 		}
 	}
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderPlaced:    poison(a.OrderPlaced),
 		contracts.OrderCancelled: poison(a.OrderCancelled),
-	}, events, log)).Methods(http.MethodPost)
+	}
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
+	return handlers
 }
 
 type deliveryJSON struct {

@@ -19,8 +19,8 @@ import (
 	"github.com/skmall/skmall/platform/httpx"
 )
 
-// Routes adds mypage's routes to r.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+// Routes adds mypage's routes to r and returns its event handlers.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
@@ -33,12 +33,13 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 	learn := func(ctx context.Context, e contracts.Event) error {
 		return eventsub.PoisonIf(a.Learn(ctx, e), domain.ErrInvalidInput)
 	}
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderPlaced: learn, contracts.OrderCancelled: learn,
-	}, events, log)).Methods(http.MethodPost)
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: learn, contracts.DeliveryCancelled: learn,
-	}, events, log)).Methods(http.MethodPost)
+	}
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	return handlers
 }
 
 type rowJSON struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/ports"
+	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/svc"
 )
 
@@ -25,7 +26,8 @@ func Run(ctx context.Context) error {
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
-			ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Events, d.Log)
+			handlers := ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
 			return nil
 		},
 	})

@@ -17,8 +17,8 @@ import (
 	"github.com/skmall/skmall/platform/httpx"
 )
 
-// Routes adds the order service's routes to r.
-func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) {
+// Routes adds the order service's routes to r and returns its event handlers.
+func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
@@ -37,11 +37,13 @@ func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *event
 	r.Handle("/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}/cancel", cancelOrder(a, errs)).Methods(http.MethodPost)
 
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
+	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
 			return eventsub.PoisonIf(a.RecordDeliveryStarted(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
 		},
-	}, events, log)).Methods(http.MethodPost)
+	}
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	return handlers
 }
 
 type orderJSON struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/skmall/skmall/order/internal/adapters"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/ports"
+	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/svc"
 )
 
@@ -35,7 +36,8 @@ func Run(ctx context.Context) error {
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
 				newMetrics(d.Registry), d.Log, time.Now)
-			ports.Routes(r, a, cfg.PlaceTimeout, d.Events, d.Log)
+			handlers := ports.Routes(r, a, cfg.PlaceTimeout, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
 			return nil
 		},
 	})

@@ -18,8 +18,8 @@ import (
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// Routes adds the warehouse's routes to r.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) {
+// Routes adds the warehouse's routes to r and returns its event handlers.
+func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
@@ -37,19 +37,20 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 	r.Handle("/reservations", reserveStock(a, errs)).Methods(http.MethodPost)
 	r.Handle("/reservations/{orderId}/release", releaseReservation(a, errs)).Methods(http.MethodPost)
 
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
+	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderPlaced: func(ctx context.Context, e contracts.Event) error {
 			return eventError(a.OrderPlaced(ctx, e.OrderID, e.ProductID))
 		},
 		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
 			return eventError(a.OrderCancelled(ctx, e.OrderID, e.ProductID))
 		},
-	}, events, log)).Methods(http.MethodPost)
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
 			return eventError(a.DeliveryStarted(ctx, e.OrderID, e.ProductID))
 		},
-	}, events, log)).Methods(http.MethodPost)
+	}
+	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	return handlers
 }
 
 // eventError marks errors no retry can fix as poison, so the event is dead-lettered.

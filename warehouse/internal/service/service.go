@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/svc"
 	"github.com/skmall/skmall/warehouse/internal/adapters"
 	"github.com/skmall/skmall/warehouse/internal/app"
@@ -36,7 +37,8 @@ func Run(ctx context.Context) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprOrders(cfg.DaprHTTP(), cfg.OrderAppID, cfg.DaprAPIToken),
 				newMetrics(d.Registry), time.Now, cfg.Hold)
-			ports.Routes(r, a, d.Events, d.Log)
+			handlers := ports.Routes(r, a, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
 			go releaseUnconfirmed(ctx, a, cfg.Sweep, d.Log)
 			return nil
 		},
