@@ -1,34 +1,29 @@
 # SK MALL — an online shop's order back end on Dapr.
-#   make run    the whole shop on the local profile (Ctrl-C stops it)
-#   make test   every test: unit, contract and end-to-end on real sidecars, both profiles
-SHELL := /bin/bash
-APPS  := warehouse order delivery mypage
+#   make run    the whole shop (PROFILE=local by default), in the foreground; Ctrl-C stops it
+#   make test   every test: unit, contract and end-to-end on real sidecars, every profile
+SHELL   := /bin/bash
+APPS    := warehouse order delivery mypage
 MODULES := contracts platform $(APPS) e2e
+PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps replay-deadletters test test-deps test-unit test-e2e lint
+.PHONY: run stop clean build tools deps replay-deadletters test test-deps lint test-unit test-e2e
 
 run: deps tools build
-	@bash scripts/run.sh
+	@PROFILE=$(PROFILE) bash scripts/run.sh
 
 stop:
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
-	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/local' 2>/dev/null || true
+	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
 	@redis-cli -p $(REDIS_PORT) shutdown >/dev/null 2>&1 || true
 	@echo "stopped"
 
 clean: stop
 	rm -rf .data bin $(addsuffix /.dapr,$(APPS))
 
-# After fixing what made events fail: make replay-deadletters SERVICE=delivery
-replay-deadletters:
-	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
-	  *) echo "usage: make replay-deadletters SERVICE=warehouse|order|delivery|mypage"; exit 2;; esac; \
-	curl -fsS -X POST localhost:$$port/deadletters/replay; echo
-
 deps:
-	@bash scripts/deps.sh run
+	@bash scripts/deps.sh run $(PROFILE)
 
 tools:
 	@bash scripts/dapr-tools.sh >/dev/null
@@ -37,15 +32,15 @@ build:
 	@mkdir -p bin
 	@for app in $(APPS); do (cd $$app && go build -o ../bin/$$app .) || exit 1; done
 
-test: lint test-deps test-unit test-e2e
-
-test-# After fixing what made events fail: make replay-deadletters SERVICE=delivery
+# After fixing what made events fail: make replay-deadletters SERVICE=delivery
 replay-deadletters:
 	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
 	  *) echo "usage: make replay-deadletters SERVICE=warehouse|order|delivery|mypage"; exit 2;; esac; \
 	curl -fsS -X POST localhost:$$port/deadletters/replay; echo
 
-deps:
+test: lint test-unit test-e2e
+
+test-deps:
 	@bash scripts/deps.sh test
 	@bash scripts/dapr-tools.sh >/dev/null
 
@@ -57,6 +52,6 @@ lint:
 test-unit: test-deps
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
 
-# The whole shop on real sidecars, on both profiles.
+# The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile.
 test-e2e: test-deps
 	cd e2e && go test -count=1 -timeout 25m -v ./...

@@ -3,7 +3,8 @@
 # redis-cli always, and for the tests a running PostgreSQL. Installs from Debian's packages
 # when something is missing (needs root, as on the project's machines).
 set -euo pipefail
-what=${1:-run}
+what=${1:-run}                # run or test
+profile=${2:-local}           # for run: the profile that will run
 
 log() { echo "deps: $*" >&2; }
 
@@ -24,7 +25,7 @@ apt_install() {
 command -v go >/dev/null || { log "Go is needed: https://go.dev/doc/install"; exit 1; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
 
-if [ "$what" = test ]; then
+need_postgres() {
 	command -v pg_ctlcluster >/dev/null || apt_install postgresql
 	if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 		cluster=$(ls /etc/postgresql | sort -V | tail -1)
@@ -44,4 +45,20 @@ if [ "$what" = test ]; then
 	fi
 	psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -qAtc 'select 1' >/dev/null \
 		|| { log "cannot connect to PostgreSQL as postgres on 127.0.0.1:5432"; exit 1; }
-fi
+}
+
+need_rabbitmq() {
+	command -v rabbitmqctl >/dev/null || apt_install rabbitmq-server
+	if ! rabbitmq-diagnostics -q ping >/dev/null 2>&1; then
+		log "starting RabbitMQ"
+		rabbitmq-server -detached >/dev/null 2>&1 || true
+		for _ in $(seq 1 60); do rabbitmq-diagnostics -q ping >/dev/null 2>&1 && break; sleep 1; done
+	fi
+	rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { log "RabbitMQ does not answer"; exit 1; }
+}
+
+case "$what/$profile" in
+test/*) need_postgres; need_rabbitmq ;;
+run/postgres-redis) need_postgres ;;
+run/rabbitmq) need_rabbitmq ;;
+esac

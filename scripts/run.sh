@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: the whole shop on the local profile, in the foreground, until Ctrl-C.
+# `make run`: the whole shop, in the foreground, until Ctrl-C. PROFILE picks the component set
+# (local by default; postgres-redis or rabbitmq), the apps do not know which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+profile=${PROFILE:-local}
+[ -d "components/$profile" ] || { echo "no such profile: $profile (see components/)" >&2; exit 2; }
 root=$(bash scripts/dapr-tools.sh)
 data=$PWD/.data
 redis_port=${SKMALL_REDIS_PORT:-6390}
@@ -19,11 +22,23 @@ export SKMALL_REDIS_HOST=127.0.0.1:$redis_port
 for app in order warehouse delivery mypage; do
 	export "SKMALL_${app^^}_STORE=$data/$app.db"
 done
+case "$profile" in
+postgres-redis)
+	pg="postgres://postgres@127.0.0.1:5432"
+	for app in order warehouse; do
+		db=skmall_$app
+		psql "$pg/postgres?sslmode=disable" -qAtc "select 1 from pg_database where datname='$db'" | grep -q 1 \
+			|| psql "$pg/postgres?sslmode=disable" -qc "create database $db"
+		export "SKMALL_${app^^}_STORE=host=127.0.0.1 port=5432 user=postgres dbname=$db sslmode=disable"
+	done ;;
+rabbitmq)
+	export SKMALL_RABBITMQ_URL=${SKMALL_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/} ;;
+esac
 export DAPR_RUNTIME_PATH=$root
-echo "SK MALL is starting: warehouse :8081, order :8082, delivery :8083, mypage :8084 (Ctrl-C stops it)"
+echo "SK MALL ($profile) is starting: warehouse :8081, order :8082, delivery :8083, mypage :8084 (Ctrl-C stops it)"
 # The dapr CLI puts itself in a process group of its own, where Ctrl-C does not reach it: pass
 # the signal on, then wait until it has stopped every app and sidecar.
-"$root/.dapr/bin/dapr" run -f dapr.yaml &
+sed "s#components/local#components/$profile#" dapr.yaml | "$root/.dapr/bin/dapr" run -f - &
 dapr_pid=$!
 trap 'kill -INT "$dapr_pid" 2>/dev/null || true' INT TERM
 while kill -0 "$dapr_pid" 2>/dev/null; do wait "$dapr_pid" || true; done
