@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // breakerOpen reports whether the order sidecar's circuit breaker towards the warehouse is open.
@@ -79,14 +81,14 @@ func TestCircuitBreaker(t *testing.T) {
 
 	shop.Signal("warehouse", syscall.SIGCONT)
 	stopped = false
-	waitFor(t, 60*time.Second, "orders to succeed again", func() error {
+	daprtest.Eventually(t, 60*time.Second, "orders to succeed again", func() error {
 		if _, r := shop.PlaceOrder(l, "carol", "apple", 1); r.Status != http.StatusCreated {
 			return fmt.Errorf("%d %s", r.Status, r.Body)
 		}
 		return nil
 	})
 	// The sidecar records the breaker's state as each call starts, so the next call shows it closed.
-	waitFor(t, 30*time.Second, "the breaker to close", func() error {
+	daprtest.Eventually(t, 30*time.Second, "the breaker to close", func() error {
 		if _, r := shop.PlaceOrder(l, "carol", "apple", 1); r.Status != http.StatusCreated {
 			return fmt.Errorf("%d %s", r.Status, r.Body)
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 var (
@@ -31,7 +33,7 @@ func loadSpecs(t testing.TB) map[string]routers.Router {
 	specsOnce.Do(func() {
 		specs = map[string]routers.Router{}
 		for _, app := range appNames {
-			doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(repoRoot(t), app, "api", "openapi.yaml"))
+			doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(daprtest.RepoRoot(t), app, "api", "openapi.yaml"))
 			if err != nil {
 				specsErr = fmt.Errorf("%s spec: %w", app, err)
 				return

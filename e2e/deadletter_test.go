@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // publish sends a raw payload to a topic through an app's sidecar, as any publisher would.
@@ -58,7 +60,7 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 		{"warehouse", "deadletter-warehouse", 4},
 		{"order", "deadletter-order", 1},
 	} {
-		waitFor(t, 30*time.Second, c.app+" to dead-letter the poison events", func() error {
+		daprtest.Eventually(t, 30*time.Second, c.app+" to dead-letter the poison events", func() error {
 			n, err := shop.streamLength(c.stream)
 			if err != nil {
 				return err
@@ -85,7 +87,7 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 
 	// Each service parked what it dead-lettered, and says so in a metric.
 	for app, want := range map[string]float64{"delivery": 3, "mypage": 3, "warehouse": 4, "order": 1} {
-		waitFor(t, 30*time.Second, app+" to park its dead letters", func() error {
+		daprtest.Eventually(t, 30*time.Second, app+" to park its dead letters", func() error {
 			if got := shop.AppMetric(app, "deadletters_parked"); got != want {
 				return fmt.Errorf("%s parked %v, want %v", app, got, want)
 			}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // The apps, in start order, and the port each serves its REST API on by default.
@@ -38,21 +40,12 @@ var (
 	buildErr  error
 )
 
-// repoRoot is the checkout this test runs in.
-func repoRoot(t testing.TB) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // build compiles the four apps once per test binary and finds daprd (building the pinned
 // version if this machine has none).
 func build(t testing.TB) {
 	t.Helper()
 	buildOnce.Do(func() {
-		root := repoRoot(t)
+		root := daprtest.RepoRoot(t)
 		dir, err := os.MkdirTemp("", "skmall-e2e-bin-")
 		if err != nil {
 			buildErr = err
@@ -67,27 +60,11 @@ func build(t testing.TB) {
 				return
 			}
 		}
-		out, err := exec.Command("bash", filepath.Join(root, "scripts", "dapr-tools.sh")).Output()
-		if err != nil {
-			buildErr = fmt.Errorf("dapr tools: %v", err)
-			return
-		}
-		daprdPath = filepath.Join(strings.TrimSpace(string(out)), ".dapr", "bin", "daprd")
+		daprdPath = daprtest.Daprd(t)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-}
-
-// freePort asks the kernel for a port nobody listens on.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // proc is a process the harness started, with its output in a log file.
@@ -117,6 +94,12 @@ func start(t testing.TB, name, logDir string, env []string, bin string, args ...
 	return p
 }
 
+// kill ends the process at once, as a crash would.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
 // stop sends SIGTERM and waits; a process that does not exit in time is killed.
 func (p *proc) stop() {
 	select {
@@ -135,39 +118,63 @@ func (p *proc) stop() {
 
 // App is one app and its sidecar.
 type App struct {
-	Name      string // as the harness knows it: the app id, or a replica's own name
-	AppID     string
-	URL       string // the app's REST API
-	DaprHTTP  string // the sidecar's HTTP API
-	port      int
-	daprGRPC  int
-	metrics   int
-	app, dapr *proc
+	Name         string // as the harness knows it: the app id, or a replica's own name
+	AppID        string
+	URL          string // the app's REST API
+	DaprHTTP     string // the sidecar's HTTP API
+	port         int
+	daprHTTPPort int
+	daprGRPC     int
+	internal     int
+	metrics      int
+	app, dapr    *proc
 }
 
 // Shop is the four apps, their sidecars and their stores, on one profile.
 type Shop struct {
-	t       testing.TB
-	Profile string
-	Apps    map[string]*App
-	dir     string
-	env     []string
-	redis   *proc
+	t         testing.TB
+	Profile   string
+	Apps      map[string]*App
+	dir       string
+	env       []string
+	redis     *proc
+	redisArgs []string
+	pgData    string
+	pgCtl     func(action string)
 	// RedisAddr is the Redis the profile's pub/sub (and, for postgres-redis, state) uses.
 	RedisAddr string
 	root      string
 }
 
+// Option changes how a shop is set up.
+type Option func(*options)
+
+type options struct {
+	durableBroker   bool
+	privatePostgres bool
+}
+
+// DurableBroker makes the shop's Redis write every change to disk before answering, so that
+// it can be killed and restarted without losing a message.
+func DurableBroker() Option { return func(o *options) { o.durableBroker = true } }
+
+// PrivatePostgres gives the shop a PostgreSQL server of its own, which the test may restart.
+func PrivatePostgres() Option { return func(o *options) { o.privatePostgres = true } }
+
 // StartShop starts everything the profile needs, from a clean state, and stops it when the
 // test ends.
-func StartShop(t *testing.T, profile string) *Shop {
+func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	build(t)
 	dir, err := os.MkdirTemp("", "skmall-e2e-"+profile+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, dir: dir, root: repoRoot(t)}
+	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, dir: dir, root: daprtest.RepoRoot(t)}
 	t.Cleanup(func() {
 		s.stopAll()
 		if t.Failed() {
@@ -178,11 +185,12 @@ func StartShop(t *testing.T, profile string) *Shop {
 		_ = os.RemoveAll(dir)
 	})
 
-	redisPort := freePort(t)
-	s.redis = start(t, "redis", dir, nil, "redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(redisPort),
-		"--save", "", "--appendonly", "no", "--dir", dir)
-	waitFor(t, 20*time.Second, "redis to listen", func() error { return dial(redisPort) })
-	s.RedisAddr = "127.0.0.1:" + strconv.Itoa(redisPort)
+	s.redisArgs = []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(daprtest.FreePort(t)), "--save", "", "--dir", dir, "--appendonly", "no"}
+	if o.durableBroker {
+		s.redisArgs = append(s.redisArgs[:len(s.redisArgs)-1], "yes", "--appendfsync", "always")
+	}
+	s.RedisAddr = "127.0.0.1:" + s.redisArgs[3]
+	s.startRedis()
 	s.env = append(s.env, "SKMALL_REDIS_HOST="+s.RedisAddr)
 
 	switch profile {
@@ -191,8 +199,12 @@ func StartShop(t *testing.T, profile string) *Shop {
 			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), filepath.Join(dir, app+".db")))
 		}
 	case "postgres-redis":
+		admin := pgURL("postgres")
+		if o.privatePostgres {
+			admin = s.startPostgres()
+		}
 		for _, app := range []string{"order", "warehouse"} {
-			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), createDatabase(t, app)))
+			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), createDatabase(t, admin, app)))
 		}
 	default:
 		t.Fatalf("unknown profile %q", profile)
@@ -214,9 +226,8 @@ func StartShop(t *testing.T, profile string) *Shop {
 }
 
 // createDatabase creates a database of its own for one app and drops it when the test ends.
-func createDatabase(t testing.TB, app string) string {
+func createDatabase(t testing.TB, admin, app string) string {
 	t.Helper()
-	admin := pgURL("postgres")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
@@ -237,6 +248,71 @@ func createDatabase(t testing.TB, app string) string {
 		}
 	})
 	return strings.Replace(admin, "/postgres?", "/"+name+"?", 1)
+}
+
+func (s *Shop) startRedis() {
+	s.t.Helper()
+	s.redis = start(s.t, "redis", s.dir, nil, "redis-server", s.redisArgs...)
+	port, _ := strconv.Atoi(s.redisArgs[3])
+	daprtest.Eventually(s.t, 20*time.Second, "redis to listen", func() error { return dial(port) })
+}
+
+// CrashBroker kills the shop's Redis with SIGKILL and starts it again on the same port and data.
+func (s *Shop) CrashBroker(down time.Duration) {
+	s.t.Helper()
+	s.redis.kill()
+	time.Sleep(down)
+	s.startRedis()
+}
+
+// startPostgres runs a PostgreSQL server of the shop's own (as the postgres user, which initdb
+// requires) and returns its admin URL.
+func (s *Shop) startPostgres() string {
+	s.t.Helper()
+	bin, err := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if err != nil || len(bin) == 0 {
+		s.t.Fatal("PostgreSQL server binaries (initdb) are needed: apt-get install postgresql")
+	}
+	binDir := filepath.Dir(bin[len(bin)-1])
+	s.pgData = filepath.Join(s.dir, "pg")
+	port := daprtest.FreePort(s.t)
+	if err := os.MkdirAll(s.pgData, 0o700); err != nil {
+		s.t.Fatal(err)
+	}
+	asPostgres := func(args ...string) {
+		s.t.Helper()
+		cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if out, err := exec.Command("chown", "-R", "postgres:postgres", s.dir).CombinedOutput(); err != nil {
+		s.t.Fatalf("chown: %v %s", err, out)
+	}
+	asPostgres(filepath.Join(binDir, "initdb"), "-D", s.pgData, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+	s.pgCtl = func(action string) {
+		args := []string{filepath.Join(binDir, "pg_ctl"), "-D", s.pgData, "-w", "-l", filepath.Join(s.pgData, "server.log")}
+		switch action {
+		case "start":
+			args = append(args, "-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, s.pgData), "start")
+		case "crash":
+			args = append(args, "-m", "immediate", "stop")
+		case "stop":
+			args = append(args, "-m", "fast", "stop")
+		}
+		asPostgres(args...)
+	}
+	s.pgCtl("start")
+	s.t.Cleanup(func() { s.pgCtl("stop") })
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// CrashDatabase stops the shop's own PostgreSQL the way a crash would and starts it again.
+func (s *Shop) CrashDatabase(down time.Duration) {
+	s.t.Helper()
+	s.pgCtl("crash")
+	time.Sleep(down)
+	s.pgCtl("start")
 }
 
 // createVhost creates a RabbitMQ virtual host of its own for one test and deletes it after.
@@ -265,32 +341,58 @@ func pgURL(db string) string {
 	return strings.Replace(base, "/postgres?", "/"+db+"?", 1)
 }
 
-// StartApp starts an app's sidecar and the app.
+// StartApp starts an app's sidecar and the app, on fresh ports.
 func (s *Shop) StartApp(name string) {
 	s.t.Helper()
 	a := s.Apps[name]
 	// Fresh ports on every start: a port freed by a stopped app may have gone to another process.
-	a.port = freePort(s.t)
-	daprHTTP, daprGRPC, internal, metrics := freePort(s.t), freePort(s.t), freePort(s.t), freePort(s.t)
+	a.port = daprtest.FreePort(s.t)
+	a.daprHTTPPort, a.daprGRPC, a.internal, a.metrics = daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t)
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.port)
-	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", daprHTTP)
-	a.daprGRPC, a.metrics = daprGRPC, metrics
-	a.dapr = start(s.t, "daprd-"+name, s.dir, s.env, daprdPath,
+	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", a.daprHTTPPort)
+	s.startSidecar(a)
+	s.startApp(a)
+}
+
+func (s *Shop) startSidecar(a *App) {
+	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, s.env, daprdPath,
 		"--app-id", a.AppID, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
-		"--dapr-http-port", strconv.Itoa(daprHTTP), "--dapr-grpc-port", strconv.Itoa(daprGRPC),
-		"--dapr-internal-grpc-port", strconv.Itoa(internal), "--metrics-port", strconv.Itoa(metrics),
+		"--dapr-http-port", strconv.Itoa(a.daprHTTPPort), "--dapr-grpc-port", strconv.Itoa(a.daprGRPC),
+		"--dapr-internal-grpc-port", strconv.Itoa(a.internal), "--metrics-port", strconv.Itoa(a.metrics),
 		"--resources-path", filepath.Join(s.root, "components", "common"),
 		"--resources-path", filepath.Join(s.root, "components", s.Profile),
 		"--config", filepath.Join(s.root, "components", "config.yaml"),
 		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--dapr-graceful-shutdown-seconds", "5", "--log-level", "info")
-	a.app = start(s.t, name, s.dir, []string{
-		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(daprHTTP),
+}
+
+func (s *Shop) startApp(a *App) {
+	a.app = start(s.t, a.Name, s.dir, []string{
+		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(a.daprHTTPPort),
 		"LOG_LEVEL=debug",
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s",
 	}, filepath.Join(binDir, a.AppID))
+}
+
+// CrashApp kills an app's process (not its sidecar) with SIGKILL and starts it again on the
+// same port.
+func (s *Shop) CrashApp(name string, down time.Duration) {
+	s.t.Helper()
+	a := s.Apps[name]
+	a.app.kill()
+	time.Sleep(down)
+	s.startApp(a)
+}
+
+// CrashSidecar kills an app's sidecar with SIGKILL and starts it again on the same ports.
+func (s *Shop) CrashSidecar(name string, down time.Duration) {
+	s.t.Helper()
+	a := s.Apps[name]
+	a.dapr.kill()
+	time.Sleep(down)
+	s.startSidecar(a)
 }
 
 // StartReplica starts another instance (app and sidecar) of an app id, known to the harness
@@ -368,7 +470,7 @@ func scrape(t testing.TB, url, metric string, labels ...string) float64 {
 func (s *Shop) WaitReady(name string) {
 	s.t.Helper()
 	a := s.Apps[name]
-	waitFor(s.t, 90*time.Second, name+" and its sidecar to be ready", func() error {
+	daprtest.Eventually(s.t, 90*time.Second, name+" and its sidecar to be ready", func() error {
 		for _, u := range []string{a.URL + "/readyz", a.DaprHTTP + "/v1.0/healthz"} {
 			resp, err := http.Get(u)
 			if err != nil {
@@ -440,18 +542,4 @@ func dial(port int) error {
 		return err
 	}
 	return c.Close()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("waited %s for %s: %v", within, what, err)
 }

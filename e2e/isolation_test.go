@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // TestFaultIsolation stops delivery, then mypage (app and sidecar): orders and cancellations
@@ -36,7 +38,7 @@ func faultIsolation(t *testing.T, profile string) {
 			shop.CancelOrder(l, o.OrderID)
 		}
 		// The other services carry on meanwhile.
-		waitFor(t, 30*time.Second, "order and warehouse to carry on", func() error {
+		daprtest.Eventually(t, 30*time.Second, "order and warehouse to carry on", func() error {
 			if down != "delivery" {
 				return nil
 			}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // TestReservationWithoutOrderIsReleased reserves stock the way order does, for an order that
@@ -25,7 +27,7 @@ func TestReservationWithoutOrderIsReleased(t *testing.T) {
 	if p := shop.Product("apple"); p.Available != 5 {
 		t.Fatalf("after reserving 3 more: %+v", p)
 	}
-	waitFor(t, 90*time.Second, "the lost reservation to be released", func() error {
+	daprtest.Eventually(t, 90*time.Second, "the lost reservation to be released", func() error {
 		if p := shop.Product("apple"); p.Available != 8 {
 			return fmt.Errorf("apple: %+v", p)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // publishEvent publishes a contract event through an app's sidecar.
@@ -65,7 +66,7 @@ func TestRedeliveryAndReordering(t *testing.T) {
 	// OrderCancelled before OrderPlaced at delivery: the delivery never starts.
 	early := order{OrderID: "reordered-1", CustomerID: "zed", ProductID: "apple", Qty: 1}
 	shop.publishEvent("order", event(contracts.OrderCancelled, early))
-	waitFor(t, 30*time.Second, "delivery to hear of the cancellation", func() error {
+	daprtest.Eventually(t, 30*time.Second, "delivery to hear of the cancellation", func() error {
 		return shop.deliveryIs(early.OrderID, "CANCELLED")
 	})
 	shop.publishEvent("order", event(contracts.OrderPlaced, early))
@@ -73,12 +74,12 @@ func TestRedeliveryAndReordering(t *testing.T) {
 	// DeliveryStarted before OrderPlaced at mypage.
 	late := order{OrderID: "reordered-2", CustomerID: "zed", ProductID: "apple", Qty: 2}
 	shop.publishEvent("delivery", event(contracts.DeliveryStarted, late))
-	waitFor(t, 30*time.Second, "mypage to hear of the delivery", func() error {
+	daprtest.Eventually(t, 30*time.Second, "mypage to hear of the delivery", func() error {
 		return shop.rowIs("zed", late.OrderID, "DELIVERY_STARTED", "STARTED")
 	})
 	shop.publishEvent("order", event(contracts.OrderPlaced, late))
 
-	waitFor(t, 30*time.Second, "the reordered orders to settle", func() error {
+	daprtest.Eventually(t, 30*time.Second, "the reordered orders to settle", func() error {
 		if err := shop.rowIs("zed", early.OrderID, "CANCELLED", "CANCELLED"); err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // TestScenario walks the design's scenario, points 1 to 8, on each profile, and checks the
@@ -70,7 +72,7 @@ func TestScenario(t *testing.T) {
 
 			// 3-5. OrderPlaced reaches delivery (outbox), which starts the delivery; on
 			// DeliveryStarted the order moves on and the warehouse takes the stock out.
-			waitFor(t, 30*time.Second, "the first order's delivery to start", func() error {
+			daprtest.Eventually(t, 30*time.Second, "the first order's delivery to start", func() error {
 				var o order
 				shop.Call(http.MethodGet, "order", "/orders/"+first.OrderID, nil).JSON(t, &o)
 				if o.Status != "DELIVERY_STARTED" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // The shapes the public APIs answer with.
@@ -208,7 +210,7 @@ func (s *Shop) Converged(l *Ledger) error {
 // WaitConverged waits until every invariant holds.
 func (s *Shop) WaitConverged(l *Ledger, within time.Duration) {
 	s.t.Helper()
-	waitFor(s.t, within, "the shop to converge", func() error { return s.Converged(l) })
+	daprtest.Eventually(s.t, within, "the shop to converge", func() error { return s.Converged(l) })
 }
 
 func errStatus(r Response) error { return fmt.Errorf("answered %d: %s", r.Status, r.Body) }

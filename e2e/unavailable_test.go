@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // TestWarehouseDownMeansTryAgain stops the warehouse: orders are refused at once with 503 and
@@ -35,7 +37,7 @@ func TestWarehouseDownMeansTryAgain(t *testing.T) {
 
 	shop.StartApp("warehouse")
 	shop.WaitReady("warehouse")
-	waitFor(t, 60*time.Second, "orders to be taken again", func() error {
+	daprtest.Eventually(t, 60*time.Second, "orders to be taken again", func() error {
 		if _, r := shop.PlaceOrder(l, "alice", "apple", 1); r.Status != http.StatusCreated {
 			return errStatus(r)
 		}

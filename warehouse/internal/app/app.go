@@ -158,69 +158,38 @@ func (a *App) ReleaseReservation(ctx context.Context, orderID string) error {
 	if err != nil {
 		return err
 	}
-	return a.giveBack(ctx, oid, "")
-}
-
-// OrderCancelled gives a cancelled order's quantity back: the reservation is released, or
-// the stock restocked if the delivery had started.
-func (a *App) OrderCancelled(ctx context.Context, orderID, productID string) error {
-	oid, err := domain.ParseOrderID(orderID)
+	r, err := a.repo.Reservation(ctx, oid)
+	if errors.Is(err, domain.ErrUnknownReservation) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	pid, err := domain.ParseProductID(productID)
-	if err != nil {
-		return err
-	}
-	return a.giveBack(ctx, oid, pid)
-}
-
-func (a *App) giveBack(ctx context.Context, oid domain.OrderID, pid domain.ProductID) error {
-	if pid == "" {
-		r, err := a.repo.Reservation(ctx, oid)
-		if errors.Is(err, domain.ErrUnknownReservation) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		pid = r.Product()
-	}
-	return a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
-		if r == nil {
-			return nil, fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid)
-		}
-		if !p.GiveBack(r, a.now()) {
-			return nil, nil
-		}
-		return r, nil
-	})
-}
-
-// DeliveryStarted turns an order's reservation into a real stock decrease.
-func (a *App) DeliveryStarted(ctx context.Context, orderID, productID string) error {
-	oid, err := domain.ParseOrderID(orderID)
-	if err != nil {
-		return err
-	}
-	pid, err := domain.ParseProductID(productID)
-	if err != nil {
-		return err
-	}
-	return a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
-		if r == nil {
-			return nil, fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid)
-		}
-		if !p.ShipReserved(r, a.now()) {
-			return nil, nil
-		}
-		return r, nil
-	})
+	return a.move(ctx, r.Product(), oid, a.giveBack)
 }
 
 // OrderPlaced confirms an order's reservation: the order is stored, so the stock stays
 // reserved until its delivery starts or it is cancelled.
 func (a *App) OrderPlaced(ctx context.Context, orderID, productID string) error {
+	return a.moveParsed(ctx, productID, orderID, func(p *domain.Product, r *domain.Reservation) bool { return p.Confirm(r) })
+}
+
+// OrderCancelled gives a cancelled order's quantity back: the reservation is released, or
+// the stock restocked if the delivery had started.
+func (a *App) OrderCancelled(ctx context.Context, orderID, productID string) error {
+	return a.moveParsed(ctx, productID, orderID, a.giveBack)
+}
+
+// DeliveryStarted turns an order's reservation into a real stock decrease.
+func (a *App) DeliveryStarted(ctx context.Context, orderID, productID string) error {
+	return a.moveParsed(ctx, productID, orderID, func(p *domain.Product, r *domain.Reservation) bool {
+		return p.ShipReserved(r, a.now())
+	})
+}
+
+func (a *App) giveBack(p *domain.Product, r *domain.Reservation) bool { return p.GiveBack(r, a.now()) }
+
+func (a *App) moveParsed(ctx context.Context, productID, orderID string, step func(*domain.Product, *domain.Reservation) bool) error {
 	oid, err := domain.ParseOrderID(orderID)
 	if err != nil {
 		return err
@@ -229,15 +198,17 @@ func (a *App) OrderPlaced(ctx context.Context, orderID, productID string) error 
 	if err != nil {
 		return err
 	}
-	return a.confirm(ctx, pid, oid)
+	return a.move(ctx, pid, oid, step)
 }
 
-func (a *App) confirm(ctx context.Context, pid domain.ProductID, oid domain.OrderID) error {
+// move applies one step of a reservation's life (confirm, ship, give back) to the stock of a
+// product; step reports whether anything changed, and repeated or late steps change nothing.
+func (a *App) move(ctx context.Context, pid domain.ProductID, oid domain.OrderID, step func(*domain.Product, *domain.Reservation) bool) error {
 	return a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
 		if r == nil {
 			return nil, fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid)
 		}
-		if !p.Confirm(r) {
+		if !step(p, r) {
 			return nil, nil
 		}
 		return r, nil
@@ -269,7 +240,7 @@ func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 				continue
 			}
 			if exists {
-				errs = append(errs, a.confirm(ctx, pid, oid))
+				errs = append(errs, a.move(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) bool { return p.Confirm(r) }))
 				continue
 			}
 			var qty int
