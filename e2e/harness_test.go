@@ -372,7 +372,7 @@ func (s *Shop) startApp(a *App) {
 		"LOG_LEVEL=debug",
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
-		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s",
+		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",
 	}, filepath.Join(binDir, a.AppID))
 }
 

@@ -56,6 +56,23 @@ type Repository interface {
 	ByCustomer(ctx context.Context, customer domain.CustomerID) ([]domain.Order, error)
 }
 
+// Unconfirmed keeps the orders whose latest event no consumer has confirmed yet. The Dapr
+// outbox publishes each event once; should that publication be lost (the broker failing at the
+// wrong moment), the order stays here and is published again.
+type Unconfirmed interface {
+	// Watch adds an order, due now.
+	Watch(ctx context.Context, id domain.OrderID, now time.Time) error
+	// Confirm removes an order.
+	Confirm(ctx context.Context, id domain.OrderID) error
+	// Due returns the orders watched since before the given time.
+	Due(ctx context.Context, before time.Time) ([]domain.OrderID, error)
+}
+
+// EventPublisher publishes events directly (not through the outbox).
+type EventPublisher interface {
+	Publish(ctx context.Context, e contracts.Event) error
+}
+
 // Metrics counts what happens to orders.
 type Metrics interface {
 	OrderPlaced(qty int)
@@ -67,14 +84,16 @@ type Metrics interface {
 type App struct {
 	repo    Repository
 	stock   StockReserver
+	watch   Unconfirmed
+	events  EventPublisher
 	metrics Metrics
 	log     *slog.Logger
 	now     func() time.Time
 }
 
 // New returns the order use cases.
-func New(repo Repository, stock StockReserver, m Metrics, log *slog.Logger, now func() time.Time) *App {
-	return &App{repo: repo, stock: stock, metrics: m, log: log, now: now}
+func New(repo Repository, stock StockReserver, watch Unconfirmed, events EventPublisher, m Metrics, log *slog.Logger, now func() time.Time) *App {
+	return &App{repo: repo, stock: stock, watch: watch, events: events, metrics: m, log: log, now: now}
 }
 
 // PlaceOrder is a customer's request to order a product.
@@ -129,7 +148,10 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	}
 
 	o = domain.Place(id, customer, product, qty, a.now().UTC())
-	err = a.repo.Add(ctx, o, event(contracts.OrderPlaced, o))
+	err = a.watch.Watch(ctx, id, o.CreatedAt())
+	if err == nil {
+		err = a.repo.Add(ctx, o, event(contracts.OrderPlaced, o))
+	}
 	if errors.Is(err, domain.ErrOrderExists) && key != "" {
 		// A concurrent request with the same key stored it first; the reservation is theirs too.
 		prev, _, err := a.previous(ctx, id, product, qty)
@@ -177,6 +199,9 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 	if err != nil {
 		return domain.Order{}, err
 	}
+	if err := a.watch.Watch(ctx, id, a.now().UTC()); err != nil {
+		return domain.Order{}, a.storeErr(err)
+	}
 	cancelled := false
 	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
 		cancelled = o.Cancel(a.now().UTC())
@@ -196,16 +221,77 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 	return o, nil
 }
 
-// RecordDeliveryStarted moves an order to DELIVERY_STARTED, unless it was cancelled.
+// RecordDeliveryStarted moves an order to DELIVERY_STARTED, unless it was cancelled. The
+// start confirms that OrderPlaced went out; a cancelled order waits for DeliveryCancelled.
 func (a *App) RecordDeliveryStarted(ctx context.Context, orderID string) error {
 	id, err := domain.ParseOrderID(orderID)
 	if err != nil {
 		return err
 	}
-	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
+	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
 		return o.StartDelivery(a.now().UTC()), nil, nil
 	})
-	return err
+	if err != nil || o.IsCancelled() {
+		return err
+	}
+	return a.watch.Confirm(ctx, id)
+}
+
+// RecordDeliveryCancelled confirms that OrderCancelled went out.
+func (a *App) RecordDeliveryCancelled(ctx context.Context, orderID string) error {
+	id, err := domain.ParseOrderID(orderID)
+	if err != nil {
+		return err
+	}
+	o, err := a.repo.Get(ctx, id)
+	if err != nil || !o.IsCancelled() {
+		return err
+	}
+	return a.watch.Confirm(ctx, id)
+}
+
+// RepublishUnconfirmed publishes again the latest event of every order no consumer has
+// confirmed since before the given time (same event id: consumers recognise a repeat), and
+// reports how many it published.
+func (a *App) RepublishUnconfirmed(ctx context.Context, before time.Time) (int, error) {
+	ids, err := a.watch.Due(ctx, before)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, id := range ids {
+		o, err := a.repo.Get(ctx, id)
+		switch {
+		case errors.Is(err, domain.ErrUnknownOrder): // never stored: nothing was announced
+			errs = append(errs, a.watch.Confirm(ctx, id))
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		}
+		var t contracts.EventType
+		switch o.Status() {
+		case domain.Placed:
+			t = contracts.OrderPlaced
+		case domain.Cancelled:
+			t = contracts.OrderCancelled
+		default:
+			errs = append(errs, a.watch.Confirm(ctx, id))
+			continue
+		}
+		if err := a.events.Publish(ctx, event(t, o)); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := a.watch.Watch(ctx, id, a.now().UTC()); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+		a.log.WarnContext(ctx, "published an unconfirmed event again", "orderId", id, "eventType", t)
+	}
+	return n, errors.Join(errs...)
 }
 
 // Order returns one order.

@@ -36,6 +36,8 @@ type fixture struct {
 	app     *app.App
 	repo    *adapters.MemoryRepository
 	stock   *adapters.MemoryStock
+	watch   *adapters.MemoryUnconfirmed
+	direct  *adapters.MemoryPublisher
 	metrics *countingMetrics
 }
 
@@ -43,9 +45,11 @@ func newFixture() fixture {
 	f := fixture{
 		repo:    adapters.NewMemoryRepository(),
 		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 10}),
+		watch:   &adapters.MemoryUnconfirmed{},
+		direct:  &adapters.MemoryPublisher{},
 		metrics: &countingMetrics{},
 	}
-	f.app = app.New(f.repo, f.stock, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	return f
 }
 
@@ -223,5 +227,48 @@ func TestCustomerOrders(t *testing.T) {
 	}
 	if _, err := f.app.CustomerOrders(ctx, ""); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("no customer: %v", err)
+	}
+}
+
+// An order event that no consumer confirms is published again, with the same id; a confirmed
+// one is not.
+func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	ctx := context.Background()
+	started, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
+	lost, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
+	cancelled, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 3, ""))
+	if err := f.app.RecordDeliveryStarted(ctx, string(started.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.app.CancelOrder(ctx, string(cancelled.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.app.RepublishUnconfirmed(ctx, time.Now().Add(-time.Minute)); n != 0 || err != nil {
+		t.Fatalf("before anything is due: %d, %v", n, err)
+	}
+	n, err := f.app.RepublishUnconfirmed(ctx, time.Now().Add(time.Minute))
+	if n != 2 || err != nil {
+		t.Fatalf("republished %d, %v; want the lost placement and the unconfirmed cancellation", n, err)
+	}
+	got := map[string]contracts.EventType{}
+	for _, e := range f.direct.Events() {
+		got[e.OrderID] = e.EventType
+		if e.EventID != contracts.EventID(e.EventType, e.OrderID) {
+			t.Fatalf("republished with another id: %+v", e)
+		}
+	}
+	if got[string(lost.ID())] != contracts.OrderPlaced || got[string(cancelled.ID())] != contracts.OrderCancelled || len(got) != 2 {
+		t.Fatalf("republished %v", got)
+	}
+	if err := f.app.RecordDeliveryCancelled(ctx, string(cancelled.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.app.RecordDeliveryStarted(ctx, string(lost.ID())); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.app.RepublishUnconfirmed(ctx, time.Now().Add(time.Hour)); n != 0 {
+		t.Fatalf("confirmed events were published again: %d", n)
 	}
 }

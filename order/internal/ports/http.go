@@ -41,6 +41,9 @@ func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *event
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
 			return eventsub.PoisonIf(a.RecordDeliveryStarted(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
 		},
+		contracts.DeliveryCancelled: func(ctx context.Context, e contracts.Event) error {
+			return eventsub.PoisonIf(a.RecordDeliveryCancelled(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
+		},
 	}
 	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
 	return handlers

@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -23,6 +24,8 @@ type Config struct {
 	// PlaceTimeout bounds a whole order request. The warehouse holds an unconfirmed
 	// reservation much longer (RESERVATION_HOLD) before it asks whether the order exists.
 	PlaceTimeout time.Duration `envconfig:"PLACE_ORDER_TIMEOUT" default:"15s"`
+	// An order event no consumer has confirmed within RepublishAfter is published again.
+	RepublishAfter time.Duration `envconfig:"REPUBLISH_AFTER" default:"2m"`
 }
 
 // Run runs the order service until ctx ends.
@@ -35,12 +38,31 @@ func Run(ctx context.Context) error {
 			a := app.New(
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
+				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore),
+				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now)
+			go republishUnconfirmed(ctx, a, cfg.RepublishAfter, d.Log)
 			handlers := ports.Routes(r, a, cfg.PlaceTimeout, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
 			return nil
 		},
 	})
+}
+
+// republishUnconfirmed publishes again, now and then, the order events no consumer confirmed.
+func republishUnconfirmed(ctx context.Context, a *app.App, after time.Duration, log *slog.Logger) {
+	t := time.NewTicker(after / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.RepublishUnconfirmed(ctx, time.Now().Add(-after)); err != nil && ctx.Err() == nil {
+			log.Warn("publishing unconfirmed order events again", "err", err)
+		}
+	}
 }
 
 type metrics struct {
