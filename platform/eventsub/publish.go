@@ -3,6 +3,8 @@ package eventsub
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -31,4 +33,27 @@ func (p *Publisher) Publish(ctx context.Context, e contracts.Event) error {
 		return fmt.Errorf("publish %s: %w", e, err)
 	}
 	return nil
+}
+
+// MemoryPublisher records what it is asked to publish (after the same schema check), for tests.
+type MemoryPublisher struct {
+	mu     sync.Mutex
+	events []contracts.Event
+}
+
+func (p *MemoryPublisher) Publish(_ context.Context, e contracts.Event) error {
+	if _, err := contracts.Encode(e); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, e)
+	return nil
+}
+
+// Events returns what was published.
+func (p *MemoryPublisher) Events() []contracts.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.events)
 }

@@ -5,11 +5,9 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
-	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/delivery/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 )
@@ -131,27 +129,4 @@ func (m *MemoryRepository) Update(_ context.Context, order domain.OrderID, chang
 		return next.delivery()
 	}
 	return cur.delivery()
-}
-
-// MemoryPublisher records published events, for tests.
-type MemoryPublisher struct {
-	mu     sync.Mutex
-	events []contracts.Event
-}
-
-func (p *MemoryPublisher) Publish(_ context.Context, e contracts.Event) error {
-	if _, err := contracts.Encode(e); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, e)
-	return nil
-}
-
-// Events returns the events published so far.
-func (p *MemoryPublisher) Events() []contracts.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.events)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/skmall/skmall/delivery/internal/adapters"
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
+	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 )
 
@@ -20,8 +21,8 @@ type noMetrics struct{}
 func (noMetrics) DeliveryStarted()   {}
 func (noMetrics) DeliveryCancelled() {}
 
-func newApp() (*app.App, *adapters.MemoryPublisher) {
-	pub := &adapters.MemoryPublisher{}
+func newApp() (*app.App, *eventsub.MemoryPublisher) {
+	pub := &eventsub.MemoryPublisher{}
 	return app.New(adapters.NewMemoryRepository(), pub, noMetrics{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now), pub
 }
 

@@ -29,7 +29,7 @@ func TestConsumesOrderEvents(t *testing.T) {
 	t.Parallel()
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(adapters.NewMemoryRepository(), &adapters.MemoryPublisher{}, noMetrics{}, log, time.Now)
+	a := app.New(adapters.NewMemoryRepository(), &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
 	ports.Routes(r, a, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 
 	if got := eventsubtest.DeliverEvent(t, r, "/events/orders", eventsubtest.Event(contracts.OrderPlaced, "o1", "alice", "apple", 1)); got != "SUCCESS" {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/order/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 )
@@ -123,27 +122,4 @@ func (m *MemoryUnconfirmed) Due(_ context.Context, before time.Time) ([]domain.O
 	due := dueIn(m.since, before)
 	slices.Sort(due)
 	return due, nil
-}
-
-// MemoryPublisher records the events published directly, for tests.
-type MemoryPublisher struct {
-	mu     sync.Mutex
-	events []contracts.Event
-}
-
-func (p *MemoryPublisher) Publish(_ context.Context, e contracts.Event) error {
-	if _, err := contracts.Encode(e); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.events = append(p.events, e)
-	return nil
-}
-
-// Events returns what was published.
-func (p *MemoryPublisher) Events() []contracts.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.events)
 }

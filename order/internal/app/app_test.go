@@ -13,6 +13,7 @@ import (
 	"github.com/skmall/skmall/order/internal/adapters"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/eventsub"
 )
 
 type countingMetrics struct {
@@ -37,7 +38,7 @@ type fixture struct {
 	repo    *adapters.MemoryRepository
 	stock   *adapters.MemoryStock
 	watch   *adapters.MemoryUnconfirmed
-	direct  *adapters.MemoryPublisher
+	direct  *eventsub.MemoryPublisher
 	metrics *countingMetrics
 }
 
@@ -46,7 +47,7 @@ func newFixture() fixture {
 		repo:    adapters.NewMemoryRepository(),
 		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 10}),
 		watch:   &adapters.MemoryUnconfirmed{},
-		direct:  &adapters.MemoryPublisher{},
+		direct:  &eventsub.MemoryPublisher{},
 		metrics: &countingMetrics{},
 	}
 	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)

@@ -30,7 +30,7 @@ func (noMetrics) OrderCancelled()     {}
 func newRouter(stock *adapters.MemoryStock) http.Handler {
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryPublisher{}, noMetrics{}, log, time.Now)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
 	ports.Routes(r, a, 10*time.Second, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r
 }
