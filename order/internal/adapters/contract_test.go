@@ -3,6 +3,7 @@ package adapters_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,5 +111,49 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	changes.Store(0)
 	if _, err := a.Update(ctx, "nope", func(*domain.Order) (bool, *contracts.Event, error) { changes.Add(1); return false, nil, nil }); !errors.Is(err, domain.ErrUnknownOrder) || changes.Load() != 0 {
 		t.Fatalf("updating an unknown order: %v", err)
+	}
+}
+
+func TestMemoryUnconfirmed(t *testing.T) {
+	t.Parallel()
+	runUnconfirmedContract(t, &adapters.MemoryUnconfirmed{})
+}
+
+func TestDaprUnconfirmed(t *testing.T) {
+	t.Parallel()
+	runUnconfirmedContract(t, adapters.NewDaprUnconfirmed(daprtest.LocalProfile(t, "order"), "order-store"))
+}
+
+func runUnconfirmedContract(t *testing.T, w app.Unconfirmed) {
+	ctx := context.Background()
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Watch(ctx, domain.OrderID(fmt.Sprintf("o-%02d", i)), t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	due, err := w.Due(ctx, t0.Add(10*time.Second))
+	if err != nil || len(due) != 10 || due[0] != "o-00" || due[9] != "o-09" {
+		t.Fatalf("due before t0+10s: %v %v", due, err)
+	}
+	for _, id := range []domain.OrderID{"o-00", "o-05", "never-watched"} {
+		if err := w.Confirm(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Watch(ctx, "o-01", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := w.Due(ctx, t0.Add(10*time.Second)); len(due) != 7 {
+		t.Fatalf("after confirming two and pushing one back: %v", due)
+	}
+	if due, _ := w.Due(ctx, t0.Add(2*time.Hour)); len(due) != 38 {
+		t.Fatalf("all still watched: %d, want 38", len(due))
 	}
 }
