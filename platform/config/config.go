@@ -18,23 +18,28 @@ func Load(cfg any) error {
 	return nil
 }
 
-// Log writes cfg as one log line; fields tagged `secret:"true"` show only whether they are set.
+// Log writes cfg as one log line; fields tagged `secret:"true"` (also in embedded structs)
+// show only whether they are set.
 func Log(log *slog.Logger, cfg any) {
-	v := reflect.ValueOf(cfg)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
+	log.Info("configuration", fields(reflect.Indirect(reflect.ValueOf(cfg)))...)
+}
+
+func fields(v reflect.Value) []any {
 	attrs := make([]any, 0, v.NumField())
 	for i := range v.NumField() {
-		f := v.Type().Field(i)
-		val := v.Field(i).Interface()
-		if f.Tag.Get("secret") == "true" {
-			val = "***"
-			if v.Field(i).IsZero() {
-				val = ""
+		f, fv := v.Type().Field(i), v.Field(i)
+		switch {
+		case f.Anonymous && fv.Kind() == reflect.Struct:
+			attrs = append(attrs, fields(fv)...)
+		case f.Tag.Get("secret") == "true":
+			masked := ""
+			if !fv.IsZero() {
+				masked = "***"
 			}
+			attrs = append(attrs, slog.String(f.Name, masked))
+		default:
+			attrs = append(attrs, slog.Any(f.Name, fv.Interface()))
 		}
-		attrs = append(attrs, slog.Any(f.Name, val))
 	}
-	log.Info("configuration", attrs...)
+	return attrs
 }

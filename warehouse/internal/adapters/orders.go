@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
@@ -20,7 +21,7 @@ type DaprOrders struct {
 
 // NewDaprOrders returns a checker invoking appID through the sidecar at sidecarURL.
 func NewDaprOrders(sidecarURL, orderAppID, daprAPIToken string) *DaprOrders {
-	return &DaprOrders{client: &http.Client{}, sidecar: sidecarURL, appID: orderAppID, token: daprAPIToken}
+	return &DaprOrders{client: &http.Client{Timeout: 5 * time.Second}, sidecar: sidecarURL, appID: orderAppID, token: daprAPIToken}
 }
 
 func (d *DaprOrders) OrderExists(ctx context.Context, order domain.OrderID) (bool, error) {
