@@ -63,15 +63,32 @@ func Daprd(t testing.TB) string {
 	return daprdPath
 }
 
-// FreePort returns a port nobody listens on.
+var (
+	portsMu sync.Mutex
+	handed  = map[int]bool{}
+)
+
+// FreePort returns a port nobody listens on, and never the same one twice in a test binary:
+// a port handed out but not yet bound by its (slow-starting) process would otherwise look
+// free to the next caller.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !handed[port] {
+			handed[port] = true
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no fresh free port")
+	return 0
 }
 
 // Run starts a process for the length of the test, its output in dir/name.log.
