@@ -79,28 +79,9 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 // spec forbids are sent unchecked, so tests can send bad input on purpose.
 func (s *Shop) Call(method, app, path string, body any, headers ...string) Response {
 	s.t.Helper()
-	var raw []byte
-	switch b := body.(type) {
-	case nil:
-	case string:
-		raw = []byte(b)
-	case []byte:
-		raw = b
-	default:
-		var err error
-		if raw, err = json.Marshal(b); err != nil {
-			s.t.Fatal(err)
-		}
-	}
-	req, err := http.NewRequest(method, s.Apps[app].URL+path, bytes.NewReader(raw))
+	req, raw, err := s.newRequest(method, app, path, body, headers...)
 	if err != nil {
 		s.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
@@ -113,6 +94,35 @@ func (s *Shop) Call(method, app, path string, body any, headers ...string) Respo
 	}
 	s.checkAgainstSpec(app, req, raw, resp, out)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+// newRequest builds a request to an app's REST API. body is sent as it is when it is a string
+// or bytes, as JSON otherwise; headers come in name, value pairs.
+func (s *Shop) newRequest(method, app, path string, body any, headers ...string) (*http.Request, []byte, error) {
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			return nil, nil, err
+		}
+	}
+	req, err := http.NewRequest(method, s.Apps[app].URL+path, bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return req, raw, nil
 }
 
 func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, resp *http.Response, body []byte) {

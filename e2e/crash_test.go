@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,20 +14,11 @@ import (
 // try sends a request without failing the test on a transport error: during a crash a lost
 // connection is an expected answer.
 func (s *Shop) try(method, app, path string, body any, headers ...string) (int, []byte, error) {
-	raw, err := json.Marshal(body)
-	if err != nil || body == nil {
-		raw = nil
-	}
-	req, err := http.NewRequest(method, s.Apps[app].URL+path, bytes.NewReader(raw))
+	req, _, err := s.newRequest(method, app, path, body, headers...)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	c := &http.Client{Timeout: 20 * time.Second}
-	resp, err := c.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -2,7 +2,6 @@ package eventsub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -151,21 +150,11 @@ func (d *DeadLetters) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *DeadLetters) handle(ctx context.Context, body []byte) error {
-	e, err := decode(body)
-	if err != nil {
-		return err
-	}
-	h, ok := d.handlers[e.EventType]
-	if !ok {
-		return nil
-	}
-	if err := h(ctx, e); err != nil {
-		if errors.Is(err, ErrPoison) {
-			return err
-		}
+	_, _, err := dispatch(ctx, d.handlers, body)
+	if err != nil && !isPoison(err) {
 		return fmt.Errorf("still failing: %w", err)
 	}
-	return nil
+	return err
 }
 
 func (d *DeadLetters) change(ctx context.Context, f func(*parkingLot) bool) error {

@@ -70,35 +70,30 @@ type envelope struct {
 func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		log := log.With("topic", topic)
 		body, err := readBody(r)
-		var e contracts.Event
+		var (
+			e       contracts.Event
+			handled bool
+		)
 		if err == nil {
-			e, err = decode(body)
+			e, handled, err = dispatch(r.Context(), handlers, body)
+		}
+		if e.EventType.Valid() {
+			log = log.With("orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
 		}
 		outcome, status := "success", statusSuccess
-		log := log.With("topic", topic)
 		switch {
-		case err != nil:
+		case err == nil && !handled:
+			outcome = "ignored"
+		case err == nil:
+			log.DebugContext(r.Context(), "event handled")
+		case isPoison(err):
 			outcome, status = "deadletter", statusDrop
-			log.ErrorContext(r.Context(), "dead-lettering an event that breaks the contract", "err", err)
+			log.ErrorContext(r.Context(), "dead-lettering an event that cannot be processed", "err", err)
 		default:
-			log = log.With("orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
-			h, ok := handlers[e.EventType]
-			if !ok {
-				outcome = "ignored"
-				break
-			}
-			if err := h(r.Context(), e); err != nil {
-				if errors.Is(err, ErrPoison) || errors.Is(err, contracts.ErrInvalidEvent) {
-					outcome, status = "deadletter", statusDrop
-					log.ErrorContext(r.Context(), "dead-lettering an event that cannot be processed", "err", err)
-				} else {
-					outcome, status = "retry", statusRetry
-					log.WarnContext(r.Context(), "event handling failed; daprd will deliver it again", "err", err)
-				}
-			} else {
-				log.DebugContext(r.Context(), "event handled")
-			}
+			outcome, status = "retry", statusRetry
+			log.WarnContext(r.Context(), "event handling failed; daprd will deliver it again", "err", err)
 		}
 		typ := string(e.EventType)
 		if !e.EventType.Valid() {
@@ -109,6 +104,25 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
 	})
+}
+
+// dispatch decodes a delivered CloudEvent body and runs the handler for its event type;
+// handled is false when the service does not consume that type.
+func dispatch(ctx context.Context, handlers map[contracts.EventType]Handler, body []byte) (e contracts.Event, handled bool, err error) {
+	if e, err = decode(body); err != nil {
+		return e, false, err
+	}
+	h, ok := handlers[e.EventType]
+	if !ok {
+		return e, false, nil
+	}
+	return e, true, h(ctx, e)
+}
+
+// isPoison reports whether err can never go away by retrying: the event breaks the contract
+// or the handler said so.
+func isPoison(err error) bool {
+	return errors.Is(err, ErrPoison) || errors.Is(err, contracts.ErrInvalidEvent)
 }
 
 func readBody(r *http.Request) ([]byte, error) {
