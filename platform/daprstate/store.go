@@ -162,21 +162,22 @@ func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) er
 	return s.exec(ctx, ops)
 }
 
+// exec writes a lone item with a plain save (on the order store every transaction is
+// published by the outbox), and several in one transaction.
 func (s *Store[T]) exec(ctx context.Context, ops []*dapr.StateOperation) error {
+	if len(ops) > 1 {
+		return s.execTx(ctx, ops)
+	}
+	it := ops[0].Item
+	opts := []dapr.StateOption{dapr.WithConcurrency(it.Options.Concurrency), dapr.WithConsistency(it.Options.Consistency)}
 	var err error
-	if len(ops) == 1 {
-		it := ops[0].Item
-		opts := []dapr.StateOption{dapr.WithConcurrency(it.Options.Concurrency), dapr.WithConsistency(it.Options.Consistency)}
-		if it.Etag == nil {
-			err = s.client.SaveState(ctx, s.name, it.Key, it.Value, it.Metadata, opts...)
-		} else {
-			err = s.client.SaveStateWithETag(ctx, s.name, it.Key, it.Value, it.Etag.Value, it.Metadata, opts...)
-		}
+	if it.Etag == nil {
+		err = s.client.SaveState(ctx, s.name, it.Key, it.Value, it.Metadata, opts...)
 	} else {
-		err = s.client.ExecuteStateTransaction(ctx, s.name, nil, ops)
+		err = s.client.SaveStateWithETag(ctx, s.name, it.Key, it.Value, it.Etag.Value, it.Metadata, opts...)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: save %s: %v", ErrUnavailable, ops[0].Item.Key, err)
+		return fmt.Errorf("%w: save %s: %v", ErrUnavailable, it.Key, err)
 	}
 	return nil
 }
