@@ -12,7 +12,8 @@ import (
 )
 
 // Connect dials the sidecar's gRPC API, retrying while the sidecar starts, for up to wait.
-func Connect(ctx context.Context, addr string, wait time.Duration, log *slog.Logger) (dapr.Client, error) {
+// token is the sidecar's DAPR_API_TOKEN, sent with every call.
+func Connect(ctx context.Context, addr, token string, wait time.Duration, log *slog.Logger) (dapr.Client, error) {
 	var c dapr.Client
 	b := backoff.NewExponentialBackOff()
 	b.MaxInterval = 2 * time.Second
@@ -28,5 +29,6 @@ func Connect(ctx context.Context, addr string, wait time.Duration, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Dapr sidecar at %s: %w", addr, err)
 	}
+	c.WithAuthToken(token)
 	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/httpx"
 )
@@ -59,11 +60,11 @@ func NewDeadLetters(client daprstate.Client, store string, handlers map[contract
 }
 
 // Routes adds the dead-letter routes: the subscription route daprd delivers dead letters to,
-// a listing, and the replay command.
-func (d *DeadLetters) Routes(r *mux.Router) {
-	r.HandleFunc("/events/deadletters", d.park).Methods(http.MethodPost)
-	r.HandleFunc("/deadletters", d.list).Methods(http.MethodGet)
-	r.HandleFunc("/deadletters/replay", d.replay).Methods(http.MethodPost)
+// and, for admins, a listing and the replay command.
+func (d *DeadLetters) Routes(r *mux.Router, g *auth.Guard) {
+	r.Handle("/events/deadletters", g.Sidecar(http.HandlerFunc(d.park))).Methods(http.MethodPost)
+	r.Handle("/deadletters", g.Admin(http.HandlerFunc(d.list))).Methods(http.MethodGet)
+	r.Handle("/deadletters/replay", g.Admin(http.HandlerFunc(d.replay))).Methods(http.MethodPost)
 }
 
 func (d *DeadLetters) park(w http.ResponseWriter, r *http.Request) {

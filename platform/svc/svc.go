@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/config"
 	"github.com/skmall/skmall/platform/daprclient"
 	"github.com/skmall/skmall/platform/eventsub"
@@ -24,15 +25,19 @@ import (
 
 // Base is the configuration every service has; services embed it in their own.
 type Base struct {
-	Port         int           `envconfig:"APP_PORT"`
-	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info"`
-	DaprHost     string        `envconfig:"DAPR_HOST" default:"127.0.0.1"`
-	DaprGRPCPort int           `envconfig:"DAPR_GRPC_PORT" default:"50001"`
-	DaprHTTPPort int           `envconfig:"DAPR_HTTP_PORT" default:"3500"`
-	DaprAPIToken string        `envconfig:"DAPR_API_TOKEN" secret:"true"`
+	Port         int    `envconfig:"APP_PORT"`
+	LogLevel     string `envconfig:"LOG_LEVEL" default:"info"`
+	DaprHost     string `envconfig:"DAPR_HOST" default:"127.0.0.1"`
+	DaprGRPCPort int    `envconfig:"DAPR_GRPC_PORT" default:"50001"`
+	DaprHTTPPort int    `envconfig:"DAPR_HTTP_PORT" default:"3500"`
+	// DaprAPIToken is what the app shows its sidecar; AppAPIToken what the sidecar shows the
+	// app on the routes only it may call (events, service invocation).
+	DaprAPIToken string        `envconfig:"DAPR_API_TOKEN" secret:"true" required:"true"`
+	AppAPIToken  string        `envconfig:"APP_API_TOKEN" secret:"true" required:"true"`
 	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
 	Drain        time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
 	PubSub       string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
+	auth.Config
 }
 
 // Deps is what a service's routes are built from.
@@ -41,6 +46,9 @@ type Deps struct {
 	Dapr     dapr.Client
 	Registry *prometheus.Registry
 	Events   *eventsub.Metrics
+	// Guard wraps every route but the probes and metrics: bearer tokens for the public API,
+	// the app API token for what only the sidecar may call.
+	Guard *auth.Guard
 }
 
 // Service describes one service to Run.
@@ -64,14 +72,22 @@ func Run(ctx context.Context, s Service) error {
 	log := telemetry.NewLogger(s.Name, s.Base.LogLevel)
 	config.Log(log, s.Config)
 
-	client, err := daprclient.Connect(ctx, net.JoinHostPort(s.Base.DaprHost, strconv.Itoa(s.Base.DaprGRPCPort)), s.Base.DaprWait, log)
+	verifier, err := auth.NewVerifier(ctx, s.Base.Config)
+	if err != nil {
+		return err
+	}
+	guard, err := auth.NewGuard(verifier, s.Base.AppAPIToken, log)
+	if err != nil {
+		return err
+	}
+	client, err := daprclient.Connect(ctx, net.JoinHostPort(s.Base.DaprHost, strconv.Itoa(s.Base.DaprGRPCPort)), s.Base.DaprAPIToken, s.Base.DaprWait, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 
 	reg := telemetry.NewRegistry()
-	d := Deps{Log: log, Dapr: client, Registry: reg, Events: eventsub.NewMetrics(reg)}
+	d := Deps{Log: log, Dapr: client, Registry: reg, Events: eventsub.NewMetrics(reg), Guard: guard}
 	red := httpx.NewRED(reg)
 
 	r := mux.NewRouter()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/auth/authtest"
 )
 
 // Event is a contract-valid event of type t about an order.
@@ -40,6 +41,7 @@ func Deliver(t testing.TB, h http.Handler, path string, body []byte) string {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/cloudevents+json")
+	authtest.AsSidecar(req)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {

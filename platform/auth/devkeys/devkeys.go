@@ -1,0 +1,130 @@
+// Package devkeys is the local shop's token issuer: an ES256 key pair generated on first use
+// in a folder of the developer's (never committed), the JWKS the services check tokens
+// against, and tokens signed with it.
+package devkeys
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	// Issuer and Audience are what the local shop expects in a token (AUTH_ISSUER, AUTH_AUDIENCE).
+	Issuer   = "skmall-dev"
+	Audience = "skmall"
+
+	keyFile  = "signing-key.pem"
+	jwksFile = "jwks.json"
+)
+
+// Keys is a signing key and the file holding its public half as a JWKS.
+type Keys struct {
+	key  *ecdsa.PrivateKey
+	kid  string
+	dir  string
+	jwks string
+}
+
+// Ensure loads the key pair in dir, generating it (and the JWKS next to it) the first time.
+func Ensure(dir string) (*Keys, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	keyPath := filepath.Join(dir, keyFile)
+	raw, err := os.ReadFile(keyPath)
+	var key *ecdsa.PrivateKey
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, err
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		block, _ := pem.Decode(raw)
+		if block == nil {
+			return nil, fmt.Errorf("%s holds no PEM key", keyPath)
+		}
+		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", keyPath, err)
+		}
+		var ok bool
+		if key, ok = parsed.(*ecdsa.PrivateKey); !ok {
+			return nil, fmt.Errorf("%s is not an ECDSA key", keyPath)
+		}
+	}
+	k := &Keys{key: key, kid: keyID(&key.PublicKey), dir: dir, jwks: filepath.Join(dir, jwksFile)}
+	return k, k.writeJWKS()
+}
+
+// keyID names a key by its public half, so that a regenerated key never shares an id.
+func keyID(pub *ecdsa.PublicKey) string {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	sum := sha256.Sum256(der)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func (k *Keys) writeJWKS() error {
+	jwk, err := jwkset.NewJWKFromKey(&k.key.PublicKey, jwkset.JWKOptions{
+		Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.AlgES256, KID: k.kid, USE: jwkset.UseSig},
+	})
+	if err != nil {
+		return err
+	}
+	set := jwkset.NewMemoryStorage()
+	ctx := context.Background()
+	if err := set.KeyWrite(ctx, jwk); err != nil {
+		return err
+	}
+	raw, err := set.JSONPublic(ctx)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(k.jwks, raw, 0o644)
+}
+
+// JWKSPath is the file the services read the public key from (AUTH_JWKS).
+func (k *Keys) JWKSPath() string { return k.jwks }
+
+// Sign signs any claims with the key, naming it in the header so the JWKS finds it.
+func (k *Keys) Sign(claims jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	t.Header["kid"] = k.kid
+	return t.SignedString(k.key)
+}
+
+// Token returns a token for sub with roles, valid for ttl from now.
+func (k *Keys) Token(sub string, roles []string, ttl time.Duration) (string, error) {
+	now := time.Now()
+	c := jwt.MapClaims{
+		"iss": Issuer, "aud": Audience, "sub": sub,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(ttl).Unix(),
+	}
+	if len(roles) > 0 {
+		c["roles"] = roles
+	}
+	return k.Sign(c)
+}
