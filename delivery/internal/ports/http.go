@@ -14,20 +14,21 @@ import (
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 )
 
 // Routes adds the delivery service's routes to r and returns its event handlers.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownDelivery, Status: http.StatusNotFound, Slug: "unknown-delivery", Title: "Unknown delivery"},
 		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Deliveries cannot be read now",
 			Detail: "The delivery store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
-	r.Handle("/deliveries/{orderId}", getDelivery(a, errs)).Methods(http.MethodGet)
+	r.Handle("/deliveries/{orderId}", g.Authenticated(getDelivery(a, errs))).Methods(http.MethodGet)
 
 	poison := func(h eventsub.Handler) eventsub.Handler {
 		return func(ctx context.Context, e contracts.Event) error {
@@ -38,7 +39,7 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 		contracts.OrderPlaced:    poison(a.OrderPlaced),
 		contracts.OrderCancelled: poison(a.OrderCancelled),
 	}
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
 }
 
@@ -61,6 +62,10 @@ func getDelivery(a *app.App, errs httpx.Errors) http.Handler {
 			return
 		}
 		l := d.Line()
+		if !auth.FromContext(r.Context()).MayActFor(l.Customer) {
+			auth.WriteForbidden(w, r, "This delivery is of another customer's order.")
+			return
+		}
 		httpx.WriteJSON(w, http.StatusOK, deliveryJSON{
 			DeliveryID: string(d.ID()), OrderID: string(l.Order), Status: string(d.Status()),
 			CustomerID: l.Customer, ProductID: l.Product, Qty: l.Qty, CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(),

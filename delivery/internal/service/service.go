@@ -30,8 +30,8 @@ func Run(ctx context.Context) error {
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub), newMetrics(d.Registry), d.Log, time.Now)
-			handlers := ports.Routes(r, a, d.Events, d.Log)
-			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
+			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			return nil
 		},
 	})

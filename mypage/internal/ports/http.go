@@ -14,21 +14,23 @@ import (
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 )
 
-// Routes adds mypage's routes to r and returns its event handlers.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+// Routes adds mypage's routes to r and returns its event handlers. A customer reads only
+// their own page; an admin reads anyone's.
+func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
 		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "My page cannot be shown now",
 			Detail: "The page store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
-	r.Handle("/mypage/{customerId}/orders", listOrders(a, errs)).Methods(http.MethodGet)
-	r.Handle("/mypage/{customerId}/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
+	r.Handle("/mypage/{customerId}/orders", g.Authenticated(ownPage(listOrders(a, errs)))).Methods(http.MethodGet)
+	r.Handle("/mypage/{customerId}/orders/{orderId}", g.Authenticated(ownPage(getOrder(a, errs)))).Methods(http.MethodGet)
 
 	learn := func(ctx context.Context, e contracts.Event) error {
 		return eventsub.PoisonIf(a.Learn(ctx, e), domain.ErrInvalidInput)
@@ -37,8 +39,8 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 		contracts.OrderPlaced: learn, contracts.OrderCancelled: learn,
 		contracts.DeliveryStarted: learn, contracts.DeliveryCancelled: learn,
 	}
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
 }
 
@@ -84,5 +86,16 @@ func getOrder(a *app.App, errs httpx.Errors) http.Handler {
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, toJSON(row))
+	})
+}
+
+// ownPage refuses, before anything is read, a page that is not the caller's.
+func ownPage(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.FromContext(r.Context()).MayActFor(mux.Vars(r)["customerId"]) {
+			auth.WriteForbidden(w, r, "A customer reads only their own page.")
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
 }

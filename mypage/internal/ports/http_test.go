@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/gorilla/mux"
@@ -15,6 +14,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/ports"
+	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 )
@@ -23,7 +23,8 @@ import (
 func TestBuildsThePageFromEvents(t *testing.T) {
 	t.Parallel()
 	r := mux.NewRouter()
-	ports.Routes(r, app.New(adapters.NewMemoryRepository()), eventsub.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	guard, issuer := authtest.New(t)
+	ports.Routes(r, app.New(adapters.NewMemoryRepository()), guard, eventsub.NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	deliver := func(path string, typ contracts.EventType, order string) {
 		if got := eventsubtest.DeliverEvent(t, r, path, eventsubtest.Event(typ, order, "alice", "apple", 2)); got != "SUCCESS" {
@@ -36,8 +37,7 @@ func TestBuildsThePageFromEvents(t *testing.T) {
 	deliver("/events/orders", contracts.OrderCancelled, "o2")
 	deliver("/events/deliveries", contracts.DeliveryCancelled, "o2")
 
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/mypage/alice/orders", nil))
+	rec := authtest.Do(r, http.MethodGet, "/mypage/alice/orders", "", issuer.Bearer("alice"))
 	var page struct {
 		CustomerID string `json:"customerId"`
 		Orders     []struct {
@@ -56,9 +56,18 @@ func TestBuildsThePageFromEvents(t *testing.T) {
 	if page.CustomerID != "alice" || got["o1"] != "DELIVERY_STARTED/STARTED" || got["o2"] != "CANCELLED/CANCELLED" || len(got) != 2 {
 		t.Fatalf("page: %s", rec.Body)
 	}
-	rec = httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/mypage/bob/orders", nil))
+	rec = authtest.Do(r, http.MethodGet, "/mypage/bob/orders", "", issuer.Bearer("bob"))
 	if rec.Code != http.StatusOK || rec.Body.String() != "{\"customerId\":\"bob\",\"orders\":[]}\n" {
 		t.Fatalf("bob's empty page: %d %s", rec.Code, rec.Body)
+	}
+	for _, path := range []string{"/mypage/alice/orders", "/mypage/alice/orders/o1"} {
+		for as, want := range map[string]int{"": 401, issuer.Bearer("bob"): 403, authtest.Sidecar: 401, issuer.Bearer("ops", "admin"): 200} {
+			if rec := authtest.Do(r, http.MethodGet, path, "", as); rec.Code != want {
+				t.Errorf("%s as %.20q: %d %s, want %d", path, as, rec.Code, rec.Body, want)
+			}
+		}
+	}
+	if rec := authtest.Do(r, http.MethodPost, "/events/orders", "{}", issuer.Bearer("alice")); rec.Code != http.StatusForbidden {
+		t.Errorf("a customer delivered an event: %d", rec.Code)
 	}
 }

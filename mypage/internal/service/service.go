@@ -26,8 +26,8 @@ func Run(ctx context.Context) error {
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
-			handlers := ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Events, d.Log)
-			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
+			handlers := ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Guard, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			return nil
 		},
 	})

@@ -13,12 +13,14 @@ import (
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 )
 
-// Routes adds the order service's routes to r and returns its event handlers.
-func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+// Routes adds the order service's routes to r and returns its event handlers. A customer
+// places, reads and cancels only their own orders; an admin reads and cancels anyone's.
+func Routes(r *mux.Router, a *app.App, g *auth.Guard, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
@@ -32,10 +34,12 @@ func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *event
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 	}}
 
-	r.Handle("/orders", placeOrder(a, placeTimeout, errs)).Methods(http.MethodPost)
-	r.Handle("/orders", listOrders(a, errs)).Methods(http.MethodGet)
-	r.Handle("/orders/{orderId}", getOrder(a, errs)).Methods(http.MethodGet)
-	r.Handle("/orders/{orderId}/cancel", cancelOrder(a, errs)).Methods(http.MethodPost)
+	r.Handle("/orders", g.Authenticated(placeOrder(a, placeTimeout, errs))).Methods(http.MethodPost)
+	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)
+	r.Handle("/orders/{orderId}", g.Authenticated(getOrder(a, errs))).Methods(http.MethodGet)
+	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrder(a, errs))).Methods(http.MethodPost)
+	// The warehouse asks, through its sidecar, whether an order it holds stock for exists.
+	r.Handle("/internal/orders/{orderId}", g.Sidecar(orderExists(a, errs))).Methods(http.MethodGet)
 
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
@@ -45,7 +49,7 @@ func Routes(r *mux.Router, a *app.App, placeTimeout time.Duration, events *event
 			return eventsub.PoisonIf(a.RecordDeliveryCancelled(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
 		},
 	}
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
 }
 
@@ -78,6 +82,11 @@ func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handl
 			errs.Write(w, r, err)
 			return
 		}
+		// An empty customerId is invalid input, answered as such by the app.
+		if who := auth.FromContext(r.Context()); req.CustomerID != "" && who.Subject != req.CustomerID {
+			auth.WriteForbidden(w, r, "A customer places orders only for themselves: customerId must be the token's subject.")
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		o, created, err := a.PlaceOrder(ctx, app.PlaceOrder{
@@ -103,7 +112,22 @@ func getOrder(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
+		if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
+			auth.WriteForbidden(w, r, "This order belongs to another customer.")
+			return
+		}
 		httpx.WriteJSON(w, http.StatusOK, toJSON(o))
+	})
+}
+
+func orderExists(a *app.App, errs httpx.Errors) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"orderId": string(o.ID()), "status": string(o.Status())})
 	})
 }
 
@@ -112,6 +136,10 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 		customer := r.URL.Query().Get("customerId")
 		if customer == "" {
 			errs.Write(w, r, httpx.Invalid("the query parameter customerId is required"))
+			return
+		}
+		if !auth.FromContext(r.Context()).MayActFor(customer) {
+			auth.WriteForbidden(w, r, "A customer lists only their own orders.")
 			return
 		}
 		orders, err := a.CustomerOrders(r.Context(), customer)
@@ -129,7 +157,17 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 
 func cancelOrder(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := a.CancelOrder(r.Context(), mux.Vars(r)["orderId"])
+		id := mux.Vars(r)["orderId"]
+		o, err := a.Order(r.Context(), id)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
+			auth.WriteForbidden(w, r, "This order belongs to another customer.")
+			return
+		}
+		o, err = a.CancelOrder(r.Context(), id)
 		if err != nil {
 			errs.Write(w, r, err)
 			return

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
 	"github.com/skmall/skmall/order/internal/ports"
+	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 )
@@ -27,26 +27,67 @@ func (noMetrics) OrderPlaced(int)     {}
 func (noMetrics) OrderRefused(string) {}
 func (noMetrics) OrderCancelled()     {}
 
-func newRouter(stock *adapters.MemoryStock) http.Handler {
+func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
-	ports.Routes(r, a, 10*time.Second, eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	return r
+	guard, issuer := authtest.New(t)
+	ports.Routes(r, a, guard, 10*time.Second, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	return r, issuer
 }
 
-func do(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+// A customer places, reads and cancels only their own orders; an admin reads and cancels
+// anyone's; only the sidecar reaches the internal routes.
+func TestOwnership(t *testing.T) {
+	t.Parallel()
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 5}))
+	alice, bob, admin := issuer.Bearer("alice"), issuer.Bearer("bob"), issuer.Bearer("ops", "admin")
+	rec := authtest.Do(h, "POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("alice orders: %d %s", rec.Code, rec.Body)
+	}
+	id := strings.Split(rec.Header().Get("Location"), "/")[2]
+	cases := []struct {
+		method, path, body, as string
+		status                 int
+	}{
+		{"POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, "", 401},
+		{"POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, bob, 403},
+		{"POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, admin, 403},
+		{"GET", "/orders/" + id, "", "", 401},
+		{"GET", "/orders/" + id, "", bob, 403},
+		{"GET", "/orders/" + id, "", authtest.Sidecar, 401},
+		{"GET", "/orders?customerId=alice", "", bob, 403},
+		{"POST", "/orders/" + id + "/cancel", "", bob, 403},
+		{"GET", "/internal/orders/" + id, "", admin, 403},
+		{"POST", "/events/deliveries", "{}", alice, 403},
+		{"GET", "/orders/" + id, "", alice, 200},
+		{"GET", "/orders/" + id, "", admin, 200},
+		{"GET", "/orders?customerId=alice", "", alice, 200},
+		{"GET", "/internal/orders/" + id, "", authtest.Sidecar, 200},
+		{"GET", "/internal/orders/ghost", "", authtest.Sidecar, 404},
+	}
+	for _, c := range cases {
+		if rec := authtest.Do(h, c.method, c.path, c.body, c.as); rec.Code != c.status {
+			t.Errorf("%s %s as %.20q: %d %s, want %d", c.method, c.path, c.as, rec.Code, rec.Body, c.status)
+		}
+	}
+	if rec := authtest.Do(h, "GET", "/orders?customerId=bob", "", bob); strings.Contains(rec.Body.String(), id) {
+		t.Fatalf("bob sees alice's order: %s", rec.Body)
+	}
+	if rec := authtest.Do(h, "GET", "/orders/"+id, "", alice); !strings.Contains(rec.Body.String(), `"status":"PLACED"`) {
+		t.Fatalf("bob's refused cancel changed the order: %s", rec.Body)
+	}
+	if rec := authtest.Do(h, "POST", "/orders/"+id+"/cancel", "", admin); rec.Code != http.StatusOK {
+		t.Fatalf("admin cancels: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func TestPlaceOrderAnswers(t *testing.T) {
 	t.Parallel()
 	stock := adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 2})
-	h := newRouter(stock)
+	h, issuer := newRouter(t, stock)
+	alice := issuer.Bearer("alice")
 	cases := []struct {
 		name, body string
 		down       bool
@@ -61,7 +102,7 @@ func TestPlaceOrderAnswers(t *testing.T) {
 	}
 	for _, c := range cases {
 		stock.Down = c.down
-		rec := do(h, http.MethodPost, "/orders", c.body)
+		rec := authtest.Do(h, http.MethodPost, "/orders", c.body, alice)
 		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.slug) {
 			t.Errorf("%s: %d %s", c.name, rec.Code, rec.Body)
 		}
@@ -76,8 +117,9 @@ func TestPlaceOrderAnswers(t *testing.T) {
 
 func TestConsumesDeliveryEvents(t *testing.T) {
 	t.Parallel()
-	h := newRouter(adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 2}))
-	rec := do(h, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`)
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 2}))
+	alice := issuer.Bearer("alice")
+	rec := authtest.Do(h, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
 	id := strings.Split(rec.Header().Get("Location"), "/")[2]
 
 	if got := eventsubtest.DeliverEvent(t, h, "/events/deliveries", eventsubtest.Event(contracts.DeliveryStarted, id, "alice", "apple", 1)); got != "SUCCESS" {
@@ -89,7 +131,7 @@ func TestConsumesDeliveryEvents(t *testing.T) {
 	if got := eventsubtest.DeliverEvent(t, h, "/events/deliveries", eventsubtest.Event(contracts.DeliveryStarted, "ghost", "alice", "apple", 1)); got != "DROP" {
 		t.Fatalf("DeliveryStarted of an unknown order: %s, want DROP", got)
 	}
-	if rec := do(h, http.MethodGet, "/orders/"+id, ""); !strings.Contains(rec.Body.String(), `"status":"DELIVERY_STARTED"`) {
+	if rec := authtest.Do(h, http.MethodGet, "/orders/"+id, "", alice); !strings.Contains(rec.Body.String(), `"status":"DELIVERY_STARTED"`) {
 		t.Fatalf("order after its delivery started: %s", rec.Body)
 	}
 }

@@ -42,8 +42,8 @@ func Run(ctx context.Context) error {
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now)
 			go republishUnconfirmed(ctx, a, cfg.RepublishAfter, d.Log)
-			handlers := ports.Routes(r, a, cfg.PlaceTimeout, d.Events, d.Log)
-			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
+			handlers := ports.Routes(r, a, d.Guard, cfg.PlaceTimeout, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			return nil
 		},
 	})

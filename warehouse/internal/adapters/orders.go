@@ -25,14 +25,12 @@ func NewDaprOrders(sidecarURL, orderAppID, daprAPIToken string) *DaprOrders {
 }
 
 func (d *DaprOrders) OrderExists(ctx context.Context, order domain.OrderID) (bool, error) {
-	u := fmt.Sprintf("%s/v1.0/invoke/%s/method/orders/%s", d.sidecar, d.appID, url.PathEscape(string(order)))
+	u := fmt.Sprintf("%s/v1.0/invoke/%s/method/internal/orders/%s", d.sidecar, d.appID, url.PathEscape(string(order)))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return false, err
 	}
-	if d.token != "" {
-		req.Header.Set("dapr-api-token", d.token)
-	}
+	req.Header.Set("dapr-api-token", d.token)
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return false, fmt.Errorf("ask the order service about %s: %w", order, err)

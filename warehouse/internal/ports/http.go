@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
@@ -18,8 +19,10 @@ import (
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// Routes adds the warehouse's routes to r and returns its event handlers.
-func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+// Routes adds the warehouse's routes to r and returns its event handlers. Admins register
+// products and adjust stock; anyone with a token reads stock; only the sidecar (that is, order,
+// as the sidecars' access control allows) reaches the reservation API.
+func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
@@ -30,12 +33,12 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
 
-	r.Handle("/products", registerProduct(a, errs)).Methods(http.MethodPost)
-	r.Handle("/products/{productId}", getProduct(a, errs)).Methods(http.MethodGet)
-	r.Handle("/products/{productId}/stock-adjustments", adjustStock(a, errs)).Methods(http.MethodPost)
+	r.Handle("/products", g.Admin(registerProduct(a, errs))).Methods(http.MethodPost)
+	r.Handle("/products/{productId}", g.Authenticated(getProduct(a, errs))).Methods(http.MethodGet)
+	r.Handle("/products/{productId}/stock-adjustments", g.Admin(adjustStock(a, errs))).Methods(http.MethodPost)
 
-	r.Handle("/reservations", reserveStock(a, errs)).Methods(http.MethodPost)
-	r.Handle("/reservations/{orderId}/release", releaseReservation(a, errs)).Methods(http.MethodPost)
+	r.Handle("/reservations", g.Sidecar(reserveStock(a, errs))).Methods(http.MethodPost)
+	r.Handle("/reservations/{orderId}/release", g.Sidecar(releaseReservation(a, errs))).Methods(http.MethodPost)
 
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderPlaced: func(ctx context.Context, e contracts.Event) error {
@@ -48,8 +51,8 @@ func Routes(r *mux.Router, a *app.App, events *eventsub.Metrics, log *slog.Logge
 			return eventError(a.DeliveryStarted(ctx, e.OrderID, e.ProductID))
 		},
 	}
-	r.Handle("/events/orders", eventsub.Route(contracts.TopicOrders, handlers, events, log)).Methods(http.MethodPost)
-	r.Handle("/events/deliveries", eventsub.Route(contracts.TopicDeliveries, handlers, events, log)).Methods(http.MethodPost)
+	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
+	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 	"github.com/skmall/skmall/warehouse/internal/adapters"
@@ -26,28 +26,55 @@ type noMetrics struct{}
 func (noMetrics) Reservation(string, int) {}
 func (noMetrics) HoldReleased(int)        {}
 
-func newRouter(t *testing.T) http.Handler {
+func newRouter(t testing.TB) (http.Handler, *authtest.Issuer) {
 	t.Helper()
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ports.Routes(r, app.New(adapters.NewMemoryRepository(), &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute), eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	return r
+	guard, issuer := authtest.New(t)
+	ports.Routes(r, app.New(adapters.NewMemoryRepository(), &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute), guard, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	return r, issuer
 }
 
-func post(t *testing.T, h http.Handler, path, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+// Admins manage the catalogue, anyone with a token reads stock, only the sidecar reserves.
+func TestWhoMayDoWhat(t *testing.T) {
+	t.Parallel()
+	h, issuer := newRouter(t)
+	admin, alice := issuer.Bearer("ops", "admin"), issuer.Bearer("alice")
+	cases := []struct {
+		method, path, body, as string
+		status                 int
+	}{
+		{"POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, "", 401},
+		{"POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, alice, 403},
+		{"POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, authtest.Sidecar, 401},
+		{"POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, admin, 201},
+		{"GET", "/products/apple", "", "", 401},
+		{"GET", "/products/apple", "", alice, 200},
+		{"POST", "/products/apple/stock-adjustments", `{"delta":5}`, alice, 403},
+		{"POST", "/products/apple/stock-adjustments", `{"delta":5}`, admin, 200},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, alice, 403},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, admin, 403},
+		{"POST", "/reservations/o1/release", "", admin, 403},
+		{"POST", "/events/orders", `{}`, admin, 403},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, authtest.Sidecar, 200},
+	}
+	for _, c := range cases {
+		if rec := authtest.Do(h, c.method, c.path, c.body, c.as); rec.Code != c.status {
+			t.Errorf("%s %s as %.20q: %d %s, want %d", c.method, c.path, c.as, rec.Code, rec.Body, c.status)
+		}
+	}
+	var p struct{ OnHand, Reserved int }
+	_ = json.Unmarshal(authtest.Do(h, "GET", "/products/apple", "", alice).Body.Bytes(), &p)
+	if p.OnHand != 7 || p.Reserved != 1 {
+		t.Fatalf("refused requests changed the stock: %+v", p)
+	}
 }
 
 // Refusals of the reservation API are 200s: Dapr's circuit breaker counts every non-2xx.
 func TestReservationRefusalsAreResultsNotFailures(t *testing.T) {
 	t.Parallel()
-	h := newRouter(t)
-	if rec := post(t, h, "/products", `{"productId":"apple","name":"Apple","stock":2}`); rec.Code != http.StatusCreated {
+	h, issuer := newRouter(t)
+	if rec := authtest.Do(h, "POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, issuer.Bearer("ops", "admin")); rec.Code != http.StatusCreated {
 		t.Fatalf("register: %d %s", rec.Code, rec.Body)
 	}
 	cases := []struct {
@@ -60,7 +87,7 @@ func TestReservationRefusalsAreResultsNotFailures(t *testing.T) {
 		{`{"orderId":"o3","productId":"durian","qty":1}`, "UNKNOWN_PRODUCT", false},
 	}
 	for _, c := range cases {
-		rec := post(t, h, "/reservations", c.body)
+		rec := authtest.Do(h, "POST", "/reservations", c.body, authtest.Sidecar)
 		var res struct {
 			Reserved bool   `json:"reserved"`
 			Reason   string `json:"reason"`
@@ -78,9 +105,9 @@ func TestReservationRefusalsAreResultsNotFailures(t *testing.T) {
 // never process.
 func TestConsumesContractEvents(t *testing.T) {
 	t.Parallel()
-	h := newRouter(t)
-	post(t, h, "/products", `{"productId":"apple","name":"Apple","stock":5}`)
-	post(t, h, "/reservations", `{"orderId":"o1","productId":"apple","qty":2}`)
+	h, issuer := newRouter(t)
+	authtest.Do(h, "POST", "/products", `{"productId":"apple","name":"Apple","stock":5}`, issuer.Bearer("ops", "admin"))
+	authtest.Do(h, "POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":2}`, authtest.Sidecar)
 
 	started := eventsubtest.Event(contracts.DeliveryStarted, "o1", "alice", "apple", 2)
 	for range 2 {
@@ -98,8 +125,7 @@ func TestConsumesContractEvents(t *testing.T) {
 	if got := eventsubtest.DeliverEvent(t, h, "/events/deliveries", eventsubtest.Event(contracts.DeliveryStarted, "ghost", "alice", "apple", 2)); got != "DROP" {
 		t.Fatalf("DeliveryStarted without a reservation: %s, want DROP (dead letter)", got)
 	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/products/apple", nil))
+	rec := authtest.Do(h, "GET", "/products/apple", "", issuer.Bearer("alice"))
 	if !strings.Contains(rec.Body.String(), `"onHand":5,"reserved":0`) {
 		t.Fatalf("after start and cancel: %s", rec.Body)
 	}

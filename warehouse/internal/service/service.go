@@ -37,8 +37,8 @@ func Run(ctx context.Context) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprOrders(cfg.DaprHTTP(), cfg.OrderAppID, cfg.DaprAPIToken),
 				newMetrics(d.Registry), time.Now, cfg.Hold)
-			handlers := ports.Routes(r, a, d.Events, d.Log)
-			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r)
+			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
+			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			go releaseUnconfirmed(ctx, a, cfg.Sweep, d.Log)
 			return nil
 		},
