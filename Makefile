@@ -7,7 +7,7 @@ MODULES := contracts platform $(APPS) e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps replay-deadletters test test-deps lint test-unit test-e2e
+.PHONY: run stop clean build tools deps token replay-deadletters test test-deps lint test-unit test-fuzz test-e2e
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -16,6 +16,7 @@ stop:
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
 	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
+	@pkill -f '^[^ ]*sentry --config components/sentry/' 2>/dev/null || true
 	@redis-cli -p $(REDIS_PORT) shutdown >/dev/null 2>&1 || true
 	@echo "stopped"
 
@@ -32,13 +33,19 @@ build:
 	@mkdir -p bin
 	@for app in $(APPS); do (cd $$app && go build -o ../bin/$$app .) || exit 1; done
 
+# A token the local shop accepts: make token SUB=alice, or SUB=ops ROLE=admin. The signing key
+# is made on first use in .data/auth (never committed).
+token:
+	@go run ./platform/cmd/token -keys .data/auth -sub "$(SUB)" $(if $(ROLE),-roles $(ROLE))
+
 # After fixing what made events fail: make replay-deadletters SERVICE=delivery
 replay-deadletters:
 	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
 	  *) echo "usage: make replay-deadletters SERVICE=warehouse|order|delivery|mypage"; exit 2;; esac; \
-	curl -fsS -X POST localhost:$$port/deadletters/replay; echo
+	token=$$(go run ./platform/cmd/token -keys .data/auth -sub ops -roles admin) && \
+	curl -fsS -X POST -H "Authorization: Bearer $$token" localhost:$$port/deadletters/replay; echo
 
-test: lint test-unit test-e2e
+test: lint test-unit test-fuzz test-e2e
 
 test-deps:
 	@bash scripts/deps.sh test
@@ -51,6 +58,15 @@ lint:
 # Unit tests, and the adapters' contract suites against a real daprd and real stores.
 test-unit: test-deps
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
+
+# A short run of each fuzz test (module:package:test) on top of its committed seeds; longer
+# with FUZZTIME=10m.
+FUZZ := contracts:.:FuzzDecode platform:./httpx:FuzzDecode platform:./eventsub:FuzzRoute \
+	order:./internal/ports:FuzzPlaceOrder warehouse:./internal/ports:FuzzReserveStock
+FUZZTIME ?= 10s
+test-fuzz:
+	@for f in $(FUZZ); do IFS=: read -r mod pkg fn <<<"$$f"; \
+	  (cd $$mod && go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg) || exit 1; done
 
 # The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile.
 test-e2e: test-deps

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,7 +34,7 @@ func loadSpecs(t testing.TB) map[string]routers.Router {
 	specsOnce.Do(func() {
 		specs = map[string]routers.Router{}
 		for _, app := range appNames {
-			doc, err := openapi3.NewLoader().LoadFromFile(filepath.Join(daprtest.RepoRoot(t), app, "api", "openapi.yaml"))
+			doc, err := openapi3.NewLoader().LoadFromFile(specPath(t, app))
 			if err != nil {
 				specsErr = fmt.Errorf("%s spec: %w", app, err)
 				return
@@ -97,7 +98,8 @@ func (s *Shop) Call(method, app, path string, body any, headers ...string) Respo
 }
 
 // newRequest builds a request to an app's REST API. body is sent as it is when it is a string
-// or bytes, as JSON otherwise; headers come in name, value pairs.
+// or bytes, as JSON otherwise; headers come in name, value pairs. Without an Authorization
+// header the request goes as the admin (see As); an empty one sends none.
 func (s *Shop) newRequest(method, app, path string, body any, headers ...string) (*http.Request, []byte, error) {
 	var raw []byte
 	switch b := body.(type) {
@@ -121,6 +123,12 @@ func (s *Shop) newRequest(method, app, path string, body any, headers ...string)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if _, named := req.Header["Authorization"]; !named {
+		as := s.As(Admin, "admin")
+		req.Header.Set(as[0], as[1])
+	} else if req.Header.Get("Authorization") == "" {
+		req.Header.Del("Authorization")
 	}
 	return req, raw, nil
 }
@@ -154,4 +162,47 @@ func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, r
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		s.t.Fatalf("%s %s: the answer breaks the OpenAPI file of %s: %v\nbody: %s", req.Method, req.URL.Path, app, err, body)
 	}
+}
+
+// Invoke calls a method of app `to` through the sidecar of app `from`, by Dapr service
+// invocation, as `from` would; the sidecars' access control decides whether it gets through.
+func (s *Shop) Invoke(from, to, method, path string, body any) Response {
+	s.t.Helper()
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, s.Apps[from].DaprHTTP+"/v1.0/invoke/"+to+"/method/"+path, bytes.NewReader(raw))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("dapr-api-token", s.Apps[from].DaprToken)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("invoke %s %s from %s: %v", to, path, from, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+}
+
+// specPath is where an app's OpenAPI file is.
+func specPath(t testing.TB, app string) string {
+	return filepath.Join(daprtest.RepoRoot(t), app, "api", "openapi.yaml")
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

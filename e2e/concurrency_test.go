@@ -114,7 +114,7 @@ func TestIdempotentRequests(t *testing.T) {
 		t.Fatalf("20 retries reserved %d units", 10-p.Available)
 	}
 	for range 3 {
-		r := shop.Call(http.MethodPost, "warehouse", "/reservations", map[string]any{"orderId": first, "productId": "apple", "qty": 3})
+		r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": first, "productId": "apple", "qty": 3})
 		if r.Status != http.StatusOK || !contains(r.Body, `"reserved":true`) {
 			t.Fatalf("repeating the reservation: %d %s", r.Status, r.Body)
 		}

@@ -41,7 +41,7 @@ func customer(shop *Shop, l *Ledger, id string, stop <-chan struct{}, counts *lo
 		definite := false
 		for !definite {
 			status, body, err := shop.try(http.MethodPost, "order", "/orders",
-				map[string]any{"customerId": id, "productId": "apple", "qty": 1 + i%3}, "Idempotency-Key", key)
+				map[string]any{"customerId": id, "productId": "apple", "qty": 1 + i%3}, append(shop.As(id), "Idempotency-Key", key)...)
 			switch {
 			case err == nil && status == http.StatusCreated:
 				if json.Unmarshal(body, &placed) == nil {
@@ -61,7 +61,7 @@ func customer(shop *Shop, l *Ledger, id string, stop <-chan struct{}, counts *lo
 		}
 		if placed.OrderID != "" && i%4 == 1 {
 			for {
-				status, _, err := shop.try(http.MethodPost, "order", "/orders/"+placed.OrderID+"/cancel", nil)
+				status, _, err := shop.try(http.MethodPost, "order", "/orders/"+placed.OrderID+"/cancel", nil, shop.As(id)...)
 				if err == nil && status == http.StatusOK {
 					l.mu.Lock()
 					l.cancelled[placed.OrderID] = true

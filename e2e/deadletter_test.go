@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -16,15 +17,24 @@ import (
 // publish sends a raw payload to a topic through an app's sidecar, as any publisher would.
 func (s *Shop) publish(app, topic string, payload string) {
 	s.t.Helper()
-	url := s.Apps[app].DaprHTTP + "/v1.0/publish/pubsub/" + topic
-	resp, err := http.Post(url, "application/json", bytes.NewBufferString(payload))
+	if status, body := s.publishStatus(app, topic, payload); status/100 != 2 {
+		s.t.Fatalf("publish to %s through %s: %d %s", topic, app, status, body)
+	}
+}
+
+// publishStatus is publish that returns the sidecar's answer instead of judging it.
+func (s *Shop) publishStatus(app, topic string, payload string) (int, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.Apps[app].DaprHTTP+"/v1.0/publish/pubsub/"+topic, bytes.NewBufferString(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("dapr-api-token", s.Apps[app].DaprToken)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		s.t.Fatalf("publish to %s: %s", topic, resp.Status)
-	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
 
 // streamLength is the number of messages in a Redis stream (a topic of the Redis Streams pub/sub).
@@ -99,7 +109,7 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	}
 	// The fix: the warehouse learns of the reservation the ghost order needed. Replaying ships
 	// it; the events that break the contract stay parked.
-	if r := shop.Call(http.MethodPost, "warehouse", "/reservations", map[string]any{"orderId": "ghost", "productId": "apple", "qty": 1}); r.Status != http.StatusOK {
+	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "ghost", "productId": "apple", "qty": 1}); r.Status != http.StatusOK {
 		t.Fatalf("reserve for the ghost order: %d %s", r.Status, r.Body)
 	}
 	before := shop.Product("apple")

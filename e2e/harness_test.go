@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/skmall/skmall/platform/auth/devkeys"
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
@@ -127,7 +128,11 @@ type App struct {
 	daprGRPC     int
 	internal     int
 	metrics      int
-	app, dapr    *proc
+	// DaprToken is what the app shows its sidecar (DAPR_API_TOKEN), appToken what the sidecar
+	// shows the app (APP_API_TOKEN).
+	DaprToken string
+	appToken  string
+	app, dapr *proc
 }
 
 // Shop is the four apps, their sidecars and their stores, on one profile.
@@ -170,6 +175,7 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 		opt(&o)
 	}
 	build(t)
+	security(t)
 	dir, err := os.MkdirTemp("", "skmall-e2e-"+profile+"-")
 	if err != nil {
 		t.Fatal(err)
@@ -350,12 +356,18 @@ func (s *Shop) StartApp(name string) {
 	a.daprHTTPPort, a.daprGRPC, a.internal, a.metrics = daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t)
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.port)
 	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", a.daprHTTPPort)
+	a.DaprToken, a.appToken = randomToken(), randomToken()
 	s.startSidecar(a)
 	s.startApp(a)
 }
 
 func (s *Shop) startSidecar(a *App) {
-	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, s.env, daprdPath,
+	env := append([]string{
+		"DAPR_API_TOKEN=" + a.DaprToken, "APP_API_TOKEN=" + a.appToken,
+		"DAPR_TRUST_ANCHORS=" + trustAnchors, "NAMESPACE=default",
+	}, s.env...)
+	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, env, daprdPath,
+		"--enable-mtls", "--sentry-address", sentryAddr,
 		"--app-id", a.AppID, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
 		"--dapr-http-port", strconv.Itoa(a.daprHTTPPort), "--dapr-grpc-port", strconv.Itoa(a.daprGRPC),
 		"--dapr-internal-grpc-port", strconv.Itoa(a.internal), "--metrics-port", strconv.Itoa(a.metrics),
@@ -370,6 +382,8 @@ func (s *Shop) startApp(a *App) {
 	a.app = start(s.t, a.Name, s.dir, []string{
 		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(a.daprHTTPPort),
 		"LOG_LEVEL=debug",
+		"DAPR_API_TOKEN=" + a.DaprToken, "APP_API_TOKEN=" + a.appToken,
+		"AUTH_JWKS=" + issuerKeys.JWKSPath(), "AUTH_ISSUER=" + devkeys.Issuer,
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",

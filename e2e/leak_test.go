@@ -20,7 +20,7 @@ func TestReservationWithoutOrderIsReleased(t *testing.T) {
 	if _, r := shop.PlaceOrder(l, "alice", "apple", 2); r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	r := shop.Call(http.MethodPost, "warehouse", "/reservations", map[string]any{"orderId": "crashed-before-saving", "productId": "apple", "qty": 3})
+	r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "crashed-before-saving", "productId": "apple", "qty": 3})
 	if r.Status != http.StatusOK || !contains(r.Body, `"reserved":true`) {
 		t.Fatalf("reserve: %d %s", r.Status, r.Body)
 	}

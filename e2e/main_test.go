@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestMain removes the apps built for the run once every test is done.
+// TestMain stops Sentry and removes the apps built for the run once every test is done.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSecurity()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}

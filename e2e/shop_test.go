@@ -75,7 +75,7 @@ func (s *Shop) RegisterProduct(l *Ledger, id string, stock int) {
 // PlaceOrder places an order and records it if accepted.
 func (s *Shop) PlaceOrder(l *Ledger, customer, productID string, qty int, headers ...string) (order, Response) {
 	s.t.Helper()
-	r := s.Call(http.MethodPost, "order", "/orders", map[string]any{"customerId": customer, "productId": productID, "qty": qty}, headers...)
+	r := s.Call(http.MethodPost, "order", "/orders", map[string]any{"customerId": customer, "productId": productID, "qty": qty}, append(s.As(customer), headers...)...)
 	var o order
 	if r.Status == http.StatusCreated {
 		r.JSON(s.t, &o)
@@ -86,10 +86,13 @@ func (s *Shop) PlaceOrder(l *Ledger, customer, productID string, qty int, header
 	return o, r
 }
 
-// CancelOrder cancels an order and records it.
+// CancelOrder cancels an order, as its customer, and records it.
 func (s *Shop) CancelOrder(l *Ledger, id string) order {
 	s.t.Helper()
-	r := s.Call(http.MethodPost, "order", "/orders/"+id+"/cancel", nil)
+	l.mu.Lock()
+	customer := l.accepted[id].CustomerID
+	l.mu.Unlock()
+	r := s.Call(http.MethodPost, "order", "/orders/"+id+"/cancel", nil, s.As(customer)...)
 	if r.Status != http.StatusOK {
 		s.t.Fatalf("cancel %s: %d %s", id, r.Status, r.Body)
 	}
@@ -124,7 +127,7 @@ func (s *Shop) Converged(l *Ledger) error {
 		perCustomer[want.CustomerID] = append(perCustomer[want.CustomerID], id)
 		cancelled := l.cancelled[id]
 
-		r := s.Call(http.MethodGet, "order", "/orders/"+id, nil)
+		r := s.Call(http.MethodGet, "order", "/orders/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
 			return fmt.Errorf("accepted order %s: %d", id, r.Status)
 		}
@@ -139,7 +142,7 @@ func (s *Shop) Converged(l *Ledger) error {
 		}
 
 		// Exactly one delivery per accepted order; a cancelled order's delivery ends CANCELLED.
-		r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil)
+		r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
 			return fmt.Errorf("delivery of order %s: %d", id, r.Status)
 		}
@@ -157,7 +160,7 @@ func (s *Shop) Converged(l *Ledger) error {
 		}
 
 		// The view equals the source services' state.
-		r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil)
+		r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
 			return fmt.Errorf("mypage row of order %s: %d", id, r.Status)
 		}
@@ -184,7 +187,7 @@ func (s *Shop) Converged(l *Ledger) error {
 		var list struct {
 			Orders []order `json:"orders"`
 		}
-		s.Call(http.MethodGet, "order", "/orders?customerId="+customer, nil).JSON(s.t, &list)
+		s.Call(http.MethodGet, "order", "/orders?customerId="+customer, nil, s.As(customer)...).JSON(s.t, &list)
 		var got []string
 		for _, o := range list.Orders {
 			got = append(got, o.OrderID)
@@ -194,7 +197,7 @@ func (s *Shop) Converged(l *Ledger) error {
 			return fmt.Errorf("orders of %s: %v, want %v", customer, got, ids)
 		}
 		var page myPage
-		s.Call(http.MethodGet, "mypage", "/mypage/"+customer+"/orders", nil).JSON(s.t, &page)
+		s.Call(http.MethodGet, "mypage", "/mypage/"+customer+"/orders", nil, s.As(customer)...).JSON(s.t, &page)
 		got = got[:0]
 		for _, r := range page.Orders {
 			got = append(got, r.OrderID)

@@ -24,6 +24,7 @@ apt_install() {
 
 command -v go >/dev/null || { log "Go is needed: https://go.dev/doc/install"; exit 1; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
+command -v curl >/dev/null || apt_install curl
 
 need_postgres() {
 	command -v pg_ctlcluster >/dev/null || apt_install postgresql
