@@ -62,7 +62,8 @@ test-unit: test-deps
 # A short run of each fuzz test (module:package:test) on top of its committed seeds; longer
 # with FUZZTIME=10m.
 FUZZ := contracts:.:FuzzDecode platform:./httpx:FuzzDecode platform:./eventsub:FuzzRoute \
-	order:./internal/ports:FuzzPlaceOrder warehouse:./internal/ports:FuzzReserveStock
+	order:./internal/ports:FuzzPlaceOrder warehouse:./internal/ports:FuzzReserveStock \
+	delivery:./internal/ports:FuzzOrderEvents
 FUZZTIME ?= 10s
 test-fuzz:
 	@for f in $(FUZZ); do IFS=: read -r mod pkg fn <<<"$$f"; \
