@@ -19,24 +19,34 @@ func TestNoOversell(t *testing.T) {
 			l := newLedger()
 			shop.RegisterProduct(l, "apple", 40)
 
-			var accepted, refused atomic.Int32
+			// More at once than order takes on (MAX_PLACING_ORDERS): the excess is told to come
+			// back (503, Retry-After) and does, with its Idempotency-Key, as a client should.
+			var accepted, refused, overloaded atomic.Int32
 			var wg sync.WaitGroup
 			for i := range 150 {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, r := shop.PlaceOrder(l, fmt.Sprintf("c%03d", i), "apple", 1)
-					switch r.Status {
-					case http.StatusCreated:
-						accepted.Add(1)
-					case http.StatusConflict:
-						refused.Add(1)
-					default:
-						t.Errorf("order %d: %d %s", i, r.Status, r.Body)
+					for {
+						_, r := shop.PlaceOrder(l, fmt.Sprintf("c%03d", i), "apple", 1, "Idempotency-Key", fmt.Sprintf("k%03d", i))
+						switch r.Status {
+						case http.StatusCreated:
+							accepted.Add(1)
+						case http.StatusConflict:
+							refused.Add(1)
+						case http.StatusServiceUnavailable:
+							overloaded.Add(1)
+							time.Sleep(100 * time.Millisecond)
+							continue
+						default:
+							t.Errorf("order %d: %d %s", i, r.Status, r.Body)
+						}
+						return
 					}
 				}()
 			}
 			wg.Wait()
+			t.Logf("150 at once: %d told to come back later", overloaded.Load())
 			if accepted.Load() != 40 || refused.Load() != 110 {
 				t.Fatalf("150 orders for 40 apples: %d accepted, %d refused", accepted.Load(), refused.Load())
 			}

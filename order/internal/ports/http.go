@@ -20,7 +20,7 @@ import (
 
 // Routes adds the order service's routes to r and returns its event handlers. A customer
 // places, reads and cancels only their own orders; an admin reads and cancels anyone's.
-func Routes(r *mux.Router, a *app.App, g *auth.Guard, placeTimeout time.Duration, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
@@ -34,7 +34,7 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, placeTimeout time.Duration
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 	}}
 
-	r.Handle("/orders", g.Authenticated(placeOrder(a, placeTimeout, errs))).Methods(http.MethodPost)
+	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrder(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
 	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}", g.Authenticated(getOrder(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrder(a, errs))).Methods(http.MethodPost)
@@ -51,6 +51,14 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, placeTimeout time.Duration
 	}
 	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
+}
+
+// Limits bound the work POST /orders takes on.
+type Limits struct {
+	// PlaceTimeout bounds one order request.
+	PlaceTimeout time.Duration
+	// MaxPlacing is how many order requests run at once; the next ones get 503 + Retry-After.
+	MaxPlacing int
 }
 
 type orderJSON struct {

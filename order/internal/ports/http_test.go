@@ -32,7 +32,7 @@ func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authte
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
 	guard, issuer := authtest.New(t)
-	ports.Routes(r, a, guard, 10*time.Second, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
 }
 

@@ -24,6 +24,9 @@ type Config struct {
 	// PlaceTimeout bounds a whole order request. The warehouse holds an unconfirmed
 	// reservation much longer (RESERVATION_HOLD) before it asks whether the order exists.
 	PlaceTimeout time.Duration `envconfig:"PLACE_ORDER_TIMEOUT" default:"15s"`
+	// MaxPlacing bounds the order requests in progress; past it, orders are refused at once
+	// with 503 and Retry-After instead of queueing (overload).
+	MaxPlacing int `envconfig:"MAX_PLACING_ORDERS" default:"64"`
 	// An order event no consumer has confirmed within RepublishAfter is published again.
 	RepublishAfter time.Duration `envconfig:"REPUBLISH_AFTER" default:"2m"`
 }
@@ -42,7 +45,7 @@ func Run(ctx context.Context) error {
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now)
 			go republishUnconfirmed(ctx, a, cfg.RepublishAfter, d.Log)
-			handlers := ports.Routes(r, a, d.Guard, cfg.PlaceTimeout, d.Events, d.Log)
+			handlers := ports.Routes(r, a, d.Guard, ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			return nil
 		},
