@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -78,11 +79,26 @@ type claims struct {
 	Roles []string `json:"roles,omitempty"`
 }
 
-// Verifier checks tokens.
+// Verifier checks tokens. A token it accepted is remembered (by its exact text) until it
+// expires, or for at most rememberFor, so that a customer's every request does not pay for a
+// signature check; a key dropped from the JWKS stops working within rememberFor.
 type Verifier struct {
 	keys   keyfunc.Keyfunc
 	parser *jwt.Parser
+
+	mu       sync.Mutex
+	accepted map[string]remembered
 }
+
+type remembered struct {
+	p     Principal
+	until time.Time
+}
+
+const (
+	rememberFor = 5 * time.Minute
+	rememberMax = 10000
+)
 
 // NewVerifier loads the key set (a URL keeps being refreshed until ctx ends) and pins what a
 // token must say.
@@ -113,7 +129,8 @@ func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
 		return nil, fmt.Errorf("AUTH_JWKS %s: %w", c.JWKS, err)
 	}
 	return &Verifier{
-		keys: keys,
+		keys:     keys,
+		accepted: map[string]remembered{},
 		parser: jwt.NewParser(
 			jwt.WithValidMethods(c.Algorithms),
 			jwt.WithIssuer(c.Issuer),
@@ -126,6 +143,13 @@ func NewVerifier(ctx context.Context, c Config) (*Verifier, error) {
 
 // Verify checks a raw token and returns who it speaks for.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	now := time.Now()
+	v.mu.Lock()
+	r, ok := v.accepted[raw]
+	v.mu.Unlock()
+	if ok && now.Before(r.until) {
+		return r.p, nil
+	}
 	var c claims
 	if _, err := v.parser.ParseWithClaims(raw, &c, v.keys.KeyfuncCtx(ctx)); err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -133,5 +157,16 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if c.Subject == "" {
 		return Principal{}, fmt.Errorf("%w: the token has no subject", ErrInvalidToken)
 	}
-	return Principal{Subject: c.Subject, Roles: c.Roles}, nil
+	p := Principal{Subject: c.Subject, Roles: c.Roles}
+	until := now.Add(rememberFor)
+	if exp := c.ExpiresAt.Time; exp.Before(until) {
+		until = exp
+	}
+	v.mu.Lock()
+	if len(v.accepted) >= rememberMax {
+		clear(v.accepted)
+	}
+	v.accepted[raw] = remembered{p: p, until: until}
+	v.mu.Unlock()
+	return p, nil
 }

@@ -186,3 +186,29 @@ func TestGuard(t *testing.T) {
 		t.Error("a guard without an app token was made")
 	}
 }
+
+// A remembered token still expires: the verifier never accepts it past its exp.
+func TestRememberedTokensExpire(t *testing.T) {
+	t.Parallel()
+	keys, v := setup(t)
+	tok, err := keys.Sign(claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(1500 * time.Millisecond).Unix() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time from memory
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			t.Fatalf("fresh token: %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an expired token is still accepted")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
