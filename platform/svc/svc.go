@@ -4,10 +4,12 @@ package svc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"time"
 
@@ -37,6 +39,9 @@ type Base struct {
 	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
 	Drain        time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
 	PubSub       string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
+	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves the Go profiler there, apart from the
+	// API, for finding where time and memory go.
+	PprofAddr string `envconfig:"PPROF_ADDR"`
 	auth.Config
 }
 
@@ -118,6 +123,9 @@ func Run(ctx context.Context, s Service) error {
 			req.Method+" is not supported on "+req.URL.Path)
 	})
 
+	if s.Base.PprofAddr != "" {
+		go servePprof(ctx, s.Base.PprofAddr, log)
+	}
 	srv := httpx.NewServer(":"+strconv.Itoa(s.Base.Port), r)
 	return httpx.Serve(ctx, srv, s.Base.Drain, log)
 }
@@ -134,5 +142,18 @@ func StoreReady(store *string) func(ctx context.Context, d Deps) error {
 			return fmt.Errorf("state store %s: %w", *store, err)
 		}
 		return nil
+	}
+}
+
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	log.Info("profiler listening", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("profiler stopped", "err", err)
 	}
 }
