@@ -7,7 +7,7 @@ MODULES := contracts platform $(APPS) e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps token replay-deadletters test test-deps lint test-unit test-fuzz test-e2e
+.PHONY: run stop clean build tools deps token replay-deadletters test test-deps lint test-unit test-fuzz test-e2e bench
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -72,3 +72,8 @@ test-fuzz:
 # The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile.
 test-e2e: test-deps
 	cd e2e && go test -count=1 -timeout 25m -v ./...
+
+# The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table and
+# writes it (and JSON) to .bench/. make test runs a smoke version of it.
+bench: test-deps
+	cd e2e && SKMALL_BENCH=full go test -count=1 -run '^TestBench$$' -timeout 30m .

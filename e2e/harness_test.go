@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,7 +55,11 @@ func build(t testing.TB) {
 		}
 		binDir = dir
 		for _, app := range appNames {
-			cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(dir, app), ".")
+			args := []string{"build", "-race", "-o", filepath.Join(dir, app), "."}
+			if benchmarking() {
+				args = slices.Delete(args, 1, 2) // figures of race-instrumented apps would mislead
+			}
+			cmd := exec.Command("go", args...)
 			cmd.Dir = filepath.Join(root, app)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("build %s: %v\n%s", app, err, out)
@@ -132,6 +137,7 @@ type App struct {
 	// shows the app (APP_API_TOKEN).
 	DaprToken string
 	appToken  string
+	pprof     int // the app's profiler port, when benchmarking
 	app, dapr *proc
 }
 
@@ -357,6 +363,9 @@ func (s *Shop) StartApp(name string) {
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.port)
 	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", a.daprHTTPPort)
 	a.DaprToken, a.appToken = randomToken(), randomToken()
+	if benchmarking() {
+		a.pprof = daprtest.FreePort(s.t)
+	}
 	s.startSidecar(a)
 	s.startApp(a)
 }
@@ -379,15 +388,19 @@ func (s *Shop) startSidecar(a *App) {
 }
 
 func (s *Shop) startApp(a *App) {
-	a.app = start(s.t, a.Name, s.dir, []string{
-		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(a.daprHTTPPort),
-		"LOG_LEVEL=debug",
-		"DAPR_API_TOKEN=" + a.DaprToken, "APP_API_TOKEN=" + a.appToken,
-		"AUTH_JWKS=" + issuerKeys.JWKSPath(), "AUTH_ISSUER=" + devkeys.Issuer,
+	env := []string{}
+	if a.pprof != 0 {
+		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", a.pprof))
+	}
+	a.app = start(s.t, a.Name, s.dir, append(env,
+		"APP_PORT="+strconv.Itoa(a.port), "DAPR_GRPC_PORT="+strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT="+strconv.Itoa(a.daprHTTPPort),
+		"LOG_LEVEL="+map[bool]string{true: "info", false: "debug"}[benchmarking()],
+		"DAPR_API_TOKEN="+a.DaprToken, "APP_API_TOKEN="+a.appToken,
+		"AUTH_JWKS="+issuerKeys.JWKSPath(), "AUTH_ISSUER="+devkeys.Issuer,
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",
-	}, filepath.Join(binDir, a.AppID))
+	), filepath.Join(binDir, a.AppID))
 }
 
 // CrashApp kills an app's process (not its sidecar) with SIGKILL and starts it again on the
