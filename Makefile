@@ -3,11 +3,11 @@
 #   make test   every test: unit, contract and end-to-end on real sidecars, every profile
 SHELL   := /bin/bash
 APPS    := warehouse order delivery mypage
-MODULES := contracts platform $(APPS) e2e
+MODULES := contracts platform $(APPS) helm e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps token replay-deadletters test test-deps lint test-unit test-fuzz test-e2e bench
+.PHONY: run stop clean build tools deps token replay-deadletters manifests test test-deps lint test-unit test-fuzz test-e2e bench
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -38,6 +38,12 @@ build:
 token:
 	@go run ./platform/cmd/token -keys .data/auth -sub "$(SUB)" $(if $(ROLE),-roles $(ROLE))
 
+# k8s/: the chart rendered for users without Helm (no Secrets: they create their own).
+manifests:
+	@cd helm && $$(bash ../scripts/helm-tool.sh) template skmall skmall --namespace skmall \
+	  --set secrets.generateApiTokens=false --set secrets.existingSecret=skmall-credentials > ../k8s/skmall.yaml
+	@echo "k8s/skmall.yaml rendered"
+
 # After fixing what made events fail: make replay-deadletters SERVICE=delivery
 replay-deadletters:
 	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
@@ -50,14 +56,17 @@ test: lint test-unit test-fuzz test-e2e
 test-deps:
 	@bash scripts/deps.sh test
 	@bash scripts/dapr-tools.sh >/dev/null
+	@bash scripts/helm-tool.sh >/dev/null
 
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 
-# Unit tests, and the adapters' contract suites against a real daprd and real stores.
+# Unit tests, the adapters' contract suites against a real daprd and real stores, and the
+# Helm chart's (lint, strict rendering, CRD schemas, alert unit tests, k8s/ up to date).
 test-unit: test-deps
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
+	@cd helm && go test -count=1 ./...
 
 # A short run of each fuzz test (module:package:test) on top of its committed seeds; longer
 # with FUZZTIME=10m.

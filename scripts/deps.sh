@@ -59,7 +59,9 @@ need_rabbitmq() {
 }
 
 case "$what/$profile" in
-test/*) need_postgres; need_rabbitmq ;;
+test/*) need_postgres; need_rabbitmq
+	# promtool checks and unit-tests the chart's alert rules.
+	command -v promtool >/dev/null || apt_install prometheus ;;
 run/postgres-redis) need_postgres ;;
 run/rabbitmq) need_rabbitmq ;;
 esac

@@ -1,0 +1,303 @@
+package helm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// The Dapr version whose CRD schemas the chart's Dapr objects must satisfy (the one make run
+// and the tests run).
+const daprModule = "github.com/dapr/dapr@v1.18.1"
+
+// The pub/sub choices the chart renders; each is linted, rendered and checked.
+var pubsubs = []string{"redis", "rabbitmq", "kafka"}
+
+// k8sArgs renders the plain manifests in k8s/: no Secrets (users create them), namespace skmall.
+var k8sArgs = []string{"template", "skmall", "skmall", "--namespace", "skmall",
+	"--set", "secrets.generateApiTokens=false", "--set", "secrets.existingSecret=skmall-credentials"}
+
+func helmBin(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("bash", "../scripts/helm-tool.sh").Output()
+	if err != nil {
+		t.Fatalf("helm: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func runHelm(t testing.TB, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(helmBin(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+func TestChartLintsAndRendersStrictly(t *testing.T) {
+	crds := daprCRDSchemas(t)
+	for _, ps := range pubsubs {
+		t.Run(ps, func(t *testing.T) {
+			runHelm(t, "lint", "--strict", "skmall", "--set", "pubsub.type="+ps)
+			out := runHelm(t, "template", "shop", "skmall", "--namespace", "shop", "--set", "pubsub.type="+ps)
+			kinds := map[string]int{}
+			for _, doc := range splitYAML(t, out) {
+				kind := checkObject(t, doc, crds)
+				kinds[kind]++
+			}
+			for kind, want := range map[string]int{
+				"Deployment": 4, "Service": 4, "HorizontalPodAutoscaler": 4, "PodDisruptionBudget": 4, "Ingress": 1,
+				"ConfigMap": 2, "Secret": 3, "Component": 6, "Configuration": 1, "Resiliency": 1, "Subscription": 10,
+				"PodMonitor": 1, "PrometheusRule": 1,
+			} {
+				if kinds[kind] != want {
+					t.Errorf("%d %s objects, want %d (all: %v)", kinds[kind], kind, want, kinds)
+				}
+			}
+		})
+	}
+}
+
+// Values the schema forbids never render.
+func TestValuesSchemaRefusesNonsense(t *testing.T) {
+	for _, set := range []string{"pubsub.type=nats", "replicas=0", "typo=1", "auth.algorithms=HS256", "image.pullPolicy=Sometimes"} {
+		cmd := exec.Command(helmBin(t), "template", "shop", "skmall", "--set", set)
+		if out, err := cmd.CombinedOutput(); err == nil {
+			t.Errorf("--set %s rendered:\n%.300s", set, out)
+		}
+	}
+}
+
+// The plain manifests are exactly what the chart renders (make manifests writes them).
+func TestPlainManifestsMatchTheChart(t *testing.T) {
+	want := runHelm(t, k8sArgs...)
+	got, err := os.ReadFile("../k8s/skmall.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("k8s/skmall.yaml differs from the chart's output: run make manifests")
+	}
+	crds := daprCRDSchemas(t)
+	for _, doc := range splitYAML(t, got) {
+		if kind := checkObject(t, doc, crds); kind == "Secret" {
+			t.Error("the plain manifests hold a Secret; credentials are the user's to create")
+		}
+	}
+}
+
+// The Deployments keep their promises: never below the desired replicas in a rollout, probes
+// on the app's endpoints, a grace period longer than the drain, the sidecar annotations.
+func TestDeploymentsRollOutSafely(t *testing.T) {
+	out := runHelm(t, "template", "shop", "skmall", "--namespace", "shop")
+	for _, doc := range splitYAML(t, out) {
+		var d appsv1.Deployment
+		if kindOf(doc) != "Deployment" {
+			continue
+		}
+		strict(t, doc, &d)
+		ru := d.Spec.Strategy.RollingUpdate
+		if ru == nil || ru.MaxUnavailable.IntValue() != 0 || ru.MaxSurge.IntValue() < 1 {
+			t.Errorf("%s: rolling update %+v may drop below the desired replicas", d.Name, ru)
+		}
+		c := d.Spec.Template.Spec.Containers[0]
+		if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+			t.Errorf("%s: probes %+v %+v", d.Name, c.ReadinessProbe, c.LivenessProbe)
+		}
+		if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g < 30 {
+			t.Errorf("%s: termination grace %v does not cover the drain", d.Name, g)
+		}
+		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+			t.Errorf("%s: resources %+v", d.Name, c.Resources)
+		}
+		a := d.Spec.Template.Annotations
+		for _, k := range []string{"dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.io/config", "dapr.io/api-token-secret", "dapr.io/app-token-secret", "dapr.io/graceful-shutdown-seconds"} {
+			if a[k] == "" {
+				t.Errorf("%s: no %s annotation", d.Name, k)
+			}
+		}
+		if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
+			t.Errorf("%s: may run as root", d.Name)
+		}
+	}
+}
+
+func splitYAML(t testing.TB, raw []byte) [][]byte {
+	t.Helper()
+	var docs [][]byte
+	for _, part := range bytes.Split(raw, []byte("\n---")) {
+		part = bytes.TrimSpace(part)
+		lines := 0
+		for _, l := range bytes.Split(part, []byte("\n")) {
+			if l = bytes.TrimSpace(l); len(l) > 0 && l[0] != '#' {
+				lines++
+			}
+		}
+		if lines > 0 {
+			docs = append(docs, part)
+		}
+	}
+	return docs
+}
+
+func kindOf(doc []byte) string {
+	var meta struct{ Kind string }
+	_ = yaml.Unmarshal(doc, &meta)
+	return meta.Kind
+}
+
+// strict decodes a YAML object into its Go type, refusing fields the type does not have.
+func strict(t testing.TB, doc []byte, into any) {
+	t.Helper()
+	raw, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		t.Errorf("%s: %v\n%s", kindOf(doc), err, doc)
+	}
+}
+
+// checkObject decodes one rendered object strictly into its Kubernetes API type, or validates
+// a Dapr object against the CRD schema of the pinned Dapr, and returns its kind.
+func checkObject(t testing.TB, doc []byte, crds map[string]*jsonschema.Schema) string {
+	t.Helper()
+	var meta struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	if err := yaml.Unmarshal(doc, &meta); err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	typed := map[string]any{
+		"apps/v1/Deployment": &appsv1.Deployment{}, "v1/Service": &corev1.Service{}, "v1/ConfigMap": &corev1.ConfigMap{},
+		"v1/Secret": &corev1.Secret{}, "autoscaling/v2/HorizontalPodAutoscaler": &autoscalingv2.HorizontalPodAutoscaler{},
+		"policy/v1/PodDisruptionBudget": &policyv1.PodDisruptionBudget{}, "networking.k8s.io/v1/Ingress": &networkingv1.Ingress{},
+		"monitoring.coreos.com/v1/PodMonitor": &monitoringv1.PodMonitor{}, "monitoring.coreos.com/v1/PrometheusRule": &monitoringv1.PrometheusRule{},
+	}
+	key := meta.APIVersion + "/" + meta.Kind
+	if into, ok := typed[key]; ok {
+		strict(t, doc, into)
+		return meta.Kind
+	}
+	schema, ok := crds[key]
+	if !ok {
+		t.Errorf("%s: no Kubernetes type or Dapr CRD to check it against", key)
+		return meta.Kind
+	}
+	raw, _ := yaml.YAMLToJSON(doc)
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate(v); err != nil {
+		t.Errorf("%s breaks the Dapr CRD schema: %v\n%s", key, err, doc)
+	}
+	return meta.Kind
+}
+
+// daprCRDSchemas compiles, per apiVersion/kind, the OpenAPI schemas of the CRDs shipped in the
+// pinned Dapr module, closed against unknown fields where the CRD lists the fields.
+func daprCRDSchemas(t testing.TB) map[string]*jsonschema.Schema {
+	t.Helper()
+	out, err := exec.Command("go", "mod", "download", "-json", daprModule).Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v", daprModule, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download %s: %s", daprModule, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(mod.Dir, "charts", "dapr", "crds", "*.yaml"))
+	schemas := map[string]*jsonschema.Schema{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range splitYAML(t, raw) {
+			var crd apiextensionsv1.CustomResourceDefinition
+			if err := yaml.Unmarshal(doc, &crd); err != nil || crd.Spec.Group != "dapr.io" {
+				continue
+			}
+			for _, v := range crd.Spec.Versions {
+				if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+					continue
+				}
+				js, _ := json.Marshal(v.Schema.OpenAPIV3Schema)
+				var node any
+				_ = json.Unmarshal(js, &node)
+				closeObjects(node)
+				c := jsonschema.NewCompiler()
+				name := fmt.Sprintf("%s/%s/%s.json", crd.Spec.Group, v.Name, crd.Spec.Names.Kind)
+				if err := c.AddResource(name, node); err != nil {
+					t.Fatal(err)
+				}
+				s, err := c.Compile(name)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				schemas[crd.Spec.Group+"/"+v.Name+"/"+crd.Spec.Names.Kind] = s
+			}
+		}
+	}
+	if len(schemas) == 0 {
+		t.Fatal(errors.New("no Dapr CRD schemas found in " + mod.Dir))
+	}
+	return schemas
+}
+
+// closeObjects makes every object schema that lists its properties refuse others, as a
+// structural CRD's pruning would silently drop them (a typo would vanish instead of failing).
+func closeObjects(node any) {
+	switch n := node.(type) {
+	case map[string]any:
+		if _, has := n["properties"]; has && n["additionalProperties"] == nil && n["x-kubernetes-preserve-unknown-fields"] != true {
+			n["additionalProperties"] = false
+		}
+		for _, v := range n {
+			closeObjects(v)
+		}
+	case []any:
+		for _, v := range n {
+			closeObjects(v)
+		}
+	}
+}
+
+// Every alert of the PrometheusRule is valid PromQL and fires (and stays quiet) as its unit
+// tests say (promtool, from Debian's prometheus package).
+func TestAlertRules(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "rules", "alerts.yaml"},
+		{"test", "rules", "alerts_test.yaml"},
+	} {
+		cmd := exec.Command("promtool", args...)
+		cmd.Dir = filepath.Join("skmall", "files")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
