@@ -384,7 +384,12 @@ func (s *Shop) startSidecar(a *App) {
 		"--resources-path", filepath.Join(s.root, "components", s.Profile),
 		"--config", filepath.Join(s.root, "components", "config.yaml"),
 		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
-		"--dapr-graceful-shutdown-seconds", "5", "--log-level", "info")
+		"--dapr-graceful-shutdown-seconds", "5", "--log-level", "info",
+		// On SIGTERM the sidecar keeps serving its app until the app is gone (its /healthz
+		// stops answering), so the app can finish what it started: a pod's graceful stop.
+		"--enable-app-health-check", "--app-health-check-path", "/healthz",
+		"--app-health-probe-interval", "1", "--app-health-threshold", "1",
+		"--dapr-block-shutdown-duration", "15s")
 }
 
 func (s *Shop) startApp(a *App) {
@@ -400,6 +405,8 @@ func (s *Shop) startApp(a *App) {
 		// Short enough for a test to see a lost reservation come back, long enough to outlast
 		// any order request.
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",
+		// Long enough for a load balancer polling readiness every 250 ms to notice.
+		"SHUTDOWN_DELAY=1s",
 	), filepath.Join(binDir, a.AppID))
 }
 
@@ -431,11 +438,13 @@ func (s *Shop) StartReplica(appID, replica string) {
 	s.WaitReady(replica)
 }
 
-// StopApp stops an app and its sidecar.
+// StopApp stops an app and its sidecar, both at once, as Kubernetes stops a pod.
 func (s *Shop) StopApp(name string) {
 	a := s.Apps[name]
+	done := make(chan struct{})
+	go func() { a.dapr.stop(); close(done) }()
 	a.app.stop()
-	a.dapr.stop()
+	<-done
 }
 
 // Signal sends sig to an app's process (not its sidecar).
@@ -513,11 +522,14 @@ func (s *Shop) WaitReady(name string) {
 }
 
 func (s *Shop) stopAll() {
+	var wg sync.WaitGroup
 	for _, a := range s.Apps {
 		if a.app != nil {
-			s.StopApp(a.Name)
+			wg.Add(1)
+			go func() { defer wg.Done(); s.StopApp(a.Name) }()
 		}
 	}
+	wg.Wait()
 	if s.redis != nil {
 		s.redis.stop()
 	}

@@ -131,7 +131,7 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 			t.Errorf("%s: resources %+v", d.Name, c.Resources)
 		}
 		a := d.Spec.Template.Annotations
-		for _, k := range []string{"dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.io/config", "dapr.io/api-token-secret", "dapr.io/app-token-secret", "dapr.io/graceful-shutdown-seconds"} {
+		for _, k := range []string{"dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.io/config", "dapr.io/api-token-secret", "dapr.io/app-token-secret", "dapr.io/graceful-shutdown-seconds", "dapr.io/block-shutdown-duration", "dapr.io/enable-app-health-check"} {
 			if a[k] == "" {
 				t.Errorf("%s: no %s annotation", d.Name, k)
 			}

@@ -23,8 +23,17 @@ func NewServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-// Serve runs srv until ctx ends, then drains in-flight requests for up to drain.
-func Serve(ctx context.Context, srv *http.Server, drain time.Duration, log *slog.Logger) error {
+// Shutdown is how a server stops when its context ends: first it says it is going (Going, so
+// that readiness fails and load balancers stop sending), keeps serving for Delay while they
+// notice, then stops accepting and lets in-flight requests finish for up to Drain.
+type Shutdown struct {
+	Going func()
+	Delay time.Duration
+	Drain time.Duration
+}
+
+// Serve runs srv until ctx ends, then shuts it down as sd says.
+func Serve(ctx context.Context, srv *http.Server, sd Shutdown, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		return err
@@ -37,8 +46,15 @@ func Serve(ctx context.Context, srv *http.Server, drain time.Duration, log *slog
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "drain", drain.String())
-	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	log.Info("shutting down", "delay", sd.Delay.String(), "drain", sd.Drain.String())
+	if sd.Going != nil {
+		sd.Going()
+	}
+	// Answers now say Connection: close, so clients stop reusing connections that are about
+	// to go away.
+	srv.SetKeepAlivesEnabled(false)
+	time.Sleep(sd.Delay)
+	sctx, cancel := context.WithTimeout(context.Background(), sd.Drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
@@ -46,6 +62,7 @@ func Serve(ctx context.Context, srv *http.Server, drain time.Duration, log *slog
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	log.Info("stopped")
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -37,8 +38,11 @@ type Base struct {
 	DaprAPIToken string        `envconfig:"DAPR_API_TOKEN" secret:"true" required:"true"`
 	AppAPIToken  string        `envconfig:"APP_API_TOKEN" secret:"true" required:"true"`
 	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
-	Drain        time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
-	PubSub       string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
+	// On SIGTERM readiness fails at once; the app keeps serving for ShutdownDelay (while load
+	// balancers notice), then stops accepting and finishes in-flight work for up to Drain.
+	ShutdownDelay time.Duration `envconfig:"SHUTDOWN_DELAY" default:"5s"`
+	Drain         time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
+	PubSub        string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
 	// PprofAddr, when set (e.g. 127.0.0.1:6060), serves the Go profiler there, apart from the
 	// API, for finding where time and memory go.
 	PprofAddr string `envconfig:"PPROF_ADDR"`
@@ -101,7 +105,13 @@ func Run(ctx context.Context, s Service) error {
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	}).Methods(http.MethodGet)
+	var going atomic.Bool
 	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		if going.Load() {
+			httpx.WriteProblem(w, req, http.StatusServiceUnavailable, "shutting-down", "Shutting down",
+				"This instance is stopping; send requests to another.")
+			return
+		}
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
 		if s.Ready != nil {
@@ -127,7 +137,9 @@ func Run(ctx context.Context, s Service) error {
 		go servePprof(ctx, s.Base.PprofAddr, log)
 	}
 	srv := httpx.NewServer(":"+strconv.Itoa(s.Base.Port), r)
-	return httpx.Serve(ctx, srv, s.Base.Drain, log)
+	return httpx.Serve(ctx, srv, httpx.Shutdown{
+		Going: func() { going.Store(true) }, Delay: s.Base.ShutdownDelay, Drain: s.Base.Drain,
+	}, log)
 }
 
 // DaprHTTP is the base URL of the sidecar's HTTP API.

@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// balancer routes requests round-robin to the instances whose /readyz answers 2xx, checking
+// every 250 ms: what a Kubernetes Service does with its endpoints.
+type balancer struct {
+	mu      sync.Mutex
+	ready   []*url.URL
+	next    atomic.Uint64
+	proxies map[string]*httputil.ReverseProxy
+}
+
+func newBalancer(t *testing.T, backends ...string) *balancer {
+	b := &balancer{proxies: map[string]*httputil.ReverseProxy{}}
+	var all []*url.URL
+	for _, raw := range backends {
+		u, _ := url.Parse(raw)
+		all = append(all, u)
+		b.proxies[u.Host] = httputil.NewSingleHostReverseProxy(u)
+	}
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	probe := func() {
+		var ready []*url.URL
+		for _, u := range all {
+			resp, err := (&http.Client{Timeout: time.Second}).Get(u.String() + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode/100 == 2 {
+					ready = append(ready, u)
+				}
+			}
+		}
+		b.mu.Lock()
+		b.ready = ready
+		b.mu.Unlock()
+	}
+	probe()
+	go func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				probe()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	ready := b.ready
+	b.mu.Unlock()
+	if len(ready) == 0 {
+		http.Error(w, "no ready instance", http.StatusBadGateway)
+		return
+	}
+	u := ready[int(b.next.Add(1))%len(ready)]
+	b.proxies[u.Host].ServeHTTP(w, r)
+}
+
+// TestGracefulRollout is a rolling update, locally: two order instances behind a balancer
+// that follows readiness, steady orders, and one instance (app and sidecar) sent SIGTERM. It
+// fails readiness at once, finishes what it has, and exits in time; not one request fails, and
+// every accepted order goes all the way through.
+func TestGracefulRollout(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 100000)
+	shop.StartReplica("order", "order-2")
+	lb := newBalancer(t, shop.Apps["order"].URL, shop.Apps["order-2"].URL)
+	front := &http.Server{Addr: "127.0.0.1:" + freePort(t), Handler: lb}
+	go func() { _ = front.ListenAndServe() }()
+	t.Cleanup(func() { _ = front.Close() })
+	waitHealthy(t, "http://"+front.Addr+"/healthz")
+
+	// 20 orders a second for 8 seconds, through the balancer; SIGTERM after 2 seconds.
+	client := &http.Client{Timeout: 20 * time.Second}
+	var failed, placed atomic.Int32
+	var wg sync.WaitGroup
+	var stopped time.Duration
+	stoppedAt := time.Now().Add(2 * time.Second)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(time.Until(stoppedAt))
+		start := time.Now()
+		shop.StopApp("order")
+		stopped = time.Since(start)
+	}()
+	tick := time.NewTicker(50 * time.Millisecond)
+	for i := range 160 {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			customer := fmt.Sprintf("r%03d", i%40)
+			req, _, _ := shop.newRequest(http.MethodPost, "order", "/orders",
+				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, shop.As(customer)...)
+			req.URL.Host = front.Addr
+			resp, err := client.Do(req)
+			if err != nil {
+				failed.Add(1)
+				t.Errorf("order %d: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				failed.Add(1)
+				t.Errorf("order %d: %s", i, resp.Status)
+				return
+			}
+			var o order
+			if err := decodeJSON(resp, &o); err == nil {
+				l.mu.Lock()
+				l.accepted[o.OrderID] = o
+				l.mu.Unlock()
+				placed.Add(1)
+			}
+		}()
+	}
+	tick.Stop()
+	wg.Wait()
+	t.Logf("%d orders placed, %d failed; the stopped instance took %s to exit", placed.Load(), failed.Load(), stopped)
+	if failed.Load() != 0 {
+		t.Fatalf("%d requests failed during the rollout", failed.Load())
+	}
+	if stopped > 15*time.Second {
+		t.Fatalf("the stopped instance took %s to exit", stopped)
+	}
+	// The new instance takes the stopped one's place; the shop converges as if nothing happened.
+	shop.StartApp("order")
+	shop.WaitReady("order")
+	shop.WaitConverged(l, 90*time.Second)
+}
+
+func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
