@@ -3,11 +3,11 @@
 #   make test   every test: unit, contract and end-to-end on real sidecars, every profile
 SHELL   := /bin/bash
 APPS    := warehouse order delivery mypage
-MODULES := contracts platform $(APPS) helm e2e
+MODULES := contracts platform $(APPS) helm images e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps token replay-deadletters manifests test test-deps lint test-unit test-fuzz test-e2e bench
+.PHONY: run stop clean build tools deps token replay-deadletters manifests images test test-deps lint test-unit test-fuzz test-e2e bench
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -44,6 +44,11 @@ manifests:
 	  --set secrets.generateApiTokens=false --set secrets.existingSecret=skmall-credentials > ../k8s/skmall.yaml
 	@echo "k8s/skmall.yaml rendered"
 
+# The four service images as tarballs in .images/, without Docker (TAG= and REPOSITORY= to
+# override the chart's appVersion and image.repository).
+images:
+	go run ./images -out .images $(if $(TAG),-tag $(TAG)) $(if $(REPOSITORY),-repository $(REPOSITORY))
+
 # After fixing what made events fail: make replay-deadletters SERVICE=delivery
 replay-deadletters:
 	@case "$(SERVICE)" in warehouse) port=8081;; order) port=8082;; delivery) port=8083;; mypage) port=8084;; \
@@ -67,6 +72,7 @@ lint:
 test-unit: test-deps
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
 	@cd helm && go test -count=1 ./...
+	@cd images && go test -count=1 ./...
 
 # A short run of each fuzz test (module:package:test) on top of its committed seeds; longer
 # with FUZZTIME=10m.

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"archive/tar"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"sigs.k8s.io/yaml"
+)
+
+// An image is built without a daemon, is what the chart asks for, runs as non-root, carries
+// its OCI labels, and its entrypoint is the service, which starts (and, with no configuration,
+// says what it is missing).
+func TestImageRunsItsService(t *testing.T) {
+	chart, err := ChartDefaults("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := chart.Repository + "/order:" + chart.AppVersion
+	// The chart, rendered (k8s/), refers to exactly this image.
+	manifests, err := os.ReadFile("../k8s/skmall.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(manifests), "image: "+ref+"\n") {
+		t.Fatalf("the chart does not refer to %s", ref)
+	}
+
+	path := filepath.Join(t.TempDir(), "order.tar")
+	if err := Build("..", "order", ref, "test", path); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(ref)
+	img, err := tarball.ImageFromPath(path, &tag)
+	if err != nil {
+		t.Fatalf("the tarball holds no %s: %v", ref, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" || len(cfg.Config.Entrypoint) != 1 || cfg.Config.Entrypoint[0] != "/app/service" {
+		t.Fatalf("user %q, entrypoint %v", cfg.Config.User, cfg.Config.Entrypoint)
+	}
+	for _, l := range []string{"org.opencontainers.image.title", "org.opencontainers.image.version", "org.opencontainers.image.revision", "org.opencontainers.image.source"} {
+		if cfg.Config.Labels[l] == "" {
+			t.Errorf("no label %s", l)
+		}
+	}
+
+	// Unpack the image's filesystem and run its entrypoint.
+	root := t.TempDir()
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(root, h.Name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			_ = os.MkdirAll(dst, 0o755)
+		case tar.TypeReg:
+			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, os.FileMode(h.Mode))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(f, tr)
+			f.Close()
+		}
+	}
+	for _, want := range []string{"etc/passwd", "etc/ssl/certs/ca-certificates.crt"} {
+		if _, err := os.Stat(filepath.Join(root, want)); err != nil {
+			t.Errorf("the image has no %s", want)
+		}
+	}
+	cmd := exec.Command(filepath.Join(root, cfg.Config.Entrypoint[0]))
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "order: configuration: required key") {
+		t.Fatalf("the entrypoint, run without configuration: %v\n%s", err, out)
+	}
+}
+
+// The release workflow runs make test, and versions the images and the chart alike, so that the
+// chart it publishes refers to the images it pushes.
+func TestReleaseWorkflow(t *testing.T) {
+	raw, err := os.ReadFile("../.github/workflows/ci.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string `json:"run"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatalf("the workflow is not YAML: %v", err)
+	}
+	runs := func(job string) string {
+		var all []string
+		for _, s := range wf.Jobs[job].Steps {
+			all = append(all, s.Run)
+		}
+		return strings.Join(all, "\n")
+	}
+	if !strings.Contains(runs("test"), "make test") {
+		t.Error("the test job does not run make test")
+	}
+	release := runs("release")
+	for _, want := range []string{`make images TAG="$VERSION" REPOSITORY="$REGISTRY"`, `--app-version "$VERSION"`, `"$REGISTRY/$s:$VERSION"`} {
+		if !strings.Contains(release, want) {
+			t.Errorf("the release job lacks %s", want)
+		}
+	}
+}

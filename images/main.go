@@ -1,0 +1,188 @@
+// Command images builds the services' container images, without a Docker daemon, as image
+// tarballs that docker load, podman load and crane push read. Each is one layer on an empty
+// base: the static binary (/app/service), a non-root user and CA certificates — what the
+// Dockerfile builds on distroless for those who have Docker.
+//
+//	go run ./images -out .images            # all four, tagged with the chart's appVersion
+//	docker load -i .images/order.tar        # or: crane push .images/order.tar <registry>/order:<tag>
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Services are the images built, one per service folder.
+var Services = []string{"warehouse", "order", "delivery", "mypage"}
+
+// nonroot is the user the services run as (as distroless's nonroot, which the Dockerfile uses).
+const nonroot = 65532
+
+func main() {
+	root := flag.String("root", ".", "the repository root")
+	out := flag.String("out", ".images", "folder the image tarballs are written to")
+	repo := flag.String("repository", "", "image repository (default: the chart's image.repository)")
+	tag := flag.String("tag", "", "image tag (default: the chart's appVersion)")
+	revision := flag.String("revision", "", "source revision for the OCI labels (default: git HEAD)")
+	flag.Parse()
+	if err := run(*root, *out, *repo, *tag, *revision); err != nil {
+		fmt.Fprintln(os.Stderr, "images:", err)
+		os.Exit(1)
+	}
+}
+
+func run(root, out, repo, tag, revision string) error {
+	chart, err := ChartDefaults(root)
+	if err != nil {
+		return err
+	}
+	if repo == "" {
+		repo = chart.Repository
+	}
+	if tag == "" {
+		tag = chart.AppVersion
+	}
+	if revision == "" {
+		if b, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
+			revision = strings.TrimSpace(string(b))
+		}
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, svc := range Services {
+		ref := fmt.Sprintf("%s/%s:%s", repo, svc, tag)
+		path := filepath.Join(out, svc+".tar")
+		if err := Build(root, svc, ref, revision, path); err != nil {
+			return fmt.Errorf("%s: %w", svc, err)
+		}
+		fmt.Println(ref, "->", path)
+	}
+	return nil
+}
+
+// Chart is what the Helm chart expects of the images.
+type Chart struct{ Repository, AppVersion string }
+
+// ChartDefaults reads the image repository and appVersion the chart references.
+func ChartDefaults(root string) (Chart, error) {
+	chartYAML, err := os.ReadFile(filepath.Join(root, "helm", "skmall", "Chart.yaml"))
+	if err != nil {
+		return Chart{}, err
+	}
+	values, err := os.ReadFile(filepath.Join(root, "helm", "skmall", "values.yaml"))
+	if err != nil {
+		return Chart{}, err
+	}
+	app := regexp.MustCompile(`(?m)^appVersion:\s*"?([^"\s]+)"?`).FindSubmatch(chartYAML)
+	repo := regexp.MustCompile(`(?m)^\s+repository:\s*(\S+)`).FindSubmatch(values)
+	if app == nil || repo == nil {
+		return Chart{}, fmt.Errorf("the chart names no appVersion or image.repository")
+	}
+	return Chart{Repository: string(repo[1]), AppVersion: string(app[1])}, nil
+}
+
+// Build compiles a service statically and writes its image, named ref, to path.
+func Build(root, svc, ref, revision, path string) error {
+	bin, err := os.CreateTemp("", "skmall-"+svc+"-")
+	if err != nil {
+		return err
+	}
+	bin.Close()
+	defer os.Remove(bin.Name())
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin.Name(), ".")
+	cmd.Dir = filepath.Join(root, svc)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	binary, err := os.ReadFile(bin.Name())
+	if err != nil {
+		return err
+	}
+	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		return fmt.Errorf("CA certificates (apt-get install ca-certificates): %w", err)
+	}
+	layer, err := tarball.LayerFromOpener(tarOpener([]file{
+		{"etc/passwd", fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonroot, nonroot), 0o644},
+		{"etc/group", fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonroot), 0o644},
+		{"etc/ssl/certs/ca-certificates.crt", string(certs), 0o644},
+		{"app/service", string(binary), 0o755},
+	}))
+	if err != nil {
+		return err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()} // reproducible
+	cfg.Config.Entrypoint = []string{"/app/service"}
+	cfg.Config.User = fmt.Sprintf("%d:%d", nonroot, nonroot)
+	cfg.Config.WorkingDir = "/"
+	cfg.Config.Labels = map[string]string{
+		"org.opencontainers.image.title":       "skmall-" + svc,
+		"org.opencontainers.image.description": "SK MALL " + svc + " service",
+		"org.opencontainers.image.version":     ref[strings.LastIndex(ref, ":")+1:],
+		"org.opencontainers.image.revision":    revision,
+		"org.opencontainers.image.source":      "https://github.com/skmall/skmall",
+	}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return err
+	}
+	tagRef, err := name.NewTag(ref)
+	if err != nil {
+		return err
+	}
+	return tarball.WriteToFile(path, tagRef, img)
+}
+
+type file struct {
+	name, content string
+	mode          int64
+}
+
+// tarOpener lays files out as one layer, with the folders they need, root-owned but for the
+// non-root user's home; times are zero so that the same binary gives the same layer.
+func tarOpener(files []file) tarball.Opener {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	epoch := time.Unix(0, 0)
+	for _, d := range []struct {
+		name string
+		mode int64
+		uid  int
+	}{{"app", 0o755, 0}, {"etc", 0o755, 0}, {"etc/ssl", 0o755, 0}, {"etc/ssl/certs", 0o755, 0},
+		{"home", 0o755, 0}, {"home/nonroot", 0o700, nonroot}, {"tmp", 0o1777, 0}} {
+		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name + "/", Mode: d.mode, Uid: d.uid, Gid: d.uid, ModTime: epoch})
+	}
+	for _, f := range files {
+		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode, Size: int64(len(f.content)), ModTime: epoch})
+		_, _ = tw.Write([]byte(f.content))
+	}
+	_ = tw.Close()
+	raw := buf.Bytes()
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+}
