@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,3 +151,45 @@ func TestGracefulRollout(t *testing.T) {
 }
 
 func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// TestProbes: /healthz says the process is alive; /readyz says it can serve — its sidecar up
+// and its store reachable — and turns 503 the moment the app is told to stop.
+func TestProbes(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	a := shop.Apps["warehouse"]
+	status := func(path string) int {
+		resp, err := http.Get(a.URL + path)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status("/healthz") != 200 || status("/readyz") != 200 {
+		t.Fatalf("a running warehouse: healthz %d, readyz %d", status("/healthz"), status("/readyz"))
+	}
+	a.dapr.kill()
+	if status("/readyz") != http.StatusServiceUnavailable || status("/healthz") != 200 {
+		t.Fatalf("sidecar gone: readyz %d (want 503), healthz %d (want 200)", status("/readyz"), status("/healthz"))
+	}
+	shop.startSidecar(a)
+	shop.WaitReady("warehouse")
+
+	_ = a.app.cmd.Process.Signal(syscall.SIGTERM)
+	// Within the shutdown delay (1 s here) the app still answers, and says it is not ready.
+	got := 0
+	for deadline := time.Now().Add(800 * time.Millisecond); got != http.StatusServiceUnavailable && time.Now().Before(deadline); {
+		got = status("/readyz")
+	}
+	if got != http.StatusServiceUnavailable {
+		t.Fatalf("readyz after SIGTERM: %d, want 503", got)
+	}
+	if got := status("/healthz"); got != 200 {
+		t.Fatalf("healthz while draining: %d, want 200 (still alive)", got)
+	}
+	select {
+	case <-a.app.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the app did not exit after SIGTERM")
+	}
+}
