@@ -180,27 +180,13 @@ func TestBench(t *testing.T) {
 	for i := range procs {
 		procs[i].cpuAtSatFrom = cpuSeconds(procs[i].pid)
 	}
-	stop := make(chan struct{})
-	var rssWG sync.WaitGroup
-	rssWG.Add(1)
-	go func() { // resident memory under load: the largest reading, once a second
-		defer rssWG.Done()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				for i := range procs {
-					procs[i].RSSLoadMB = max(procs[i].RSSLoadMB, rssMB(procs[i].pid))
-				}
-			}
+	stopRSS := every(time.Second, func() { // resident memory under load: the largest reading
+		for i := range procs {
+			procs[i].RSSLoadMB = max(procs[i].RSSLoadMB, rssMB(procs[i].pid))
 		}
-	}()
+	})
 	rep.Saturation = b.saturate()
-	close(stop)
-	rssWG.Wait()
+	stopRSS()
 	for i := range procs {
 		if rep.Saturation.Accepted > 0 {
 			procs[i].CPUPer1000 = (cpuSeconds(procs[i].pid) - procs[i].cpuAtSatFrom) / float64(rep.Saturation.Accepted) * 1000
@@ -405,23 +391,11 @@ func (b *bench) saturate() saturation {
 	b.t.Helper()
 	p0, s0, v0 := b.backlog()
 	sat := saturation{Offered: b.plan.satRate}
-	stop := make(chan struct{})
+	stopBacklog := every(time.Second, func() {
+		p, s, _ := b.backlog()
+		sat.BacklogSeries = append(sat.BacklogSeries, p-s)
+	})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				p, s, _ := b.backlog()
-				sat.BacklogSeries = append(sat.BacklogSeries, p-s)
-			}
-		}
-	}()
 	if b.plan.full {
 		// CPU profiles of every app over the middle of the stage, to see where the time goes.
 		for _, name := range appNames {
@@ -444,7 +418,7 @@ func (b *bench) saturate() saturation {
 		}
 	}
 	sat.Seconds = time.Since(start).Seconds()
-	close(stop)
+	stopBacklog()
 	wg.Wait()
 	p1, s1, v1 := b.backlog()
 	sat.AcceptedPerS = (p1 - p0) / sat.Seconds

@@ -30,8 +30,6 @@ func newBalancer(t *testing.T, backends ...string) *balancer {
 		all = append(all, u)
 		b.proxies[u.Host] = httputil.NewSingleHostReverseProxy(u)
 	}
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
 	probe := func() {
 		var ready []*url.URL
 		for _, u := range all {
@@ -48,18 +46,7 @@ func newBalancer(t *testing.T, backends ...string) *balancer {
 		b.mu.Unlock()
 	}
 	probe()
-	go func() {
-		tick := time.NewTicker(250 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				probe()
-			}
-		}
-	}()
+	t.Cleanup(every(250*time.Millisecond, probe))
 	return b
 }
 
@@ -192,4 +179,23 @@ func TestProbes(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the app did not exit after SIGTERM")
 	}
+}
+
+// every runs f every interval until the returned stop is called; stop waits for f's last run.
+func every(interval time.Duration, f func()) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				f()
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }

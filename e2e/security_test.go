@@ -18,6 +18,20 @@ import (
 	"github.com/skmall/skmall/platform/auth/devkeys"
 )
 
+// shopWithAlicesOrder is a shop with 10 apples on the shelf and alice's order of 2, delivered.
+func shopWithAlicesOrder(t *testing.T) (*Shop, *Ledger, order) {
+	t.Helper()
+	shop := StartShop(t, profiles()[0])
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 10)
+	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	shop.WaitConverged(l, 60*time.Second)
+	return shop, l, o
+}
+
 // forgedTokens are bearer tokens no door may open for: each breaks one rule.
 func (s *Shop) forgedTokens() map[string]string {
 	s.t.Helper()
@@ -81,14 +95,7 @@ func (s *Shop) forgedTokens() map[string]string {
 // afterwards the shop holds exactly what it held before. Event routes, which no OpenAPI file
 // lists, are knocked on too.
 func TestEveryDoorIsLocked(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
-	l := newLedger()
-	shop.RegisterProduct(l, "apple", 10)
-	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
-	shop.WaitConverged(l, 60*time.Second)
+	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 
 	params := map[string]string{"orderId": o.OrderID, "productId": "apple", "customerId": "alice"}
@@ -186,14 +193,7 @@ func TestEveryDoorIsLocked(t *testing.T) {
 // the operators' tools need the admin role. Every refusal is a 403 that shows nothing of the
 // other customer, and changes nothing.
 func TestOwnership(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
-	l := newLedger()
-	shop.RegisterProduct(l, "apple", 10)
-	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
-	shop.WaitConverged(l, 60*time.Second)
+	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 	bob, alice := shop.As("bob"), shop.As("alice")
 
@@ -248,14 +248,7 @@ func TestOwnership(t *testing.T) {
 // ask order about an order; everything else is denied by the callee's sidecar, with the
 // caller's identity in the refusal. The sidecars' own APIs need the app's Dapr API token.
 func TestSidecarAccessControl(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
-	l := newLedger()
-	shop.RegisterProduct(l, "apple", 10)
-	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
-	shop.WaitConverged(l, 60*time.Second)
+	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 	reserve := map[string]any{"orderId": "acl-probe", "productId": "apple", "qty": 5}
 
@@ -311,14 +304,7 @@ func TestSidecarAccessControl(t *testing.T) {
 // OrderCancelled from delivery's sidecar, or a DeliveryStarted from mypage's, is refused at
 // the sidecar and never reaches anyone.
 func TestPublishScopes(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
-	l := newLedger()
-	shop.RegisterProduct(l, "apple", 10)
-	o, r := shop.PlaceOrder(l, "alice", "apple", 2)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("order: %d %s", r.Status, r.Body)
-	}
-	shop.WaitConverged(l, 60*time.Second)
+	shop, l, o := shopWithAlicesOrder(t)
 
 	cancel, _ := contracts.Encode(event(contracts.OrderCancelled, o))
 	fresh := order{OrderID: "forged-order", CustomerID: "mallory", ProductID: "apple", Qty: 9}

@@ -113,18 +113,26 @@ func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handl
 	})
 }
 
+// callersOrder reads the order the path names, if the caller may act for its customer; when
+// not (or it cannot be read), it has answered and returns false.
+func callersOrder(w http.ResponseWriter, r *http.Request, a *app.App, errs httpx.Errors) (domain.Order, bool) {
+	o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
+	if err != nil {
+		errs.Write(w, r, err)
+		return o, false
+	}
+	if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
+		auth.WriteForbidden(w, r, "This order belongs to another customer.")
+		return o, false
+	}
+	return o, true
+}
+
 func getOrder(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
-		if err != nil {
-			errs.Write(w, r, err)
-			return
+		if o, ok := callersOrder(w, r, a, errs); ok {
+			httpx.WriteJSON(w, http.StatusOK, toJSON(o))
 		}
-		if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
-			auth.WriteForbidden(w, r, "This order belongs to another customer.")
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, toJSON(o))
 	})
 }
 
@@ -165,17 +173,11 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 
 func cancelOrder(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := mux.Vars(r)["orderId"]
-		o, err := a.Order(r.Context(), id)
-		if err != nil {
-			errs.Write(w, r, err)
+		o, ok := callersOrder(w, r, a, errs)
+		if !ok {
 			return
 		}
-		if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
-			auth.WriteForbidden(w, r, "This order belongs to another customer.")
-			return
-		}
-		o, err = a.CancelOrder(r.Context(), id)
+		o, err := a.CancelOrder(r.Context(), string(o.ID()))
 		if err != nil {
 			errs.Write(w, r, err)
 			return
