@@ -168,12 +168,6 @@ func (a *App) ReleaseReservation(ctx context.Context, orderID string) error {
 	return a.move(ctx, r.Product(), oid, a.giveBack)
 }
 
-// OrderPlaced confirms an order's reservation: the order is stored, so the stock stays
-// reserved until its delivery starts or it is cancelled.
-func (a *App) OrderPlaced(ctx context.Context, orderID, productID string) error {
-	return a.moveParsed(ctx, productID, orderID, func(p *domain.Product, r *domain.Reservation) bool { return p.Confirm(r) })
-}
-
 // OrderCancelled gives a cancelled order's quantity back: the reservation is released, or
 // the stock restocked if the delivery had started.
 func (a *App) OrderCancelled(ctx context.Context, orderID, productID string) error {

@@ -41,9 +41,6 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, 
 	r.Handle("/reservations/{orderId}/release", g.Sidecar(releaseReservation(a, errs))).Methods(http.MethodPost)
 
 	handlers := map[contracts.EventType]eventsub.Handler{
-		contracts.OrderPlaced: func(ctx context.Context, e contracts.Event) error {
-			return eventError(a.OrderPlaced(ctx, e.OrderID, e.ProductID))
-		},
 		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
 			return eventError(a.OrderCancelled(ctx, e.OrderID, e.ProductID))
 		},
