@@ -125,12 +125,13 @@ type benchReport struct {
 }
 
 type bench struct {
-	t      *testing.T
-	shop   *Shop
-	plan   benchPlan
-	tokens []string // one per customer
-	seq    atomic.Uint64
-	client *http.Client
+	t         *testing.T
+	shop      *Shop
+	plan      benchPlan
+	customers []string
+	tokens    map[string]string // the Authorization header of each customer
+	seq       atomic.Uint64
+	client    *http.Client
 }
 
 // attacker returns a fresh load generator (one stops for good when its attack ends).
@@ -142,13 +143,15 @@ func (b *bench) attacker() *vegeta.Attacker {
 func TestBench(t *testing.T) {
 	plan := benchPlanFromEnv()
 	shop := StartShop(t, "postgres-redis")
-	b := &bench{t: t, shop: shop, plan: plan, client: &http.Client{Timeout: 10 * time.Second}}
+	b := &bench{t: t, shop: shop, plan: plan, tokens: map[string]string{}, client: &http.Client{Timeout: 10 * time.Second}}
 	l := newLedger()
 	for p := range plan.products {
 		shop.RegisterProduct(l, fmt.Sprintf("p%03d", p), 1_000_000)
 	}
 	for c := range plan.customers {
-		b.tokens = append(b.tokens, shop.As(fmt.Sprintf("c%04d", c))[1])
+		id := fmt.Sprintf("c%04d", c)
+		b.customers = append(b.customers, id)
+		b.tokens[id] = shop.As(id)[1]
 	}
 	rep := benchReport{When: time.Now().UTC(), Machine: machine(), Versions: versions(t)}
 
@@ -258,10 +261,10 @@ func (b *bench) orderTargeter() vegeta.Targeter {
 	url := b.shop.Apps["order"].URL + "/orders"
 	return func(tgt *vegeta.Target) error {
 		i := b.seq.Add(1)
-		c := int(i) % b.plan.customers
+		c := b.customers[int(i)%len(b.customers)]
 		p := int(i/7) % b.plan.products
 		tgt.Method, tgt.URL = http.MethodPost, url
-		tgt.Body = fmt.Appendf(nil, `{"customerId":"c%04d","productId":"p%03d","qty":1}`, c, p)
+		tgt.Body = fmt.Appendf(nil, `{"customerId":%q,"productId":"p%03d","qty":1}`, c, p)
 		tgt.Header = http.Header{"Content-Type": {"application/json"}, "Authorization": {b.tokens[c]}}
 		return nil
 	}
@@ -299,13 +302,7 @@ func (f *follower) maybe(p placed) {
 		return
 	}
 	url := f.b.shop.Apps["mypage"].URL + "/mypage/" + p.customer + "/orders/" + p.id
-	token := f.b.tokens[0]
-	for i, c := range f.b.tokens {
-		if fmt.Sprintf("c%04d", i) == p.customer {
-			token = c
-			break
-		}
-	}
+	token := f.b.tokens[p.customer]
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()

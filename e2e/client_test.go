@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
@@ -84,17 +85,42 @@ func (s *Shop) Call(method, app, path string, body any, headers ...string) Respo
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	resp := s.mustSend(req)
+	s.checkAgainstSpec(app, req, raw, resp)
+	return resp
+}
+
+// send does a request and reads the whole answer.
+func send(req *http.Request) (Response, error) {
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s %s: %v", method, app, path, err)
+		return Response{}, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}, err
+}
+
+// mustSend is send for requests whose failure to get an answer fails the test.
+func (s *Shop) mustSend(req *http.Request) Response {
+	s.t.Helper()
+	r, err := send(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return r
+}
+
+// toSidecar is a request to an app's sidecar API, with the app's Dapr API token.
+func (s *Shop) toSidecar(app, method, path string, body []byte) *http.Request {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.Apps[app].DaprHTTP+path, bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.checkAgainstSpec(app, req, raw, resp, out)
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(auth.DaprTokenHeader, s.Apps[app].DaprToken)
+	return req
 }
 
 // newRequest builds a request to an app's REST API. body is sent as it is when it is a string
@@ -133,34 +159,34 @@ func (s *Shop) newRequest(method, app, path string, body any, headers ...string)
 	return req, raw, nil
 }
 
-func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, resp *http.Response, body []byte) {
+func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, resp Response) {
 	s.t.Helper()
 	router := loadSpecs(s.t)[app]
 	specReq := req.Clone(context.Background())
 	specReq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	route, params, err := router.FindRoute(specReq)
 	if err != nil {
-		if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+		if resp.Status == http.StatusNotFound || resp.Status == http.StatusMethodNotAllowed {
 			return // a path or method the API does not have
 		}
-		s.t.Fatalf("%s %s answered %d but the OpenAPI file of %s has no such route: %v", req.Method, req.URL.Path, resp.StatusCode, app, err)
+		s.t.Fatalf("%s %s answered %d but the OpenAPI file of %s has no such route: %v", req.Method, req.URL.Path, resp.Status, app, err)
 	}
 	in := &openapi3filter.RequestValidationInput{
 		Request: specReq, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
 	}
-	if resp.StatusCode/100 != 2 {
+	if resp.Status/100 != 2 {
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
-			s.t.Fatalf("%s %s answered %d with %q, want application/problem+json", req.Method, req.URL.Path, resp.StatusCode, ct)
+			s.t.Fatalf("%s %s answered %d with %q, want application/problem+json", req.Method, req.URL.Path, resp.Status, ct)
 		}
 	}
 	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-		Body:    io.NopCloser(bytes.NewReader(body)),
+		RequestValidationInput: in, Status: resp.Status, Header: resp.Header,
+		Body:    io.NopCloser(bytes.NewReader(resp.Body)),
 		Options: &openapi3filter.Options{IncludeResponseStatus: true},
 	}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		s.t.Fatalf("%s %s: the answer breaks the OpenAPI file of %s: %v\nbody: %s", req.Method, req.URL.Path, app, err, body)
+		s.t.Fatalf("%s %s: the answer breaks the OpenAPI file of %s: %v\nbody: %s", req.Method, req.URL.Path, app, err, resp.Body)
 	}
 }
 
@@ -175,22 +201,7 @@ func (s *Shop) Invoke(from, to, method, path string, body any) Response {
 			s.t.Fatal(err)
 		}
 	}
-	req, err := http.NewRequest(method, s.Apps[from].DaprHTTP+"/v1.0/invoke/"+to+"/method/"+path, bytes.NewReader(raw))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("dapr-api-token", s.Apps[from].DaprToken)
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		s.t.Fatalf("invoke %s %s from %s: %v", to, path, from, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}
+	return s.mustSend(s.toSidecar(from, method, "/v1.0/invoke/"+to+"/method/"+path, raw))
 }
 
 // specPath is where an app's OpenAPI file is.

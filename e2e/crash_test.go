@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -18,13 +17,8 @@ func (s *Shop) try(method, app, path string, body any, headers ...string) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	r, err := send(req)
+	return r.Status, r.Body, err
 }
 
 // customer is a client that behaves as the API asks: it retries an order with the same

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -25,16 +23,8 @@ func (s *Shop) publish(app, topic string, payload string) {
 // publishStatus is publish that returns the sidecar's answer instead of judging it.
 func (s *Shop) publishStatus(app, topic string, payload string) (int, string) {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.Apps[app].DaprHTTP+"/v1.0/publish/pubsub/"+topic, bytes.NewBufferString(payload))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("dapr-api-token", s.Apps[app].DaprToken)
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	r := s.mustSend(s.toSidecar(app, http.MethodPost, "/v1.0/publish/pubsub/"+topic, []byte(payload)))
+	return r.Status, string(r.Body)
 }
 
 // streamLength is the number of messages in a Redis stream (a topic of the Redis Streams pub/sub).

@@ -368,14 +368,8 @@ func (s *Shop) raw(method, app, path, body string, headers ...string) (int, stri
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out bytes.Buffer
-	_, _ = out.ReadFrom(resp.Body)
-	return resp.StatusCode, out.String()
+	r := s.mustSend(req)
+	return r.Status, string(r.Body)
 }
 
 // loadDocs reads each app's OpenAPI document.

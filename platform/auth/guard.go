@@ -13,9 +13,10 @@ import (
 // Realm names this shop in WWW-Authenticate challenges.
 const Realm = "skmall"
 
-// AppTokenHeader is the header daprd sends its APP_API_TOKEN in, on every call it makes to
-// the app: service invocations and event deliveries.
-const AppTokenHeader = "dapr-api-token"
+// DaprTokenHeader carries Dapr's tokens both ways: the app's DAPR_API_TOKEN to its sidecar,
+// and the sidecar's APP_API_TOKEN on every call it makes to the app (service invocations and
+// event deliveries).
+const DaprTokenHeader = "dapr-api-token"
 
 // Guard wraps each route in the check of who may call it. Every route a service registers,
 // but for the probes and metrics, goes through one of its methods.
@@ -71,7 +72,7 @@ func (g *Guard) Admin(h http.Handler) http.Handler {
 // sidecar knows.
 func (g *Guard) Sidecar(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.Header.Get(AppTokenHeader)
+		got := r.Header.Get(DaprTokenHeader)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(g.appToken)) != 1 {
 			g.log.WarnContext(r.Context(), "call without the app API token refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			WriteForbidden(w, r, "Only the Dapr sidecar may call this route.")

@@ -2,21 +2,11 @@ package ports_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
-	"time"
-
-	"github.com/gorilla/mux"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skmall/skmall/contracts"
-	"github.com/skmall/skmall/delivery/internal/adapters"
-	"github.com/skmall/skmall/delivery/internal/app"
-	"github.com/skmall/skmall/delivery/internal/ports"
 	"github.com/skmall/skmall/platform/auth/authtest"
-	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 )
 
@@ -35,10 +25,7 @@ func FuzzOrderEvents(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	r := mux.NewRouter()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	guard, issuer := authtest.New(f)
-	ports.Routes(r, app.New(adapters.NewMemoryRepository(), &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now), guard, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	r, issuer := newRouter(f)
 	admin := issuer.Bearer("ops", "admin")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		switch status := eventsubtest.Deliver(t, r, "/events/orders", body); status {

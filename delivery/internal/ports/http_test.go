@@ -25,13 +25,19 @@ type noMetrics struct{}
 func (noMetrics) DeliveryStarted()   {}
 func (noMetrics) DeliveryCancelled() {}
 
-func TestConsumesOrderEvents(t *testing.T) {
-	t.Parallel()
+// newRouter is delivery's routes on in-memory adapters, with a guard whose tokens issuer signs.
+func newRouter(t testing.TB) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := app.New(adapters.NewMemoryRepository(), &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	return r, issuer
+}
+
+func TestConsumesOrderEvents(t *testing.T) {
+	t.Parallel()
+	r, issuer := newRouter(t)
 	alice := issuer.Bearer("alice")
 
 	if got := eventsubtest.DeliverEvent(t, r, "/events/orders", eventsubtest.Event(contracts.OrderPlaced, "o1", "alice", "apple", 1)); got != "SUCCESS" {

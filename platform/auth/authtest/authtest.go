@@ -56,7 +56,7 @@ func (i *Issuer) Bearer(sub string, roles ...string) string {
 }
 
 // AsSidecar marks req as coming from the app's sidecar.
-func AsSidecar(req *http.Request) { req.Header.Set(auth.AppTokenHeader, AppToken) }
+func AsSidecar(req *http.Request) { req.Header.Set(auth.DaprTokenHeader, AppToken) }
 
 // Sidecar, as the caller of Do, is the app's own sidecar.
 const Sidecar = "sidecar"

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
@@ -30,7 +31,7 @@ func (d *DaprOrders) OrderExists(ctx context.Context, order domain.OrderID) (boo
 	if err != nil {
 		return false, err
 	}
-	req.Header.Set("dapr-api-token", d.token)
+	req.Header.Set(auth.DaprTokenHeader, d.token)
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return false, fmt.Errorf("ask the order service about %s: %w", order, err)
