@@ -3,6 +3,7 @@
 package daprstate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,8 +16,12 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 )
 
-// ErrUnavailable means the state store could not be read or written now.
-var ErrUnavailable = errors.New("state store unavailable")
+var (
+	// ErrUnavailable means the state store could not be read or written now.
+	ErrUnavailable = errors.New("state store unavailable")
+	// ErrExists means a create found another document under its key.
+	ErrExists = errors.New("document exists")
+)
 
 // Client is the part of the Dapr client a Store uses.
 type Client interface {
@@ -79,27 +84,19 @@ func (s *Store[T]) GetMany(ctx context.Context, keys []string) ([]T, error) {
 	for i, k := range keys {
 		full[i] = s.prefix + k
 	}
-	items, err := s.client.GetBulkState(ctx, s.name, full, nil, 8)
+	items, err := s.getRaw(ctx, full...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bulk get: %v", ErrUnavailable, err)
-	}
-	byKey := make(map[string][]byte, len(items))
-	for _, it := range items {
-		if it.Error == "" && len(it.Value) > 0 {
-			byKey[it.Key] = it.Value
-		}
+		return nil, err
 	}
 	out := make([]T, 0, len(keys))
-	for _, k := range full {
-		raw, ok := byKey[k]
-		if !ok {
-			continue
+	for _, it := range items {
+		v, _, err := decodeItem[T](it)
+		if err != nil {
+			return nil, err
 		}
-		var v T
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", k, err)
+		if v != nil {
+			out = append(out, *v)
 		}
-		out = append(out, v)
 	}
 	return out, nil
 }
@@ -141,6 +138,39 @@ func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (
 		return nil
 	})
 	return result, err
+}
+
+// Create stores a new document under key, with its outbox event when outbox is set, without
+// reading first: the write is create-only. A retry that finds the very document it meant to
+// write (the first attempt committed but its answer was lost) succeeds; another document
+// under the key is ErrExists.
+func (s *Store[T]) Create(ctx context.Context, key string, v T, outbox []byte) error {
+	mu := &s.locks[stripe(key)]
+	mu.Lock()
+	defer mu.Unlock()
+
+	want, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return retry(ctx, func() error {
+		werr := s.write(ctx, key, "", Change[T]{Value: &v, Outbox: outbox})
+		if werr == nil {
+			return nil
+		}
+		// A create fails when the key is taken, and when the store is down: a read tells which.
+		cur, _, found, err := s.get(ctx, key)
+		switch {
+		case err != nil:
+			return classify(err)
+		case !found:
+			return werr
+		}
+		if got, err := json.Marshal(cur); err == nil && bytes.Equal(got, want) {
+			return nil
+		}
+		return backoff.Permanent(fmt.Errorf("%w: %s", ErrExists, key))
+	})
 }
 
 // write saves a change. An ETag mismatch (or, for a create, an existing document) surfaces
@@ -201,8 +231,9 @@ func (s *Store[T]) item(key, etag string, v *T) (*dapr.SetStateItem, error) {
 }
 
 // UpdatePair is Update for two documents of one state store that change together: decide
-// sees both (nil where absent) and returns what to write (nil: leave it); both writes commit
-// in one transaction, each guarded by its own ETag. The store must support transactions.
+// sees both (read together; nil where absent) and returns what to write (nil: leave it); both
+// writes commit in one transaction, each guarded by its own ETag. The store must support
+// transactions.
 // Updates are serialised in this process by the first key.
 func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *Store[B], keyB string,
 	decide func(a *A, b *B) (*A, *B, error),
@@ -211,21 +242,17 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 	mu.Lock()
 	defer mu.Unlock()
 	return retry(ctx, func() error {
-		a, etagA, foundA, err := sa.get(ctx, keyA)
+		raw, err := sa.getRaw(ctx, sa.prefix+keyA, sb.prefix+keyB)
 		if err != nil {
 			return classify(err)
 		}
-		b, etagB, foundB, err := sb.get(ctx, keyB)
+		pa, etagA, err := decodeItem[A](raw[0])
 		if err != nil {
-			return classify(err)
+			return backoff.Permanent(err)
 		}
-		var pa *A
-		if foundA {
-			pa = &a
-		}
-		var pb *B
-		if foundB {
-			pb = &b
+		pb, etagB, err := decodeItem[B](raw[1])
+		if err != nil {
+			return backoff.Permanent(err)
 		}
 		na, nb, err := decide(pa, pb)
 		if err != nil {
@@ -251,6 +278,55 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 		}
 		return sa.execTx(ctx, ops)
 	})
+}
+
+// getRaw reads several keys of the store (full keys, prefix included) and returns their
+// items in the order of keys; a missing key has an empty value. It reads them in one call,
+// then reads again one by one the keys that call reports missing: PostgreSQL's bulk read
+// (state.postgresql v1.18) does not check for an error after its rows, so a connection that
+// breaks mid-read looks like missing keys, while a single read reports it.
+func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStateItem, error) {
+	items, err := s.client.GetBulkState(ctx, s.name, keys, nil, int32(len(keys)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: bulk get: %v", ErrUnavailable, err)
+	}
+	byKey := make(map[string]*dapr.BulkStateItem, len(items))
+	for _, it := range items {
+		if it.Error != "" {
+			return nil, fmt.Errorf("%w: get %s: %s", ErrUnavailable, it.Key, it.Error)
+		}
+		if len(it.Value) > 0 {
+			byKey[it.Key] = it
+		}
+	}
+	out := make([]*dapr.BulkStateItem, len(keys))
+	for i, k := range keys {
+		if it, ok := byKey[k]; ok {
+			out[i] = it
+			continue
+		}
+		it, err := s.client.GetState(ctx, s.name, k, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: get %s: %v", ErrUnavailable, k, err)
+		}
+		out[i] = &dapr.BulkStateItem{Key: k}
+		if it != nil {
+			out[i].Value, out[i].Etag = it.Value, it.Etag
+		}
+	}
+	return out, nil
+}
+
+// decodeItem decodes a read item: nil when there is no document, with its ETag.
+func decodeItem[T any](it *dapr.BulkStateItem) (*T, string, error) {
+	if len(it.Value) == 0 {
+		return nil, "", nil
+	}
+	v := new(T)
+	if err := json.Unmarshal(it.Value, v); err != nil {
+		return nil, "", fmt.Errorf("decode %s: %w", it.Key, err)
+	}
+	return v, it.Etag, nil
 }
 
 func (s *Store[T]) execTx(ctx context.Context, ops []*dapr.StateOperation) error {
