@@ -51,8 +51,14 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	if err := a.Add(ctx, o1, placedEvent(o1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Add(ctx, o1, placedEvent(o1)); !errors.Is(err, domain.ErrOrderExists) {
-		t.Fatalf("adding an order twice: %v", err)
+	// The same order again (a retry whose first answer was lost) is stored once; another order
+	// under the same id (a concurrent request with the same idempotency key) is refused.
+	if err := b.Add(ctx, o1, placedEvent(o1)); err != nil {
+		t.Fatalf("adding the same order again: %v", err)
+	}
+	rival := domain.Place("o-1", "alice", "apple", 2, now.Add(time.Millisecond))
+	if err := b.Add(ctx, rival, placedEvent(rival)); !errors.Is(err, domain.ErrOrderExists) {
+		t.Fatalf("adding another order under a taken id: %v", err)
 	}
 	if err := b.Add(ctx, o2, placedEvent(o2)); err != nil {
 		t.Fatal(err)
@@ -143,11 +149,15 @@ func runUnconfirmedContract(t *testing.T, w app.Unconfirmed) {
 		t.Fatalf("due before t0+10s: %v %v", due, err)
 	}
 	for _, id := range []domain.OrderID{"o-00", "o-05", "never-watched"} {
-		if err := w.Confirm(ctx, id); err != nil {
+		if err := w.Confirm(ctx, id, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// o-01 is watched again (a newer event) and then confirmed as of before that: it stays.
 	if err := w.Watch(ctx, "o-01", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Confirm(ctx, "o-01", t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := w.Due(ctx, t0.Add(10*time.Second)); len(due) != 7 {

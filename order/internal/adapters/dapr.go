@@ -31,7 +31,7 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 	}
 }
 
-// Add lists the order under its customer first, then stores it with its event. An id listed
+// Add lists the order under its customer first, then creates it with its event. An id listed
 // but never stored (a failed write) is skipped when the list is read.
 func (d *DaprRepository) Add(ctx context.Context, o domain.Order, placed contracts.Event) error {
 	payload, err := contracts.Encode(placed)
@@ -52,13 +52,10 @@ func (d *DaprRepository) Add(ctx context.Context, o domain.Order, placed contrac
 	}); err != nil {
 		return err
 	}
-	_, err = d.orders.Update(ctx, id, func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
-		if cur != nil {
-			return daprstate.Change[orderRecord]{}, fmt.Errorf("%w: %s", domain.ErrOrderExists, id)
-		}
-		rec := toRecord(o)
-		return daprstate.Change[orderRecord]{Value: &rec, Outbox: payload}, nil
-	})
+	err = d.orders.Create(ctx, id, toRecord(o), payload)
+	if errors.Is(err, daprstate.ErrExists) {
+		return fmt.Errorf("%w: %s", domain.ErrOrderExists, id)
+	}
 	return err
 }
 

@@ -32,7 +32,10 @@ func (m *MemoryRepository) Add(_ context.Context, o domain.Order, placed contrac
 	if m.FailAdds {
 		return fmt.Errorf("memory store: down")
 	}
-	if _, ok := m.orders[o.ID()]; ok {
+	if cur, ok := m.orders[o.ID()]; ok {
+		if cur == toRecord(o) {
+			return nil
+		}
 		return fmt.Errorf("%w: %s", domain.ErrOrderExists, o.ID())
 	}
 	if _, err := contracts.Encode(placed); err != nil {

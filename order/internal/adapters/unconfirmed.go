@@ -2,8 +2,9 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
-	"maps"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -23,13 +24,22 @@ type watched struct {
 
 // DaprUnconfirmed keeps the orders whose latest event is unconfirmed in the order store. It
 // writes with single saves only: every transaction on the order store is published.
+//
+// A watch is written before Watch returns. Confirmations are collected and written in
+// batches, one save per shard (WriteConfirmations, every second while Run runs, and before
+// Due reads): most orders are confirmed about a second after they are placed, and a
+// confirmation that is never written only means the order is looked at once more when it is
+// due, and confirmed then.
 type DaprUnconfirmed struct {
 	docs *daprstate.Store[watched]
+
+	mu        sync.Mutex
+	confirmed map[domain.OrderID]time.Time // not written yet: the latest confirmation of each
 }
 
 // NewDaprUnconfirmed returns the watch list on the named state store.
 func NewDaprUnconfirmed(client daprstate.Client, store string) *DaprUnconfirmed {
-	return &DaprUnconfirmed{docs: daprstate.New[watched](client, store, "unconfirmed-")}
+	return &DaprUnconfirmed{docs: daprstate.New[watched](client, store, "unconfirmed-"), confirmed: map[domain.OrderID]time.Time{}}
 }
 
 func shard(id domain.OrderID) string {
@@ -38,11 +48,11 @@ func shard(id domain.OrderID) string {
 	return strconv.Itoa(int(h.Sum32() % unconfirmedShards))
 }
 
-func (d *DaprUnconfirmed) change(ctx context.Context, id domain.OrderID, f func(map[domain.OrderID]time.Time) bool) error {
-	_, err := d.docs.Update(ctx, shard(id), func(cur *watched) (daprstate.Change[watched], error) {
+func (d *DaprUnconfirmed) change(ctx context.Context, shard string, f func(map[domain.OrderID]time.Time) bool) error {
+	_, err := d.docs.Update(ctx, shard, func(cur *watched) (daprstate.Change[watched], error) {
 		next := watched{Since: map[domain.OrderID]time.Time{}}
-		if cur != nil {
-			maps.Copy(next.Since, cur.Since)
+		if cur != nil && cur.Since != nil {
+			next.Since = cur.Since // decoded afresh on every read: free to change
 		}
 		if !f(next.Since) {
 			return daprstate.Change[watched]{}, nil
@@ -53,20 +63,71 @@ func (d *DaprUnconfirmed) change(ctx context.Context, id domain.OrderID, f func(
 }
 
 func (d *DaprUnconfirmed) Watch(ctx context.Context, id domain.OrderID, now time.Time) error {
-	return d.change(ctx, id, func(m map[domain.OrderID]time.Time) bool { m[id] = now; return true })
+	return d.change(ctx, shard(id), func(m map[domain.OrderID]time.Time) bool { m[id] = now; return true })
 }
 
-func (d *DaprUnconfirmed) Confirm(ctx context.Context, id domain.OrderID) error {
-	return d.change(ctx, id, func(m map[domain.OrderID]time.Time) bool {
-		if _, ok := m[id]; !ok {
-			return false
+// Confirm notes the confirmation; WriteConfirmations writes it.
+func (d *DaprUnconfirmed) Confirm(_ context.Context, id domain.OrderID, at time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if at.After(d.confirmed[id]) {
+		d.confirmed[id] = at
+	}
+	return nil
+}
+
+// WriteConfirmations removes the orders confirmed so far from their shards, one save per
+// shard; confirmations that could not be written are kept for the next time.
+func (d *DaprUnconfirmed) WriteConfirmations(ctx context.Context) error {
+	d.mu.Lock()
+	batch := d.confirmed
+	d.confirmed = map[domain.OrderID]time.Time{}
+	d.mu.Unlock()
+
+	byShard := map[string]map[domain.OrderID]time.Time{}
+	for id, at := range batch {
+		s := shard(id)
+		if byShard[s] == nil {
+			byShard[s] = map[domain.OrderID]time.Time{}
 		}
-		delete(m, id)
-		return true
-	})
+		byShard[s][id] = at
+	}
+	var errs []error
+	for s, confirmed := range byShard {
+		err := d.change(ctx, s, func(m map[domain.OrderID]time.Time) bool { return removeConfirmed(m, confirmed) })
+		if err != nil {
+			errs = append(errs, err)
+			for id, at := range confirmed {
+				_ = d.Confirm(ctx, id, at)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run writes the confirmations every interval until ctx ends, and once more then.
+func (d *DaprUnconfirmed) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = d.WriteConfirmations(last)
+			return
+		case <-t.C:
+		}
+		if err := d.WriteConfirmations(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("writing confirmed order events", "err", err)
+		}
+	}
 }
 
 func (d *DaprUnconfirmed) Due(ctx context.Context, before time.Time) ([]domain.OrderID, error) {
+	if err := d.WriteConfirmations(ctx); err != nil {
+		return nil, err
+	}
 	keys := make([]string, unconfirmedShards)
 	for i := range keys {
 		keys[i] = strconv.Itoa(i)
@@ -81,6 +142,19 @@ func (d *DaprUnconfirmed) Due(ctx context.Context, before time.Time) ([]domain.O
 	}
 	slices.Sort(due)
 	return due, nil
+}
+
+// removeConfirmed removes the orders watched no later than their confirmation (a later watch
+// is a newer event, which the confirmation does not cover), and reports whether any went.
+func removeConfirmed(since map[domain.OrderID]time.Time, confirmed map[domain.OrderID]time.Time) bool {
+	changed := false
+	for id, at := range confirmed {
+		if t, ok := since[id]; ok && !t.After(at) {
+			delete(since, id)
+			changed = true
+		}
+	}
+	return changed
 }
 
 func dueIn(since map[domain.OrderID]time.Time, before time.Time) []domain.OrderID {
@@ -109,10 +183,10 @@ func (m *MemoryUnconfirmed) Watch(_ context.Context, id domain.OrderID, now time
 	return nil
 }
 
-func (m *MemoryUnconfirmed) Confirm(_ context.Context, id domain.OrderID) error {
+func (m *MemoryUnconfirmed) Confirm(_ context.Context, id domain.OrderID, at time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.since, id)
+	removeConfirmed(m.since, map[domain.OrderID]time.Time{id: at})
 	return nil
 }
 

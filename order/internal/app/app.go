@@ -45,7 +45,8 @@ type StockReserver interface {
 // Repository stores orders. Writes that carry an event store the order and publish the
 // event atomically (transactional outbox): neither happens without the other.
 type Repository interface {
-	// Add stores a new order and publishes its event; domain.ErrOrderExists if the id is taken.
+	// Add stores a new order and publishes its event. Adding the very same order again changes
+	// nothing; domain.ErrOrderExists if another order holds the id.
 	Add(ctx context.Context, o domain.Order, placed contracts.Event) error
 	// Get returns an order; domain.ErrUnknownOrder if there is none.
 	Get(ctx context.Context, id domain.OrderID) (domain.Order, error)
@@ -62,8 +63,8 @@ type Repository interface {
 type Unconfirmed interface {
 	// Watch adds an order, due now.
 	Watch(ctx context.Context, id domain.OrderID, now time.Time) error
-	// Confirm removes an order.
-	Confirm(ctx context.Context, id domain.OrderID) error
+	// Confirm removes an order watched no later than at: its event was confirmed then.
+	Confirm(ctx context.Context, id domain.OrderID, at time.Time) error
 	// Due returns the orders watched since before the given time.
 	Due(ctx context.Context, before time.Time) ([]domain.OrderID, error)
 }
@@ -234,7 +235,7 @@ func (a *App) RecordDeliveryStarted(ctx context.Context, orderID string) error {
 	if err != nil || o.IsCancelled() {
 		return err
 	}
-	return a.watch.Confirm(ctx, id)
+	return a.watch.Confirm(ctx, id, a.now().UTC())
 }
 
 // RecordDeliveryCancelled confirms that OrderCancelled went out.
@@ -247,7 +248,7 @@ func (a *App) RecordDeliveryCancelled(ctx context.Context, orderID string) error
 	if err != nil || !o.IsCancelled() {
 		return err
 	}
-	return a.watch.Confirm(ctx, id)
+	return a.watch.Confirm(ctx, id, a.now().UTC())
 }
 
 // RepublishUnconfirmed publishes again the latest event of every order no consumer has
@@ -264,7 +265,7 @@ func (a *App) RepublishUnconfirmed(ctx context.Context, before time.Time) (int, 
 		o, err := a.repo.Get(ctx, id)
 		switch {
 		case errors.Is(err, domain.ErrUnknownOrder): // never stored: nothing was announced
-			errs = append(errs, a.watch.Confirm(ctx, id))
+			errs = append(errs, a.watch.Confirm(ctx, id, a.now().UTC()))
 			continue
 		case err != nil:
 			errs = append(errs, err)
@@ -277,7 +278,7 @@ func (a *App) RepublishUnconfirmed(ctx context.Context, before time.Time) (int, 
 		case domain.Cancelled:
 			t = contracts.OrderCancelled
 		default:
-			errs = append(errs, a.watch.Confirm(ctx, id))
+			errs = append(errs, a.watch.Confirm(ctx, id, a.now().UTC()))
 			continue
 		}
 		if err := a.events.Publish(ctx, event(t, o)); err != nil {

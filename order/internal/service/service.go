@@ -38,12 +38,14 @@ func Run(ctx context.Context) error {
 		Name: "order", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+			watch := adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore)
 			a := app.New(
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
-				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore),
+				watch,
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now)
+			go watch.Run(ctx, time.Second, d.Log)
 			go republishUnconfirmed(ctx, a, cfg.RepublishAfter, d.Log)
 			handlers := ports.Routes(r, a, d.Guard, ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
