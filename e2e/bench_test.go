@@ -91,6 +91,30 @@ type footprint struct {
 	cpuAtSatFrom float64
 }
 
+// sidecarWork is what one sidecar did per accepted order over the saturation stage, from its
+// own metrics.
+type sidecarWork struct {
+	App       string  `json:"app"`
+	APICalls  float64 `json:"apiCallsPerOrder"`        // gRPC calls of its app to the Dapr API
+	Invoked   float64 `json:"invocationsPerOrder"`     // service invocations from other sidecars
+	StateOps  float64 `json:"stateOperationsPerOrder"` // operations on its state stores
+	Published float64 `json:"publishedPerOrder"`       // messages it published (outbox included)
+	Delivered float64 `json:"deliveredPerOrder"`       // messages it delivered to its app
+	counters0 [5]float64
+}
+
+// sidecarCounters are the totals behind sidecarWork, in its field order.
+func (b *bench) sidecarCounters(app string) [5]float64 {
+	m := func(metric string, labels ...string) float64 { return b.shop.SidecarMetric(app, metric, labels...) }
+	return [5]float64{
+		m("dapr_grpc_io_server_completed_rpcs", `grpc_server_method="/dapr.proto.runtime.v1.Dapr/`),
+		m("dapr_runtime_service_invocation_req_recv_total"),
+		m("dapr_component_state_count"),
+		m("dapr_component_pubsub_egress_count"),
+		m("dapr_component_pubsub_ingress_count"),
+	}
+}
+
 type saturation struct {
 	Offered       int       `json:"offeredPerSecond"`
 	Seconds       float64   `json:"seconds"`
@@ -113,15 +137,16 @@ type baseline struct {
 }
 
 type benchReport struct {
-	When       time.Time   `json:"when"`
-	Machine    string      `json:"machine"`
-	Versions   string      `json:"versions"`
-	Latency    []latency   `json:"latency"`
-	Saturation saturation  `json:"saturation"`
-	Lag        []lag       `json:"lag"`
-	Footprint  []footprint `json:"footprint"`
-	Baselines  []baseline  `json:"baselines"`
-	PGTxPerS   float64     `json:"pgTransactionsPerSecond"`
+	When       time.Time     `json:"when"`
+	Machine    string        `json:"machine"`
+	Versions   string        `json:"versions"`
+	Latency    []latency     `json:"latency"`
+	Saturation saturation    `json:"saturation"`
+	Lag        []lag         `json:"lag"`
+	Footprint  []footprint   `json:"footprint"`
+	Sidecars   []sidecarWork `json:"sidecarWork"`
+	Baselines  []baseline    `json:"baselines"`
+	PGTxPerS   float64       `json:"pgTransactionsPerSecond"`
 }
 
 type bench struct {
@@ -188,14 +213,24 @@ func TestBench(t *testing.T) {
 			procs[i].RSSLoadMB = max(procs[i].RSSLoadMB, rssMB(procs[i].pid))
 		}
 	})
+	work := make([]sidecarWork, len(appNames))
+	for i, name := range appNames {
+		work[i] = sidecarWork{App: name, counters0: b.sidecarCounters(name)}
+	}
 	rep.Saturation = b.saturate()
 	stopRSS()
-	for i := range procs {
-		if rep.Saturation.Accepted > 0 {
-			procs[i].CPUPer1000 = (cpuSeconds(procs[i].pid) - procs[i].cpuAtSatFrom) / float64(rep.Saturation.Accepted) * 1000
+	if n := float64(rep.Saturation.Accepted); n > 0 {
+		for i := range procs {
+			procs[i].CPUPer1000 = (cpuSeconds(procs[i].pid) - procs[i].cpuAtSatFrom) / n * 1000
+		}
+		for i := range work {
+			c := b.sidecarCounters(work[i].App)
+			w := &work[i]
+			w.APICalls, w.Invoked, w.StateOps, w.Published, w.Delivered = (c[0]-w.counters0[0])/n,
+				(c[1]-w.counters0[1])/n, (c[2]-w.counters0[2])/n, (c[3]-w.counters0[3])/n, (c[4]-w.counters0[4])/n
 		}
 	}
-	rep.Footprint = procs
+	rep.Footprint, rep.Sidecars = procs, work
 
 	// Baselines, in the same run.
 	rep.Baselines, rep.PGTxPerS = b.baselines()
@@ -207,6 +242,16 @@ func TestBench(t *testing.T) {
 		if len(rep.Latency) != len(plan.rates) || rep.Saturation.Accepted == 0 || len(rep.Lag) != 2 ||
 			len(rep.Baselines) != 4 || rep.Lag[0].Sample == 0 || rep.Lag[1].Sample == 0 {
 			t.Fatalf("the benchmark left a stage empty: %+v", rep)
+		}
+		var invoked, published float64
+		for _, w := range rep.Sidecars {
+			if w.APICalls == 0 || w.StateOps == 0 || w.Delivered == 0 {
+				t.Fatalf("a sidecar's work went uncounted: %+v", w)
+			}
+			invoked, published = invoked+w.Invoked, published+w.Published
+		}
+		if invoked == 0 || published == 0 {
+			t.Fatalf("no invocation or publication counted: %+v", rep.Sidecars)
 		}
 		return
 	}
@@ -394,14 +439,18 @@ func (b *bench) saturate() saturation {
 	})
 	var wg sync.WaitGroup
 	if b.plan.full {
-		// CPU profiles of every app over the middle of the stage, to see where the time goes.
+		// CPU profiles of every app and sidecar over the middle of the stage, to see where the
+		// time goes.
 		for _, name := range appNames {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(b.plan.satDur / 4)
-				b.profile(name, b.plan.satDur/2)
-			}()
+			a := b.shop.Apps[name]
+			for file, port := range map[string]int{name: a.pprof, name + "-sidecar": a.daprPprof} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(b.plan.satDur / 4)
+					b.profile(file, port, b.plan.satDur/2)
+				}()
+			}
 		}
 	}
 	start := time.Now()
@@ -649,17 +698,24 @@ func versions(t testing.TB) string {
 	return fmt.Sprintf("%s, daprd %s, %s, profile postgres-redis", runtime.Version(), daprVersion(t), pg)
 }
 
-// profile saves a CPU profile of an app (go tool pprof -top .bench/<app>.cpu.pprof).
-func (b *bench) profile(app string, d time.Duration) {
-	url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", b.shop.Apps[app].pprof, int(d.Seconds()))
-	resp, err := (&http.Client{Timeout: d + 30*time.Second}).Get(url)
-	if err != nil {
-		b.t.Logf("profile of %s: %v", app, err)
-		return
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+// profile saves a CPU profile of the process whose profiler listens on port over d, and then
+// its heap with the runtime's memory statistics (go tool pprof -top .bench/<name>.cpu.pprof;
+// .bench/<name>.heap.txt).
+func (b *bench) profile(name string, port int, d time.Duration) {
 	dir := filepath.Join(b.shop.root, ".bench")
 	_ = os.MkdirAll(dir, 0o755)
-	_ = os.WriteFile(filepath.Join(dir, app+".cpu.pprof"), raw, 0o644)
+	client := &http.Client{Timeout: d + 30*time.Second}
+	for _, p := range []struct{ file, path string }{
+		{name + ".cpu.pprof", fmt.Sprintf("profile?seconds=%d", int(d.Seconds()))},
+		{name + ".heap.txt", "heap?debug=1"},
+	} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", port, p.path))
+		if err != nil {
+			b.t.Logf("profile of %s: %v", name, err)
+			return
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = os.WriteFile(filepath.Join(dir, p.file), raw, 0o644)
+	}
 }

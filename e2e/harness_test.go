@@ -138,6 +138,7 @@ type App struct {
 	DaprToken string
 	appToken  string
 	pprof     int // the app's profiler port, when benchmarking
+	daprPprof int // the sidecar's profiler port, when benchmarking
 	app, dapr *proc
 }
 
@@ -364,7 +365,7 @@ func (s *Shop) StartApp(name string) {
 	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", a.daprHTTPPort)
 	a.DaprToken, a.appToken = randomToken(), randomToken()
 	if benchmarking() {
-		a.pprof = daprtest.FreePort(s.t)
+		a.pprof, a.daprPprof = daprtest.FreePort(s.t), daprtest.FreePort(s.t)
 	}
 	s.startSidecar(a)
 	s.startApp(a)
@@ -375,8 +376,7 @@ func (s *Shop) startSidecar(a *App) {
 		"DAPR_API_TOKEN=" + a.DaprToken, "APP_API_TOKEN=" + a.appToken,
 		"DAPR_TRUST_ANCHORS=" + trustAnchors, "NAMESPACE=default",
 	}, s.env...)
-	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, env, daprdPath,
-		"--enable-mtls", "--sentry-address", sentryAddr,
+	args := []string{"--enable-mtls", "--sentry-address", sentryAddr,
 		"--app-id", a.AppID, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
 		"--dapr-http-port", strconv.Itoa(a.daprHTTPPort), "--dapr-grpc-port", strconv.Itoa(a.daprGRPC),
 		"--dapr-internal-grpc-port", strconv.Itoa(a.internal), "--metrics-port", strconv.Itoa(a.metrics),
@@ -389,7 +389,11 @@ func (s *Shop) startSidecar(a *App) {
 		// stops answering), so the app can finish what it started: a pod's graceful stop.
 		"--enable-app-health-check", "--app-health-check-path", "/healthz",
 		"--app-health-probe-interval", "1", "--app-health-threshold", "1",
-		"--dapr-block-shutdown-duration", "15s")
+		"--dapr-block-shutdown-duration", "15s"}
+	if a.daprPprof != 0 {
+		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(a.daprPprof))
+	}
+	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, env, daprdPath, args...)
 }
 
 func (s *Shop) startApp(a *App) {
