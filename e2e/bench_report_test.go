@@ -95,6 +95,13 @@ func (r benchReport) markdown(plan benchPlan) string {
 		}
 		w("| %s%s | %.2f | %.2f | %s |", bl.Call, note, bl.P50, bl.P99, ratio)
 	}
+	for _, bl := range r.Baselines {
+		if bl.CPUMs > 0 && apps+sidecars > 0 {
+			w("")
+			w("CPU, in units that travel between machines: one call through two sidecars costs %.2f ms of their CPU here; an order costs %.1f of those in the four sidecars and %.1f in the four apps.",
+				bl.CPUMs, sidecars/bl.CPUMs, apps/bl.CPUMs)
+		}
+	}
 	w("")
 	w("**Targets**:")
 	w("")

@@ -130,10 +130,11 @@ type saturation struct {
 }
 
 type baseline struct {
-	Call string  `json:"call"`
-	P50  float64 `json:"p50Ms"`
-	P99  float64 `json:"p99Ms"`
-	Note string  `json:"note,omitempty"`
+	Call  string  `json:"call"`
+	P50   float64 `json:"p50Ms"`
+	P99   float64 `json:"p99Ms"`
+	CPUMs float64 `json:"cpuMsPerCall,omitempty"` // of the processes the call goes through
+	Note  string  `json:"note,omitempty"`
 }
 
 type benchReport struct {
@@ -487,11 +488,14 @@ func (b *bench) baselines() ([]baseline, float64) {
 	}))
 	defer echo.Close()
 	body := []byte(`{"customerId":"c0000","productId":"p000","qty":1}`)
+	var sent int
 	call := func(url string, header http.Header) (p50, p99 float64) {
 		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: url, Body: body, Header: header})
 		var lats []time.Duration
 		from := time.Now().Add(b.plan.warm)
+		sent = 0
 		for r := range b.attacker().Attack(tr, vegeta.ConstantPacer{Freq: b.plan.baseRate, Per: time.Second}, b.plan.warm+b.plan.dur, "baseline") {
+			sent++
 			if r.Timestamp.After(from) {
 				if r.Code/100 != 2 {
 					b.t.Fatalf("baseline %s answered %d: %s %s", url, r.Code, r.Error, r.Body)
@@ -506,9 +510,17 @@ func (b *bench) baselines() ([]baseline, float64) {
 	p50, p99 := call(echo.URL+"/echo", http.Header{"Content-Type": {"application/json"}})
 	out = append(out, baseline{Call: "HTTP on loopback", P50: p50, P99: p99})
 
-	caller := b.echoSidecars(echo.URL)
+	caller, sidecars := b.echoSidecars(echo.URL)
+	cpu := func() (sum float64) {
+		for _, pid := range sidecars {
+			sum += cpuSeconds(pid)
+		}
+		return sum
+	}
+	cpu0 := cpu()
 	p50, p99 = call(caller+"/v1.0/invoke/bench-echo/method/echo", http.Header{"Content-Type": {"application/json"}})
-	out = append(out, baseline{Call: "the same call through two sidecars (mTLS)", P50: p50, P99: p99})
+	out = append(out, baseline{Call: "the same call through two sidecars (mTLS)", P50: p50, P99: p99,
+		CPUMs: (cpu() - cpu0) / float64(sent) * 1000})
 
 	pgP50, pgP99, txPerS := b.pgBaseline()
 	out = append(out, baseline{Call: "PostgreSQL transaction shaped like an order's", P50: pgP50, P99: pgP99,
@@ -520,8 +532,8 @@ func (b *bench) baselines() ([]baseline, float64) {
 }
 
 // echoSidecars starts two sidecars, one beside the echo server, with mTLS through the shop's
-// Sentry and no access control, and returns the caller's HTTP API.
-func (b *bench) echoSidecars(echoURL string) string {
+// Sentry and no access control, and returns the caller's HTTP API and both processes' pids.
+func (b *bench) echoSidecars(echoURL string) (string, []int) {
 	b.t.Helper()
 	dir := b.t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
@@ -530,6 +542,7 @@ func (b *bench) echoSidecars(echoURL string) string {
 	}
 	echoPort := echoURL[strings.LastIndex(echoURL, ":")+1:]
 	var callerHTTP string
+	var pids []int
 	for _, side := range []struct{ id, appPort string }{{"bench-echo", echoPort}, {"bench-caller", ""}} {
 		httpPort := freePort(b.t)
 		args := []string{"--app-id", side.id, "--dapr-http-port", httpPort, "--dapr-grpc-port", freePort(b.t),
@@ -544,8 +557,9 @@ func (b *bench) echoSidecars(echoURL string) string {
 		url := "http://127.0.0.1:" + httpPort
 		waitHealthy(b.t, url+"/v1.0/healthz")
 		callerHTTP = url
+		pids = append(pids, p.cmd.Process.Pid)
 	}
-	return callerHTTP
+	return callerHTTP, pids
 }
 
 // pgBaseline runs, against the order service's database, a transaction like the one an order
