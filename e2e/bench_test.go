@@ -232,6 +232,9 @@ func TestBench(t *testing.T) {
 		}
 	}
 	rep.Footprint, rep.Sidecars = procs, work
+	if plan.full {
+		b.profiles()
+	}
 
 	// Baselines, in the same run.
 	rep.Baselines, rep.PGTxPerS = b.baselines()
@@ -438,22 +441,6 @@ func (b *bench) saturate() saturation {
 		p, s, _ := b.backlog()
 		sat.BacklogSeries = append(sat.BacklogSeries, p-s)
 	})
-	var wg sync.WaitGroup
-	if b.plan.full {
-		// CPU profiles of every app and sidecar over the middle of the stage, to see where the
-		// time goes.
-		for _, name := range appNames {
-			a := b.shop.Apps[name]
-			for file, port := range map[string]int{name: a.pprof, name + "-sidecar": a.daprPprof} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					time.Sleep(b.plan.satDur / 4)
-					b.profile(file, port, b.plan.satDur/2)
-				}()
-			}
-		}
-	}
 	start := time.Now()
 	var lats []time.Duration
 	for r := range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: b.plan.satRate, Per: time.Second}, b.plan.satDur, "saturation") {
@@ -466,7 +453,6 @@ func (b *bench) saturate() saturation {
 	}
 	sat.Seconds = time.Since(start).Seconds()
 	stopBacklog()
-	wg.Wait()
 	p1, s1, v1 := b.backlog()
 	sat.AcceptedPerS = (p1 - p0) / sat.Seconds
 	sat.StartedPerS = (s1 - s0) / sat.Seconds
@@ -710,6 +696,30 @@ func versions(t testing.TB) string {
 		pool.Close()
 	}
 	return fmt.Sprintf("%s, daprd %s, %s, profile postgres-redis", runtime.Version(), daprVersion(t), pg)
+}
+
+// profiles offers the saturation load again, apart from the measured stages (profiling costs
+// CPU and memory of its own), and saves a CPU profile of every app and sidecar over its middle,
+// to see where the time goes.
+func (b *bench) profiles() {
+	b.t.Helper()
+	d := b.plan.satDur / 2
+	var wg sync.WaitGroup
+	for _, name := range appNames {
+		a := b.shop.Apps[name]
+		for file, port := range map[string]int{name: a.pprof, name + "-sidecar": a.daprPprof} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(d / 4)
+				b.profile(file, port, d/2)
+			}()
+		}
+	}
+	for range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: b.plan.satRate, Per: time.Second}, d, "profiles") {
+	}
+	wg.Wait()
+	b.waitDrained(5 * time.Minute)
 }
 
 // profile saves a CPU profile of the process whose profiler listens on port over d, and then

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -49,6 +51,13 @@ type Base struct {
 	auth.Config
 }
 
+// DefaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets another:
+// near it the garbage collector runs sooner instead of letting the heap grow to twice what is
+// live, which keeps a service's memory under load close to its memory at rest. A service's
+// live heap stays under 10 MiB even when overloaded (make bench); should it outgrow the
+// limit, the collector spends at most about half the CPU before it lets the heap grow.
+const DefaultMemoryLimit = 24 << 20
+
 // Deps is what a service's routes are built from.
 type Deps struct {
 	Log      *slog.Logger
@@ -80,6 +89,10 @@ func Run(ctx context.Context, s Service) error {
 	}
 	log := telemetry.NewLogger(s.Name, s.Base.LogLevel)
 	config.Log(log, s.Config)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
+	log.Info("memory", "softLimitBytes", debug.SetMemoryLimit(-1))
 
 	verifier, err := auth.NewVerifier(ctx, s.Base.Config)
 	if err != nil {
