@@ -1,5 +1,6 @@
 // Package daprstate keeps JSON documents in a Dapr state store with optimistic concurrency:
-// every change is read-modify-write guarded by the document's ETag, retried on conflict.
+// every change is read-modify-write guarded by the document's ETag, retried on conflict, and
+// every create is create-only.
 package daprstate
 
 import (
@@ -286,7 +287,7 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 // (state.postgresql v1.18) does not check for an error after its rows, so a connection that
 // breaks mid-read looks like missing keys, while a single read reports it.
 func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStateItem, error) {
-	items, err := s.client.GetBulkState(ctx, s.name, keys, nil, int32(len(keys)))
+	items, err := s.client.GetBulkState(ctx, s.name, keys, nil, 8)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bulk get: %v", ErrUnavailable, err)
 	}
