@@ -98,8 +98,8 @@ type sidecarWork struct {
 	APICalls  float64 `json:"apiCallsPerOrder"`        // gRPC calls of its app to the Dapr API
 	Invoked   float64 `json:"invocationsPerOrder"`     // service invocations from other sidecars
 	StateOps  float64 `json:"stateOperationsPerOrder"` // operations on its state stores
-	Published float64 `json:"publishedPerOrder"`       // messages it published (outbox included)
-	Delivered float64 `json:"deliveredPerOrder"`       // messages it delivered to its app
+	Published float64 `json:"publishedPerOrder"`       // events its app published (not the outbox's)
+	Delivered float64 `json:"deliveredPerOrder"`       // events it delivered to its app
 	counters0 [5]float64
 }
 
