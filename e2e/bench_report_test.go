@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"os/exec"
 	"runtime"
 	"slices"
@@ -151,17 +150,7 @@ func freePort(t testing.TB) string { return strconv.Itoa(daprtest.FreePort(t)) }
 
 func waitHealthy(t testing.TB, url string) {
 	t.Helper()
-	daprtest.Eventually(t, 60*time.Second, url, func() error {
-		resp, err := http.Get(url)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s", resp.Status)
-		}
-		return nil
-	})
+	daprtest.Eventually(t, 60*time.Second, url, func() error { return daprtest.Healthy(url) })
 }
 
 // envValue is the value of a variable the shop gives its sidecars.

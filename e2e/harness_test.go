@@ -512,13 +512,8 @@ func (s *Shop) WaitReady(name string) {
 	a := s.Apps[name]
 	daprtest.Eventually(s.t, 90*time.Second, name+" and its sidecar to be ready", func() error {
 		for _, u := range []string{a.URL + "/readyz", a.DaprHTTP + "/v1.0/healthz"} {
-			resp, err := http.Get(u)
-			if err != nil {
+			if err := daprtest.Healthy(u); err != nil {
 				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode/100 != 2 {
-				return fmt.Errorf("%s: %s", u, resp.Status)
 			}
 		}
 		return nil

@@ -174,15 +174,7 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 	}
 	Run(t, dir, "daprd-"+appID, env, Daprd(t), args...)
 	Eventually(t, 60*time.Second, "daprd to be healthy", func() error {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", httpPort))
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("healthz: %s", resp.Status)
-		}
-		return nil
+		return Healthy(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", httpPort))
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -192,6 +184,19 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// Healthy returns nil when url answers a GET with a 2xx status, and what went wrong if not.
+func Healthy(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 // Eventually polls cond until it holds or within has passed.
