@@ -1,6 +1,13 @@
 // Package daprstate keeps JSON documents in a Dapr state store with optimistic concurrency:
 // every change is read-modify-write guarded by the document's ETag, retried on conflict, and
 // every create is create-only.
+//
+// Reads and writes carry the same metadata: none. Dapr's Redis store writes with JSON.SET
+// when a save says contentType application/json and the server has JSON (Redis 8, Redis
+// Stack), and then reads only with that metadata too (without, HGETALL fails with WRONGTYPE);
+// inside a transaction it uses JSON for such an item even on a server without JSON, where the
+// transaction fails. Documents here are opaque bytes to the store, so they go without it, the
+// same way on every store and server.
 package daprstate
 
 import (
@@ -10,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -22,7 +30,13 @@ var (
 	ErrUnavailable = errors.New("state store unavailable")
 	// ErrExists means a create found another document under its key.
 	ErrExists = errors.New("document exists")
+	// ErrContended means a change lost the race for its document to other writers for longer
+	// than it may try; the store itself answered.
+	ErrContended = errors.New("document changed by others too often")
 )
+
+// metadata is what every read and write of a document carries (see the package comment).
+var metadata map[string]string
 
 // Client is the part of the Dapr client a Store uses.
 type Client interface {
@@ -31,6 +45,7 @@ type Client interface {
 	SaveStateWithETag(ctx context.Context, storeName, key string, data []byte, etag string, meta map[string]string, so ...dapr.StateOption) error
 	SaveState(ctx context.Context, storeName, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error
 	ExecuteStateTransaction(ctx context.Context, storeName string, meta map[string]string, ops []*dapr.StateOperation) error
+	DeleteBulkStateItems(ctx context.Context, storeName string, items []*dapr.DeleteStateItem) error
 }
 
 // Store holds documents of type T under string keys in one Dapr state store.
@@ -63,9 +78,9 @@ func (s *Store[T]) Get(ctx context.Context, key string) (T, bool, error) {
 
 func (s *Store[T]) get(ctx context.Context, key string) (T, string, bool, error) {
 	var v T
-	item, err := s.client.GetState(ctx, s.name, s.prefix+key, nil)
+	item, err := s.client.GetState(ctx, s.name, s.prefix+key, metadata)
 	if err != nil {
-		return v, "", false, fmt.Errorf("%w: get %s: %v", ErrUnavailable, key, err)
+		return v, "", false, fmt.Errorf("%w: get %s: %w", ErrUnavailable, key, err)
 	}
 	if item == nil || len(item.Value) == 0 {
 		return v, "", false, nil
@@ -102,13 +117,65 @@ func (s *Store[T]) GetMany(ctx context.Context, keys []string) ([]T, error) {
 	return out, nil
 }
 
+// Item is a document as read, with its key (without the prefix) and ETag.
+type Item[T any] struct {
+	Key   string
+	Value T
+	ETag  string
+}
+
+// GetItems returns the documents found under keys with their ETags, in the order of keys;
+// missing ones are left out.
+func (s *Store[T]) GetItems(ctx context.Context, keys []string) ([]Item[T], error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = s.prefix + k
+	}
+	raw, err := s.getRaw(ctx, full...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item[T], 0, len(keys))
+	for i, it := range raw {
+		v, etag, err := decodeItem[T](it)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			out = append(out, Item[T]{Key: keys[i], Value: *v, ETag: etag})
+		}
+	}
+	return out, nil
+}
+
+// DeleteItems deletes documents as they were read: one that changed since fails the call
+// (the others may be gone).
+func (s *Store[T]) DeleteItems(ctx context.Context, items []Item[T]) error {
+	if len(items) == 0 {
+		return nil
+	}
+	del := make([]*dapr.DeleteStateItem, len(items))
+	for i, it := range items {
+		del[i] = &dapr.DeleteStateItem{Key: s.prefix + it.Key, Etag: &dapr.ETag{Value: it.ETag}, Metadata: metadata,
+			Options: &dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite, Consistency: dapr.StateConsistencyStrong}}
+	}
+	if err := s.client.DeleteBulkStateItems(ctx, s.name, del); err != nil {
+		return fmt.Errorf("%w: delete %d documents: %w", ErrUnavailable, len(items), err)
+	}
+	return nil
+}
+
 // Update reads the document under key (nil when there is none), lets decide choose the
 // change, and writes it guarded by the ETag it read, or as a create that fails if another
 // writer created the document first. On a conflict it reads again and decides again, so
 // decide must be free of side effects. It returns the document as it stands afterwards.
 //
 // Updates of one key within this process are serialised, so conflicts (and retries) only
-// come from other replicas.
+// come from other replicas. A conflict is retried until the change goes through (within a
+// bound no fair race reaches); an unreachable store for about five seconds.
 func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
 	mu := &s.locks[stripe(key)]
 	mu.Lock()
@@ -133,7 +200,7 @@ func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (
 			return nil
 		}
 		if err := s.write(ctx, key, etag, ch); err != nil {
-			return err
+			return writeFailed(err)
 		}
 		result = *ch.Value
 		return nil
@@ -165,7 +232,7 @@ func (s *Store[T]) Create(ctx context.Context, key string, v T, outbox []byte) e
 		case err != nil:
 			return classify(err)
 		case !found:
-			return werr
+			return werr // not taken: the store failed the write
 		}
 		if got, err := json.Marshal(cur); err == nil && bytes.Equal(got, want) {
 			return nil
@@ -185,6 +252,8 @@ func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) er
 	}
 	ops := []*dapr.StateOperation{{Type: dapr.StateOperationTypeUpsert, Item: item}}
 	if ch.Outbox != nil {
+		// The projection is never stored: daprd publishes it as the event's data, whose
+		// content type this is.
 		ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
 			Key: item.Key, Value: ch.Outbox,
 			Metadata: map[string]string{"outbox.projection": "true", "contentType": "application/json"},
@@ -208,7 +277,7 @@ func (s *Store[T]) exec(ctx context.Context, ops []*dapr.StateOperation) error {
 		err = s.client.SaveStateWithETag(ctx, s.name, it.Key, it.Value, it.Etag.Value, it.Metadata, opts...)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: save %s: %v", ErrUnavailable, it.Key, err)
+		return fmt.Errorf("%w: save %s: %w", ErrUnavailable, it.Key, err)
 	}
 	return nil
 }
@@ -221,9 +290,8 @@ func (s *Store[T]) item(key, etag string, v *T) (*dapr.SetStateItem, error) {
 		return nil, backoff.Permanent(fmt.Errorf("encode %s: %w", key, err))
 	}
 	it := &dapr.SetStateItem{
-		Key: s.prefix + key, Value: raw,
-		Metadata: map[string]string{"contentType": "application/json"},
-		Options:  &dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite, Consistency: dapr.StateConsistencyStrong},
+		Key: s.prefix + key, Value: raw, Metadata: metadata,
+		Options: &dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite, Consistency: dapr.StateConsistencyStrong},
 	}
 	if etag != "" {
 		it.Etag = &dapr.ETag{Value: etag}
@@ -277,7 +345,10 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 		if len(ops) == 0 {
 			return nil
 		}
-		return sa.execTx(ctx, ops)
+		if err := sa.execTx(ctx, ops); err != nil {
+			return writeFailed(err)
+		}
+		return nil
 	})
 }
 
@@ -287,9 +358,9 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 // (state.postgresql v1.18) does not check for an error after its rows, so a connection that
 // breaks mid-read looks like missing keys, while a single read reports it.
 func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStateItem, error) {
-	items, err := s.client.GetBulkState(ctx, s.name, keys, nil, 8)
+	items, err := s.client.GetBulkState(ctx, s.name, keys, metadata, 8)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bulk get: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: bulk get: %w", ErrUnavailable, err)
 	}
 	byKey := make(map[string]*dapr.BulkStateItem, len(items))
 	for _, it := range items {
@@ -306,9 +377,9 @@ func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStat
 			out[i] = it
 			continue
 		}
-		it, err := s.client.GetState(ctx, s.name, k, nil)
+		it, err := s.client.GetState(ctx, s.name, k, metadata)
 		if err != nil {
-			return nil, fmt.Errorf("%w: get %s: %v", ErrUnavailable, k, err)
+			return nil, fmt.Errorf("%w: get %s: %w", ErrUnavailable, k, err)
 		}
 		out[i] = &dapr.BulkStateItem{Key: k}
 		if it != nil {
@@ -331,8 +402,8 @@ func decodeItem[T any](it *dapr.BulkStateItem) (*T, string, error) {
 }
 
 func (s *Store[T]) execTx(ctx context.Context, ops []*dapr.StateOperation) error {
-	if err := s.client.ExecuteStateTransaction(ctx, s.name, nil, ops); err != nil {
-		return fmt.Errorf("%w: transaction on %s: %v", ErrUnavailable, ops[0].Item.Key, err)
+	if err := s.client.ExecuteStateTransaction(ctx, s.name, metadata, ops); err != nil {
+		return fmt.Errorf("%w: transaction on %s: %w", ErrUnavailable, ops[0].Item.Key, err)
 	}
 	return nil
 }
@@ -345,19 +416,68 @@ func classify(err error) error {
 	return backoff.Permanent(err)
 }
 
-// retry runs op until it succeeds, fails permanently, or conflicts and outages have lasted
-// for a dozen attempts (about five seconds).
+// errWrite marks a failed write. Dapr reports an ETag mismatch (another writer was first) and
+// a store that is down alike, so the next read tells: when it succeeds, the write lost a race.
+type errWrite struct{ err error }
+
+func (e errWrite) Error() string { return e.err.Error() }
+func (e errWrite) Unwrap() error { return e.err }
+
+func writeFailed(err error) error { return errWrite{err} }
+
+// Budgets of retry: failures to reach the store end after outageAttempts attempts or
+// outageTime; lost races go on for up to conflictAttempts, with short jittered pauses, for a
+// change in a fair race waits only for the writers ahead of it.
+const (
+	outageAttempts   = 12
+	outageTime       = 5 * time.Second
+	conflictAttempts = 200
+)
+
+// retry runs op until it succeeds, fails permanently, or its budget is spent.
 func retry(ctx context.Context, op func() error) error {
-	b := backoff.WithContext(backoff.WithMaxRetries(&backoff.ExponentialBackOff{
-		InitialInterval:     5 * time.Millisecond,
-		RandomizationFactor: 0.5,
-		Multiplier:          2,
-		MaxInterval:         250 * time.Millisecond,
-		MaxElapsedTime:      5 * time.Second,
-		Stop:                backoff.Stop,
-		Clock:               backoff.SystemClock,
-	}, 12), ctx)
-	return backoff.Retry(op, b)
+	outages := backoff.ExponentialBackOff{
+		InitialInterval: 5 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2,
+		MaxInterval: 250 * time.Millisecond, MaxElapsedTime: outageTime, Stop: backoff.Stop, Clock: backoff.SystemClock,
+	}
+	outages.Reset()
+	failed, raced := 0, 0
+	var lastWrite error
+	for {
+		err := op()
+		var perm *backoff.PermanentError
+		var write errWrite
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &perm):
+			return perm.Err
+		case errors.As(err, &write):
+			// Whether it lost a race or the store is down shows in the next attempt's read.
+			raced++
+			lastWrite = err
+			if raced > conflictAttempts {
+				return fmt.Errorf("%w: %w", ErrContended, err)
+			}
+		default:
+			failed++
+			if lastWrite != nil {
+				raced-- // the last write failed with the store, not with another writer
+				lastWrite = nil
+			}
+		}
+		var wait time.Duration
+		if lastWrite != nil {
+			wait = time.Duration(1+rand.IntN(4*min(raced, 10))) * time.Millisecond
+		} else if wait = outages.NextBackOff(); wait == backoff.Stop || failed >= outageAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
 }
 
 func stripe(key string) int {

@@ -3,9 +3,11 @@ package daprstate
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
 )
@@ -19,22 +21,28 @@ type fakeStore struct {
 	seq   int
 	hide  map[string]bool // keys a bulk read reports missing, as a broken connection does
 	loseN int             // writes that commit but answer with an error
+	// reads and writes record the metadata each call carried, per document written (the
+	// outbox's projection, which is never stored, aside).
+	reads, writes []map[string]string
+	latency       time.Duration // each write takes this long, as a round trip to a store would
 }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{docs: map[string]dapr.StateItem{}, hide: map[string]bool{}}
 }
 
-func (f *fakeStore) GetState(_ context.Context, _, key string, _ map[string]string) (*dapr.StateItem, error) {
+func (f *fakeStore) GetState(_ context.Context, _, key string, meta map[string]string) (*dapr.StateItem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads = append(f.reads, meta)
 	it := f.docs[key]
 	return &it, nil
 }
 
-func (f *fakeStore) GetBulkState(_ context.Context, _ string, keys []string, _ map[string]string, _ int32) ([]*dapr.BulkStateItem, error) {
+func (f *fakeStore) GetBulkState(_ context.Context, _ string, keys []string, meta map[string]string, _ int32) ([]*dapr.BulkStateItem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads = append(f.reads, meta)
 	var out []*dapr.BulkStateItem
 	for _, k := range keys {
 		it := &dapr.BulkStateItem{Key: k}
@@ -47,16 +55,31 @@ func (f *fakeStore) GetBulkState(_ context.Context, _ string, keys []string, _ m
 }
 
 func (f *fakeStore) SaveStateWithETag(ctx context.Context, store, key string, data []byte, etag string, meta map[string]string, _ ...dapr.StateOption) error {
-	return f.ExecuteStateTransaction(ctx, store, nil, []*dapr.StateOperation{{Item: &dapr.SetStateItem{Key: key, Value: data, Etag: &dapr.ETag{Value: etag}}}})
+	return f.ExecuteStateTransaction(ctx, store, nil, []*dapr.StateOperation{{Item: &dapr.SetStateItem{Key: key, Value: data, Etag: &dapr.ETag{Value: etag}, Metadata: meta}}})
 }
 
 func (f *fakeStore) SaveState(ctx context.Context, store, key string, data []byte, meta map[string]string, _ ...dapr.StateOption) error {
-	return f.ExecuteStateTransaction(ctx, store, nil, []*dapr.StateOperation{{Item: &dapr.SetStateItem{Key: key, Value: data}}})
+	return f.ExecuteStateTransaction(ctx, store, nil, []*dapr.StateOperation{{Item: &dapr.SetStateItem{Key: key, Value: data, Metadata: meta}}})
+}
+
+func (f *fakeStore) DeleteBulkStateItems(_ context.Context, _ string, items []*dapr.DeleteStateItem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, it := range items {
+		if cur, ok := f.docs[it.Key]; ok && it.Etag != nil && it.Etag.Value != cur.Etag {
+			return errors.New("possible etag mismatch")
+		}
+	}
+	for _, it := range items {
+		delete(f.docs, it.Key)
+	}
+	return nil
 }
 
 // ExecuteStateTransaction writes every item or none: an item with an ETag must match it, one
 // without is a create.
 func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[string]string, ops []*dapr.StateOperation) error {
+	time.Sleep(f.latency)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, op := range ops {
@@ -72,6 +95,7 @@ func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[s
 		if op.Item.Metadata["outbox.projection"] == "true" {
 			continue
 		}
+		f.writes = append(f.writes, op.Item.Metadata)
 		f.seq++
 		f.docs[op.Item.Key] = dapr.StateItem{Key: op.Item.Key, Value: op.Item.Value, Etag: strconv.Itoa(f.seq)}
 	}
@@ -137,5 +161,135 @@ func TestCreate(t *testing.T) {
 	}
 	if a, _, _ := s.Get(ctx, "a"); a.N != 1 {
 		t.Fatalf("a = %d, want the first document", a.N)
+	}
+}
+
+// Every read carries the metadata its write carried. Dapr's Redis store keeps a document
+// written with contentType application/json as RedisJSON where the server has it (Redis 8,
+// Redis Stack) and then fails a read without that metadata (WRONGTYPE), so a write and the
+// reads of what it wrote must agree.
+func TestReadsCarryTheMetadataOfWrites(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "doc-")
+	other := New[doc](f, "store", "other-")
+	if err := s.Create(ctx, "a", doc{N: 1}, []byte(`{"event":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "a", func(cur *doc) (Change[doc], error) { return Change[doc]{Value: &doc{N: cur.N + 1}}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "b", func(*doc) (Change[doc], error) { return Change[doc]{Value: &doc{N: 1}}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := UpdatePair(ctx, s, "a", other, "x", func(a, x *doc) (*doc, *doc, error) { return &doc{N: 9}, &doc{N: 9}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetMany(ctx, []string{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.reads) == 0 || len(f.writes) == 0 {
+		t.Fatal("nothing recorded")
+	}
+	want := f.writes[0]
+	for _, m := range append(f.writes, f.reads...) {
+		if !maps.Equal(m, want) {
+			t.Fatalf("calls carry different metadata: writes %v, reads %v", f.writes, f.reads)
+		}
+	}
+}
+
+// Two replicas racing for one document, many changes queued in each: every change goes
+// through, however long the queue ahead of it, and none is lost. (Within a replica changes of
+// one key take turns, so the replica whose write just won has its next one ready at once,
+// while the other's waits out a pause: the loser must not run out of attempts.)
+func TestRacingReplicasAllGetThrough(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	f.latency = 2 * time.Millisecond
+	const perReplica = 40
+	replicas := []*Store[doc]{New[doc](f, "store", "doc-"), New[doc](f, "store", "doc-")}
+	var wg sync.WaitGroup
+	for r, s := range replicas {
+		for i := range perReplica {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := s.Update(ctx, "hot", func(cur *doc) (Change[doc], error) {
+					n := 0
+					if cur != nil {
+						n = cur.N
+					}
+					return Change[doc]{Value: &doc{N: n + 1}}, nil
+				}); err != nil {
+					t.Errorf("replica %d, change %d: %v", r, i, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if got, _, _ := replicas[0].Get(ctx, "hot"); got.N != 2*perReplica {
+		t.Fatalf("hot = %d after %d increments", got.N, 2*perReplica)
+	}
+}
+
+// A list's ids, read page by page from the newest, are every id added, once each, whichever
+// of two replicas added them.
+func TestLogKeepsPages(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	replicas := []*Log{NewLog(f, "store", "customer-"), NewLog(f, "store", "customer-")}
+	const n = 2*LogPageSize + 50
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := replicas[i%2].Add(ctx, "alice", strconv.Itoa(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for range 2 { // a retry soon after: the head holds it already
+		if err := replicas[0].Add(ctx, "alice", "extra"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	cursor, pages := "", 0
+	for {
+		ids, next, err := replicas[1].Page(ctx, "alice", cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) > LogPageSize {
+			t.Fatalf("a page of %d ids", len(ids))
+		}
+		for _, id := range ids {
+			seen[id]++
+		}
+		pages++
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(seen) != n+1 || pages != 3 {
+		t.Fatalf("%d ids in %d pages, want %d in 3", len(seen), pages, n+1)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Fatalf("id %s listed %d times", id, c)
+		}
+	}
+	if _, _, err := replicas[0].Page(ctx, "alice", "p7"); !errors.Is(err, ErrBadCursor) {
+		t.Fatalf("a cursor never handed out: %v", err)
+	}
+	if ids, next, err := replicas[0].Page(ctx, "bob", ""); err != nil || len(ids) != 0 || next != "" {
+		t.Fatalf("an empty list: %v %q %v", ids, next, err)
 	}
 }

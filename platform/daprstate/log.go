@@ -1,0 +1,118 @@
+package daprstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// LogPageSize is how many ids one page of a Log holds.
+const LogPageSize = 100
+
+// Log keeps append-only lists of ids (a customer's orders, say), each in pages: the newest page
+// is the list's head and is rewritten as ids are added; a full head is kept as a page of its
+// own and never written again. Adding an id costs the same however long the list is, and a
+// reader takes one page at a time, newest first.
+type Log struct {
+	heads *Store[LogHead]
+	pages *Store[logPage]
+}
+
+// LogHead is a list's newest page, and how many full pages came before it.
+type LogHead struct {
+	IDs   []string `json:"ids"`
+	Pages int      `json:"pages,omitempty"`
+}
+
+type logPage struct {
+	IDs []string `json:"ids"`
+}
+
+// NewLog returns the lists kept under prefix (for example "customer-") in the named store.
+func NewLog(client Client, storeName, prefix string) *Log {
+	return &Log{heads: New[LogHead](client, storeName, prefix), pages: New[logPage](client, storeName, prefix+"page-")}
+}
+
+// Heads is the store of the lists' heads, for changing a head together with another document
+// (UpdatePair) after Append.
+func (l *Log) Heads() *Store[LogHead] { return l.heads }
+
+// Add adds id to the list under key, unless the head holds it already.
+func (l *Log) Add(ctx context.Context, key, id string) error {
+	_, err := l.heads.Update(ctx, key, func(cur *LogHead) (Change[LogHead], error) {
+		next, err := l.Append(ctx, key, cur, id)
+		return Change[LogHead]{Value: next}, err
+	})
+	return err
+}
+
+// Append returns the head of the list under key with id added (nil: the head holds it
+// already), for the caller to write guarded by the head's ETag. A full head is first kept as
+// a page; that write is the same whoever makes it, so a caller that loses the race for the
+// head and decides again does no harm.
+func (l *Log) Append(ctx context.Context, key string, cur *LogHead, id string) (*LogHead, error) {
+	next := LogHead{}
+	if cur != nil {
+		if slices.Contains(cur.IDs, id) {
+			return nil, nil
+		}
+		next = LogHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages}
+	}
+	if len(next.IDs) >= LogPageSize {
+		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs}, nil)
+		if err != nil && !errors.Is(err, ErrExists) {
+			return nil, err
+		}
+		// ErrExists: another head was kept under this page number, so this one is stale and
+		// its write fails on the ETag; deciding again starts from the head that won.
+		next = LogHead{Pages: next.Pages + 1}
+	}
+	next.IDs = append(next.IDs, id)
+	return &next, nil
+}
+
+// Page returns one page of the list under key, newest first: the head for the cursor "", an
+// older page for the cursor a page before handed out, and the cursor of the page after it
+// ("" when there is none).
+func (l *Log) Page(ctx context.Context, key, cursor string) (ids []string, next string, err error) {
+	if cursor == "" {
+		head, _, err := l.heads.Get(ctx, key)
+		if err != nil {
+			return nil, "", err
+		}
+		return reversed(head.IDs), pageCursor(head.Pages - 1), nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(cursor, "p"))
+	if err != nil || n < 0 || !strings.HasPrefix(cursor, "p") {
+		return nil, "", fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
+	}
+	page, found, err := l.pages.Get(ctx, pageKey(key, n))
+	if err != nil {
+		return nil, "", err
+	}
+	if !found {
+		return nil, "", fmt.Errorf("%w: cursor %q", ErrBadCursor, cursor)
+	}
+	return reversed(page.IDs), pageCursor(n - 1), nil
+}
+
+// ErrBadCursor means a cursor the list never handed out.
+var ErrBadCursor = errors.New("no such page")
+
+func pageKey(key string, n int) string { return key + "/" + strconv.Itoa(n) }
+
+func pageCursor(n int) string {
+	if n < 0 {
+		return ""
+	}
+	return "p" + strconv.Itoa(n)
+}
+
+func reversed(ids []string) []string {
+	out := slices.Clone(ids)
+	slices.Reverse(out)
+	return out
+}
