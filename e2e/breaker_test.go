@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -100,4 +101,41 @@ func TestCircuitBreaker(t *testing.T) {
 	// The frozen warehouse took the reservations of refused orders late, after order had given
 	// up: nobody stored those orders, so the warehouse gives their stock back.
 	shop.WaitConverged(l, 90*time.Second)
+}
+
+// TestOneCustomerCannotOpenTheBreaker: requests with one Idempotency-Key and different
+// quantities all at once are one customer's mistake, not a failing warehouse. One is placed,
+// the rest are refused as a reused key, and the next customer's order goes through.
+func TestOneCustomerCannotOpenTheBreaker(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 1000)
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, r := shop.PlaceOrder(l, "alice", "apple", i+1, "Idempotency-Key", "one-key")
+			statuses[i] = r.Status
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[http.StatusCreated] != 1 || count[http.StatusUnprocessableEntity] != 19 {
+		t.Fatalf("20 requests with one key and quantities 1..20: %v, want one 201 and nineteen 422", count)
+	}
+	if shop.breakerOpen() {
+		t.Fatal("one customer's requests opened the circuit breaker")
+	}
+	for _, c := range []string{"bob", "carol"} {
+		if _, r := shop.PlaceOrder(l, c, "apple", 1); r.Status != http.StatusCreated {
+			t.Fatalf("%s's order right after: %d %s", c, r.Status, r.Body)
+		}
+	}
+	shop.WaitConverged(l, 60*time.Second)
 }

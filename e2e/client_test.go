@@ -161,7 +161,7 @@ func (s *Shop) newRequest(method, app, path string, body any, headers ...string)
 
 func (s *Shop) checkAgainstSpec(app string, req *http.Request, reqBody []byte, resp Response) {
 	s.t.Helper()
-	router := loadSpecs(s.t)[app]
+	router := loadSpecs(s.t)[s.Apps[app].AppID]
 	specReq := req.Clone(context.Background())
 	specReq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	route, params, err := router.FindRoute(specReq)

@@ -124,7 +124,7 @@ func TestIdempotentRequests(t *testing.T) {
 		t.Fatalf("20 retries reserved %d units", 10-p.Available)
 	}
 	for range 3 {
-		r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": first, "productId": "apple", "qty": 3})
+		r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": first, "productId": "apple", "qty": 3, "reservationId": "a-repeat"})
 		if r.Status != http.StatusOK || !contains(r.Body, `"reserved":true`) {
 			t.Fatalf("repeating the reservation: %d %s", r.Status, r.Body)
 		}
@@ -133,4 +133,46 @@ func TestIdempotentRequests(t *testing.T) {
 		t.Fatalf("repeated reservations reserved again: %+v", p)
 	}
 	shop.WaitConverged(l, 60*time.Second)
+}
+
+// TestNoOversellWithReplicas runs the shop as the chart does, two replicas of every service,
+// and sends orders for one product to both order replicas at once: exactly the ones that fit
+// are accepted, the rest are refused as out of stock, and none is answered 503 because the
+// replicas fought over the product's document.
+func TestNoOversellWithReplicas(t *testing.T) {
+	shop := StartShop(t, "postgres-redis")
+	for _, app := range appNames {
+		shop.StartReplica(app, app+"-2")
+	}
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 40)
+	var accepted, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 120 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replica := []string{"order", "order-2"}[i%2]
+			customer := fmt.Sprintf("r%03d", i)
+			r := shop.Call(http.MethodPost, replica, "/orders", map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, shop.As(customer)...)
+			switch r.Status {
+			case http.StatusCreated:
+				var o order
+				r.JSON(t, &o)
+				l.mu.Lock()
+				l.accepted[o.OrderID] = o
+				l.mu.Unlock()
+				accepted.Add(1)
+			case http.StatusConflict:
+				refused.Add(1)
+			default:
+				t.Errorf("order %d at %s: %d %s", i, replica, r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if accepted.Load() != 40 || refused.Load() != 80 {
+		t.Fatalf("120 orders for 40 apples on two replicas: %d accepted, %d refused", accepted.Load(), refused.Load())
+	}
+	shop.WaitConverged(l, 2*time.Minute)
 }

@@ -99,7 +99,7 @@ func TestPoisonEventsAreDeadLettered(t *testing.T) {
 	}
 	// The fix: the warehouse learns of the reservation the ghost order needed. Replaying ships
 	// it; the events that break the contract stay parked.
-	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "ghost", "productId": "apple", "qty": 1}); r.Status != http.StatusOK {
+	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "ghost", "productId": "apple", "qty": 1, "reservationId": "r1"}); r.Status != http.StatusOK {
 		t.Fatalf("reserve for the ghost order: %d %s", r.Status, r.Body)
 	}
 	before := shop.Product("apple")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,7 +156,13 @@ type Shop struct {
 	pgCtl     func(action string)
 	// RedisAddr is the Redis the profile's pub/sub (and, for postgres-redis, state) uses.
 	RedisAddr string
-	root      string
+	// Proxies are the fault-injecting proxies in front of stores (ProxyStore), by app.
+	Proxies map[string]*FaultProxy
+	appEnv  []string
+	root    string
+	// components is the folder the sidecars load their components from: the project's
+	// components/, or a copy a test changed (EditComponents).
+	components string
 }
 
 // Option changes how a shop is set up.
@@ -164,6 +171,9 @@ type Option func(*options)
 type options struct {
 	durableBroker   bool
 	privatePostgres bool
+	proxied         []string
+	appEnv          []string
+	editComponents  func(t testing.TB, dir string)
 }
 
 // DurableBroker makes the shop's Redis write every change to disk before answering, so that
@@ -172,6 +182,19 @@ func DurableBroker() Option { return func(o *options) { o.durableBroker = true }
 
 // PrivatePostgres gives the shop a PostgreSQL server of its own, which the test may restart.
 func PrivatePostgres() Option { return func(o *options) { o.privatePostgres = true } }
+
+// ProxyStore puts a FaultProxy between an app's sidecar and its PostgreSQL database
+// (postgres-redis profile); the test finds it in Shop.Proxies.
+func ProxyStore(app string) Option { return func(o *options) { o.proxied = append(o.proxied, app) } }
+
+// EditComponents gives the shop's sidecars a copy of components/ that edit changes first (for
+// example a shorter retry budget in common/resiliency.yaml).
+func EditComponents(edit func(t testing.TB, dir string)) Option {
+	return func(o *options) { o.editComponents = edit }
+}
+
+// AppEnv sets environment variables (NAME=value) of every app, over the harness's own.
+func AppEnv(vars ...string) Option { return func(o *options) { o.appEnv = append(o.appEnv, vars...) } }
 
 // StartShop starts everything the profile needs, from a clean state, and stops it when the
 // test ends.
@@ -187,7 +210,8 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, dir: dir, root: daprtest.RepoRoot(t)}
+	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, dir: dir, root: daprtest.RepoRoot(t),
+		Proxies: map[string]*FaultProxy{}, appEnv: o.appEnv}
 	t.Cleanup(func() {
 		s.stopAll()
 		if t.Failed() {
@@ -197,6 +221,15 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 		}
 		_ = os.RemoveAll(dir)
 	})
+
+	s.components = filepath.Join(s.root, "components")
+	if o.editComponents != nil {
+		s.components = filepath.Join(dir, "components")
+		if err := os.CopyFS(s.components, os.DirFS(filepath.Join(s.root, "components"))); err != nil {
+			t.Fatal(err)
+		}
+		o.editComponents(t, s.components)
+	}
 
 	s.redisArgs = []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(daprtest.FreePort(t)), "--save", "", "--dir", dir, "--appendonly", "no"}
 	if o.durableBroker {
@@ -217,7 +250,17 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 			admin = s.startPostgres()
 		}
 		for _, app := range []string{"order", "warehouse"} {
-			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), createDatabase(t, admin, app)))
+			url := createDatabase(t, admin, app)
+			if slices.Contains(o.proxied, app) {
+				u, err := neturl.Parse(url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := NewFaultProxy(t, u.Host)
+				s.Proxies[app] = p
+				url = strings.Replace(url, u.Host, p.Addr, 1)
+			}
+			s.env = append(s.env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), url))
 		}
 	default:
 		t.Fatalf("unknown profile %q", profile)
@@ -380,15 +423,16 @@ func (s *Shop) startSidecar(a *App) {
 		"--app-id", a.AppID, "--app-port", strconv.Itoa(a.port), "--app-protocol", "http",
 		"--dapr-http-port", strconv.Itoa(a.daprHTTPPort), "--dapr-grpc-port", strconv.Itoa(a.daprGRPC),
 		"--dapr-internal-grpc-port", strconv.Itoa(a.internal), "--metrics-port", strconv.Itoa(a.metrics),
-		"--resources-path", filepath.Join(s.root, "components", "common"),
-		"--resources-path", filepath.Join(s.root, "components", s.Profile),
-		"--config", filepath.Join(s.root, "components", "config.yaml"),
+		"--resources-path", filepath.Join(s.components, "common"),
+		"--resources-path", filepath.Join(s.components, s.Profile),
+		"--config", filepath.Join(s.components, "config.yaml"),
 		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1", "--metrics-listen-address", "127.0.0.1",
 		"--dapr-graceful-shutdown-seconds", "5", "--log-level", "info",
-		// On SIGTERM the sidecar keeps serving its app until the app is gone (its /healthz
-		// stops answering), so the app can finish what it started: a pod's graceful stop.
-		"--enable-app-health-check", "--app-health-check-path", "/healthz",
-		"--app-health-probe-interval", "1", "--app-health-threshold", "1",
+		// Events are delivered only while the app can process them (its store reachable).
+		// On SIGTERM the sidecar keeps serving its app until the app is gone (the check stops
+		// answering), so the app can finish what it started: a pod's graceful stop.
+		"--enable-app-health-check", "--app-health-check-path", "/readyz/events",
+		"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1000", "--app-health-threshold", "1",
 		"--dapr-block-shutdown-duration", "15s"}
 	if a.daprPprof != 0 {
 		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(a.daprPprof))
@@ -401,7 +445,7 @@ func (s *Shop) startApp(a *App) {
 	if a.pprof != 0 {
 		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", a.pprof))
 	}
-	a.app = start(s.t, a.Name, s.dir, append(env,
+	a.app = start(s.t, a.Name, s.dir, append(append(env,
 		"APP_PORT="+strconv.Itoa(a.port), "DAPR_GRPC_PORT="+strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT="+strconv.Itoa(a.daprHTTPPort),
 		"LOG_LEVEL="+map[bool]string{true: "info", false: "debug"}[benchmarking()],
 		"DAPR_API_TOKEN="+a.DaprToken, "APP_API_TOKEN="+a.appToken,
@@ -411,7 +455,7 @@ func (s *Shop) startApp(a *App) {
 		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",
 		// Long enough for a load balancer polling readiness every 250 ms to notice.
 		"SHUTDOWN_DELAY=1s",
-	), filepath.Join(binDir, a.AppID))
+	), s.appEnv...), filepath.Join(binDir, a.AppID))
 }
 
 // CrashApp kills an app's process (not its sidecar) with SIGKILL and starts it again on the

@@ -11,8 +11,8 @@ import (
 
 // TestReservationWithoutOrderIsReleased reserves stock the way order does, for an order that
 // is then never stored (as when order crashes between reserving and saving): once the hold
-// has passed, the warehouse asks order, learns the order does not exist, and gives the stock
-// back. A reservation whose order exists is kept.
+// has passed, the warehouse settles it with order, learns the order is not stored (and never
+// will be on it), and gives the stock back. A reservation whose order exists is kept.
 func TestReservationWithoutOrderIsReleased(t *testing.T) {
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
@@ -20,7 +20,7 @@ func TestReservationWithoutOrderIsReleased(t *testing.T) {
 	if _, r := shop.PlaceOrder(l, "alice", "apple", 2); r.Status != http.StatusCreated {
 		t.Fatalf("order: %d %s", r.Status, r.Body)
 	}
-	r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "crashed-before-saving", "productId": "apple", "qty": 3})
+	r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "crashed-before-saving", "productId": "apple", "qty": 3, "reservationId": "r1"})
 	if r.Status != http.StatusOK || !contains(r.Body, `"reserved":true`) {
 		t.Fatalf("reserve: %d %s", r.Status, r.Body)
 	}

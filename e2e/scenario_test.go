@@ -182,7 +182,7 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 	// The reservation API, reached the only way it can be: by order, through its sidecar.
-	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "o1", "productId": "apple", "qty": 5000}); r.Status != http.StatusUnprocessableEntity {
+	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations", map[string]any{"orderId": "o1", "productId": "apple", "qty": 5000, "reservationId": "r1"}); r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("reservation of an absurd quantity: %d %s", r.Status, r.Body)
 	}
 	if after := shop.Product("apple"); after != before {

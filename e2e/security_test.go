@@ -103,7 +103,7 @@ func TestEveryDoorIsLocked(t *testing.T) {
 		"/orders":   map[string]any{"customerId": "alice", "productId": "apple", "qty": 1},
 		"/products": map[string]any{"productId": "intruder", "name": "Intruder", "stock": 99},
 		"/products/{productId}/stock-adjustments": map[string]any{"delta": 1000},
-		"/reservations": map[string]any{"orderId": "intruder", "productId": "apple", "qty": 8},
+		"/reservations": map[string]any{"orderId": "intruder", "productId": "apple", "qty": 8, "reservationId": "r1"},
 	}
 	forged := shop.forgedTokens()
 	knocked := 0
@@ -250,7 +250,8 @@ func TestOwnership(t *testing.T) {
 func TestSidecarAccessControl(t *testing.T) {
 	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
-	reserve := map[string]any{"orderId": "acl-probe", "productId": "apple", "qty": 5}
+	reserve := map[string]any{"orderId": "acl-probe", "productId": "apple", "qty": 5, "reservationId": "r1"}
+	release := map[string]any{"reservationId": "r1"}
 
 	for _, c := range []struct {
 		from, to, method, path string
@@ -258,11 +259,11 @@ func TestSidecarAccessControl(t *testing.T) {
 	}{
 		{"delivery", "warehouse", http.MethodPost, "reservations", reserve},
 		{"mypage", "warehouse", http.MethodPost, "reservations", reserve},
-		{"delivery", "warehouse", http.MethodPost, "reservations/" + o.OrderID + "/release", nil},
+		{"delivery", "warehouse", http.MethodPost, "reservations/" + o.OrderID + "/release", release},
 		{"order", "warehouse", http.MethodPost, "products", map[string]any{"productId": "pear", "name": "Pear", "stock": 5}},
 		{"order", "warehouse", http.MethodGet, "products/apple", nil},
 		{"order", "warehouse", http.MethodPost, "events/orders", nil},
-		{"delivery", "order", http.MethodGet, "internal/orders/" + o.OrderID, nil},
+		{"delivery", "order", http.MethodPost, "internal/orders/" + o.OrderID + "/settle", release},
 		{"mypage", "order", http.MethodPost, "orders/" + o.OrderID + "/cancel", nil},
 	} {
 		r := shop.Invoke(c.from, c.to, c.method, c.path, c.body)
@@ -275,10 +276,10 @@ func TestSidecarAccessControl(t *testing.T) {
 	}
 	// What the policy allows gets through, by identity: deny-by-default would refuse it too
 	// if the sidecars did not know who calls.
-	if r := shop.Invoke("warehouse", "order", http.MethodGet, "internal/orders/"+o.OrderID, nil); r.Status != http.StatusOK {
-		t.Fatalf("warehouse asking order: %d %s", r.Status, r.Body)
+	if r := shop.Invoke("warehouse", "order", http.MethodPost, "internal/orders/"+o.OrderID+"/settle", release); r.Status != http.StatusOK || !contains(r.Body, `"stored":true`) {
+		t.Fatalf("warehouse settling with order: %d %s", r.Status, r.Body)
 	}
-	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations/never-placed/release", nil); r.Status != http.StatusOK {
+	if r := shop.Invoke("order", "warehouse", http.MethodPost, "reservations/never-placed/release", release); r.Status != http.StatusOK {
 		t.Fatalf("order releasing a reservation: %d %s", r.Status, r.Body)
 	}
 

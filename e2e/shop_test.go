@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"crypto/sha1"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/skmall/skmall/platform/daprtest"
 )
@@ -54,11 +58,68 @@ type Ledger struct {
 	stock     map[string]int // initial stock plus adjustments, per product
 	accepted  map[string]order
 	cancelled map[string]bool
+	// open are orders whose outcome the client never learned, and maybeCancelled orders whose
+	// cancellation's: the audit takes what the shop holds for them.
+	open           []openOrder
+	maybeCancelled map[string]bool
 }
 
+type openOrder struct{ customer, key string }
+
 func newLedger() *Ledger {
-	return &Ledger{stock: map[string]int{}, accepted: map[string]order{}, cancelled: map[string]bool{}}
+	return &Ledger{stock: map[string]int{}, accepted: map[string]order{}, cancelled: map[string]bool{}, maybeCancelled: map[string]bool{}}
 }
+
+// resolveOpen looks up the orders whose outcome their client never learned (their id follows
+// from the customer and the Idempotency-Key), as the client would, and records what the shop
+// holds.
+func (s *Shop) resolveOpen(l *Ledger) {
+	s.t.Helper()
+	l.mu.Lock()
+	open, maybe := l.open, l.maybeCancelled
+	l.open, l.maybeCancelled = nil, map[string]bool{}
+	l.mu.Unlock()
+	var still []openOrder
+	for _, o := range open {
+		id := uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(o.customer+"\x00"+o.key), 5).String()
+		status, raw, err := s.try(http.MethodGet, "order", "/orders/"+id, nil, s.As(o.customer)...)
+		var got order
+		switch {
+		case err == nil && status == http.StatusOK && jsonInto(raw, &got) == nil:
+			l.mu.Lock()
+			l.accepted[got.OrderID] = got
+			if got.Status == "CANCELLED" {
+				l.cancelled[got.OrderID] = true
+			}
+			l.mu.Unlock()
+		case err == nil && status == http.StatusNotFound:
+		default:
+			still = append(still, o)
+		}
+	}
+	unresolved := map[string]bool{}
+	for id := range maybe {
+		status, raw, err := s.try(http.MethodGet, "order", "/orders/"+id, nil)
+		var got order
+		if err != nil || status != http.StatusOK || jsonInto(raw, &got) != nil {
+			unresolved[id] = true
+			continue
+		}
+		if got.Status == "CANCELLED" {
+			l.mu.Lock()
+			l.cancelled[id] = true
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	l.open = append(l.open, still...)
+	for id := range unresolved {
+		l.maybeCancelled[id] = true
+	}
+	l.mu.Unlock()
+}
+
+func jsonInto(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 // RegisterProduct registers a product and records its stock.
 func (s *Shop) RegisterProduct(l *Ledger, id string, stock int) {
@@ -119,17 +180,32 @@ func (s *Shop) Product(id string) product {
 // Converged checks every invariant of the design that holds at quiescence; it returns the
 // first one that does not hold yet.
 func (s *Shop) Converged(l *Ledger) error {
+	if errs := s.Audit(l); len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// Audit checks every invariant of the design that holds at quiescence and returns every
+// violation.
+func (s *Shop) Audit(l *Ledger) []error {
+	s.resolveOpen(l)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var errs []error
 	perCustomer := map[string][]string{}
 	shipped := map[string]int{}
 	for id, want := range l.accepted {
 		perCustomer[want.CustomerID] = append(perCustomer[want.CustomerID], id)
 		cancelled := l.cancelled[id]
+		if !cancelled {
+			shipped[want.ProductID] += want.Qty
+		}
 
 		r := s.Call(http.MethodGet, "order", "/orders/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
-			return fmt.Errorf("accepted order %s: %d", id, r.Status)
+			errs = append(errs, fmt.Errorf("accepted order %s: %d", id, r.Status))
+			continue
 		}
 		var o order
 		r.JSON(s.t, &o)
@@ -138,13 +214,15 @@ func (s *Shop) Converged(l *Ledger) error {
 			wantStatus = "CANCELLED"
 		}
 		if o.Status != wantStatus || o.Qty != want.Qty || o.ProductID != want.ProductID || o.CustomerID != want.CustomerID {
-			return fmt.Errorf("order %s is %+v, want status %s of %+v", id, o, wantStatus, want)
+			errs = append(errs, fmt.Errorf("order %s is %+v, want status %s of %+v", id, o, wantStatus, want))
+			continue
 		}
 
 		// Exactly one delivery per accepted order; a cancelled order's delivery ends CANCELLED.
 		r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
-			return fmt.Errorf("delivery of order %s: %d", id, r.Status)
+			errs = append(errs, fmt.Errorf("delivery of order %s: %d", id, r.Status))
+			continue
 		}
 		var d delivery
 		r.JSON(s.t, &d)
@@ -153,21 +231,21 @@ func (s *Shop) Converged(l *Ledger) error {
 			wantDelivery = "CANCELLED"
 		}
 		if d.Status != wantDelivery || d.OrderID != id {
-			return fmt.Errorf("delivery of order %s is %+v, want %s", id, d, wantDelivery)
-		}
-		if !cancelled {
-			shipped[want.ProductID] += want.Qty
+			errs = append(errs, fmt.Errorf("delivery of order %s is %+v, want %s", id, d, wantDelivery))
+			continue
 		}
 
 		// The view equals the source services' state.
 		r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil, s.As(want.CustomerID)...)
 		if r.Status != http.StatusOK {
-			return fmt.Errorf("mypage row of order %s: %d", id, r.Status)
+			errs = append(errs, fmt.Errorf("mypage row of order %s: %d", id, r.Status))
+			continue
 		}
 		var row myRow
 		r.JSON(s.t, &row)
 		if row.OrderStatus != o.Status || row.DeliveryStatus != d.Status || row.Qty != o.Qty || row.ProductID != o.ProductID {
-			return fmt.Errorf("mypage row %+v does not match order %+v and delivery %+v", row, o, d)
+			errs = append(errs, fmt.Errorf("mypage row %+v does not match order %+v and delivery %+v", row, o, d))
+			continue
 		}
 	}
 
@@ -176,38 +254,66 @@ func (s *Shop) Converged(l *Ledger) error {
 	for id, stock := range l.stock {
 		p := s.Product(id)
 		if want := stock - shipped[id]; p.OnHand != want || p.Reserved != 0 || p.Available != want {
-			return fmt.Errorf("product %s is %+v, want onHand=available=%d (initial+adjustments %d, shipped %d) and nothing reserved",
-				id, p, want, stock, shipped[id])
+			errs = append(errs, fmt.Errorf("product %s is %+v, want onHand=available=%d (initial+adjustments %d, shipped %d) and nothing reserved",
+				id, p, want, stock, shipped[id]))
 		}
 	}
 
 	// Each customer's lists hold exactly their orders, in the order service and in mypage.
 	for customer, ids := range perCustomer {
 		sort.Strings(ids)
-		var list struct {
-			Orders []order `json:"orders"`
-		}
-		s.Call(http.MethodGet, "order", "/orders?customerId="+customer, nil, s.As(customer)...).JSON(s.t, &list)
-		var got []string
-		for _, o := range list.Orders {
-			got = append(got, o.OrderID)
-		}
-		sort.Strings(got)
+		got := s.listed(customer, "order", "/orders?customerId="+customer)
 		if fmt.Sprint(got) != fmt.Sprint(ids) {
-			return fmt.Errorf("orders of %s: %v, want %v", customer, got, ids)
+			errs = append(errs, fmt.Errorf("orders of %s: %v, want %v", customer, got, ids))
+			continue
 		}
-		var page myPage
-		s.Call(http.MethodGet, "mypage", "/mypage/"+customer+"/orders", nil, s.As(customer)...).JSON(s.t, &page)
-		got = got[:0]
-		for _, r := range page.Orders {
-			got = append(got, r.OrderID)
-		}
-		sort.Strings(got)
+		got = s.listed(customer, "mypage", "/mypage/"+customer+"/orders")
 		if fmt.Sprint(got) != fmt.Sprint(ids) {
-			return fmt.Errorf("mypage of %s: %v, want %v", customer, got, ids)
+			errs = append(errs, fmt.Errorf("mypage of %s: %v, want %v", customer, got, ids))
+			continue
 		}
 	}
-	return nil
+	return errs
+}
+
+// listed reads every page of a customer's list of orders (newest first, each page at most
+// 100) and returns the order ids, sorted.
+func (s *Shop) listed(customer, app, path string) []string {
+	s.t.Helper()
+	var ids []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		p := path
+		if cursor != "" {
+			p += sep + "cursor=" + cursor
+		}
+		var page struct {
+			Orders []struct {
+				OrderID   string    `json:"orderId"`
+				CreatedAt time.Time `json:"createdAt"`
+			} `json:"orders"`
+			NextCursor string `json:"nextCursor"`
+		}
+		s.Call(http.MethodGet, app, p, nil, s.As(customer)...).JSON(s.t, &page)
+		if len(page.Orders) > 100 {
+			s.t.Fatalf("%s %s: a page of %d orders", app, p, len(page.Orders))
+		}
+		for _, o := range page.Orders {
+			ids = append(ids, o.OrderID)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+		if pages > 1000 {
+			s.t.Fatalf("%s %s: pages without end", app, path)
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // WaitConverged waits until every invariant holds.

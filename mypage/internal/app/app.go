@@ -9,13 +9,17 @@ import (
 	"github.com/skmall/skmall/mypage/internal/domain"
 )
 
-// Repository stores customers' views.
+// Repository stores customers' rows, one per order, and each customer's list of them.
 type Repository interface {
-	// View returns a customer's view; an empty one if nothing was heard of them yet.
-	View(ctx context.Context, c domain.CustomerID) (domain.View, error)
-	// Update changes a customer's view under concurrency control; change reports whether it
-	// changed anything.
-	Update(ctx context.Context, c domain.CustomerID, change func(*domain.View) bool) error
+	// Row returns a customer's row of an order; domain.ErrUnknownOrder if there is none.
+	Row(ctx context.Context, c domain.CustomerID, orderID string) (domain.Row, error)
+	// Page returns a page of a customer's rows, newest first, and the cursor of the next page
+	// ("" after the last); cursor "" is the first page. A cursor it never handed out is
+	// domain.ErrInvalidInput.
+	Page(ctx context.Context, c domain.CustomerID, cursor string) (rows []domain.Row, next string, err error)
+	// Update changes a customer's row of an order (a new row when there is none, listed on the
+	// customer's page) under concurrency control; change reports whether it changed anything.
+	Update(ctx context.Context, c domain.CustomerID, orderID string, change func(*domain.Row) bool) error
 }
 
 // App is mypage.
@@ -24,34 +28,34 @@ type App struct{ repo Repository }
 // New returns mypage's use cases.
 func New(repo Repository) *App { return &App{repo: repo} }
 
-// Learn adds what an event tells to its customer's view.
+// Learn adds what an event tells to its customer's row of the order.
 func (a *App) Learn(ctx context.Context, e contracts.Event) error {
 	c, err := domain.ParseCustomerID(e.CustomerID)
 	if err != nil {
 		return err
 	}
 	h := domain.Happening{Fact: domain.Fact(e.EventType), OrderID: e.OrderID, ProductID: e.ProductID, Qty: e.Qty, OccurredAt: e.OccurredAt}
-	return a.repo.Update(ctx, c, func(v *domain.View) bool { return v.Learn(h) })
+	return a.repo.Update(ctx, c, e.OrderID, func(r *domain.Row) bool { return r.Learn(h) })
 }
 
-// Orders returns a customer's orders.
-func (a *App) Orders(ctx context.Context, customerID string) (domain.View, error) {
+// Orders returns a page of a customer's orders, newest first, and the cursor of the next.
+func (a *App) Orders(ctx context.Context, customerID, cursor string) ([]domain.Row, string, error) {
 	c, err := domain.ParseCustomerID(customerID)
 	if err != nil {
-		return domain.View{}, err
+		return nil, "", err
 	}
-	return a.repo.View(ctx, c)
+	return a.repo.Page(ctx, c, cursor)
 }
 
 // Order returns one order of a customer.
 func (a *App) Order(ctx context.Context, customerID, orderID string) (domain.Row, error) {
-	v, err := a.Orders(ctx, customerID)
+	c, err := domain.ParseCustomerID(customerID)
 	if err != nil {
 		return domain.Row{}, err
 	}
-	row, ok := v.Orders[orderID]
-	if !ok {
-		return domain.Row{}, fmt.Errorf("%w: %s has no order %s", domain.ErrUnknownOrder, customerID, orderID)
+	row, err := a.repo.Row(ctx, c, orderID)
+	if err != nil {
+		return domain.Row{}, fmt.Errorf("%s's order %s: %w", c, orderID, err)
 	}
 	return row, nil
 }

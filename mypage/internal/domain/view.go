@@ -1,13 +1,13 @@
-// Package domain is mypage's model: one customer's view of all their orders, built only from
-// the events the other services publish. Each row remembers which facts it has heard, so the
-// events can arrive in any order and any number of times and the row still ends the same.
+// Package domain is mypage's model: a customer's page of their orders, one row per order,
+// built only from the events the other services publish. Each row remembers which facts it has
+// heard, so the events can arrive in any order and any number of times and the row still ends
+// the same.
 package domain
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"time"
 )
 
@@ -49,6 +49,7 @@ const (
 
 // Row is one order on a customer's page.
 type Row struct {
+	Customer  CustomerID
 	OrderID   string
 	ProductID string
 	Qty       int
@@ -88,47 +89,29 @@ type Happening struct {
 	OccurredAt time.Time
 }
 
-// View is a customer's page: all their orders.
-type View struct {
-	Customer CustomerID
-	Orders   map[string]Row
+// NewRow is the row of an order nothing was heard of yet.
+func NewRow(c CustomerID, orderID string) Row {
+	return Row{Customer: c, OrderID: orderID, Heard: map[Fact]bool{}}
 }
 
-// NewView is the empty page of a customer.
-func NewView(c CustomerID) View { return View{Customer: c, Orders: map[string]Row{}} }
-
-// Learn adds a fact to the view. It reports whether the view changed: a fact heard before
+// Learn adds a fact to the row. It reports whether the row changed: a fact heard before
 // changes nothing.
-func (v *View) Learn(h Happening) bool {
-	row, ok := v.Orders[h.OrderID]
-	if !ok {
-		row = Row{OrderID: h.OrderID, ProductID: h.ProductID, Qty: h.Qty, CreatedAt: h.OccurredAt, Heard: map[Fact]bool{}}
+func (r *Row) Learn(h Happening) bool {
+	if r.Heard == nil {
+		r.Heard = map[Fact]bool{}
 	}
-	if row.Heard[h.Fact] {
+	if r.Heard[h.Fact] {
 		return false
 	}
-	row.Heard[h.Fact] = true
-	if h.Fact == OrderPlaced || h.OccurredAt.Before(row.CreatedAt) {
-		row.CreatedAt = h.OccurredAt
+	if len(r.Heard) == 0 {
+		r.ProductID, r.Qty, r.CreatedAt = h.ProductID, h.Qty, h.OccurredAt
 	}
-	if h.OccurredAt.After(row.UpdatedAt) {
-		row.UpdatedAt = h.OccurredAt
+	r.Heard[h.Fact] = true
+	if h.Fact == OrderPlaced || h.OccurredAt.Before(r.CreatedAt) {
+		r.CreatedAt = h.OccurredAt
 	}
-	v.Orders[h.OrderID] = row
+	if h.OccurredAt.After(r.UpdatedAt) {
+		r.UpdatedAt = h.OccurredAt
+	}
 	return true
-}
-
-// Rows returns the orders, oldest first.
-func (v View) Rows() []Row {
-	rows := make([]Row, 0, len(v.Orders))
-	for _, r := range v.Orders {
-		rows = append(rows, r)
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if !rows[i].CreatedAt.Equal(rows[j].CreatedAt) {
-			return rows[i].CreatedAt.Before(rows[j].CreatedAt)
-		}
-		return rows[i].OrderID < rows[j].OrderID
-	})
-	return rows
 }

@@ -40,11 +40,10 @@ func TestRowsConvergeWhateverTheOrderOfEvents(t *testing.T) {
 	}
 	for _, life := range lives {
 		for _, perm := range permutations(life.facts) {
-			v := domain.NewView("alice")
+			row := domain.NewRow("alice", "o1")
 			for _, f := range append(perm, perm...) { // every fact twice
-				v.Learn(domain.Happening{Fact: f, OrderID: "o1", ProductID: "apple", Qty: 2, OccurredAt: at[f]})
+				row.Learn(domain.Happening{Fact: f, OrderID: "o1", ProductID: "apple", Qty: 2, OccurredAt: at[f]})
 			}
-			row := v.Orders["o1"]
 			last := at[life.facts[len(life.facts)-1]]
 			if row.OrderStatus() != life.orderStatus || row.DeliveryStatus() != life.delivery ||
 				!row.CreatedAt.Equal(t0) || !row.UpdatedAt.Equal(last) || row.Qty != 2 || row.ProductID != "apple" {
@@ -56,9 +55,9 @@ func TestRowsConvergeWhateverTheOrderOfEvents(t *testing.T) {
 
 func TestLearnReportsChange(t *testing.T) {
 	t.Parallel()
-	v := domain.NewView("alice")
+	row := domain.NewRow("alice", "o1")
 	h := domain.Happening{Fact: domain.OrderPlaced, OrderID: "o1", ProductID: "apple", Qty: 1, OccurredAt: time.Now()}
-	if !v.Learn(h) || v.Learn(h) {
-		t.Fatal("the first hearing changes the view, a repeat does not")
+	if !row.Learn(h) || row.Learn(h) {
+		t.Fatal("the first hearing changes the row, a repeat does not")
 	}
 }

@@ -4,7 +4,6 @@ package ports
 
 import (
 	"context"
-
 	"log/slog"
 	"net/http"
 	"time"
@@ -63,17 +62,21 @@ func toJSON(r domain.Row) rowJSON {
 
 func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := a.Orders(r.Context(), mux.Vars(r)["customerId"])
+		customer := mux.Vars(r)["customerId"]
+		rows, next, err := a.Orders(r.Context(), customer, r.URL.Query().Get("cursor"))
 		if err != nil {
 			errs.Write(w, r, err)
 			return
 		}
-		rows := v.Rows()
 		out := make([]rowJSON, 0, len(rows))
 		for _, row := range rows {
 			out = append(out, toJSON(row))
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"customerId": v.Customer, "orders": out})
+		page := map[string]any{"customerId": customer, "orders": out}
+		if next != "" {
+			page["nextCursor"] = next
+		}
+		httpx.WriteJSON(w, http.StatusOK, page)
 	})
 }
 

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"net/url"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -20,59 +20,78 @@ import (
 // its write, so only writes that carry an event use a transaction.
 type DaprRepository struct {
 	orders    *daprstate.Store[orderRecord]
-	customers *daprstate.Store[customerOrders]
+	customers *daprstate.Log
 }
 
 // NewDaprRepository returns a repository on the named state store.
 func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 	return &DaprRepository{
 		orders:    daprstate.New[orderRecord](client, store, "order-"),
-		customers: daprstate.New[customerOrders](client, store, "customer-"),
+		customers: daprstate.NewLog(client, store, "customer-"),
 	}
 }
 
 // Add lists the order under its customer first, then creates it with its event. An id listed
-// but never stored (a failed write) is skipped when the list is read.
+// but never stored (a failed write, an abandoned attempt) is skipped when the list is read.
 func (d *DaprRepository) Add(ctx context.Context, o domain.Order, placed contracts.Event) error {
 	payload, err := contracts.Encode(placed)
 	if err != nil {
 		return err
 	}
 	id := string(o.ID())
-	if _, err := d.customers.Update(ctx, string(o.Customer()), func(cur *customerOrders) (daprstate.Change[customerOrders], error) {
-		next := customerOrders{}
-		if cur != nil {
-			if slices.Contains(cur.OrderIDs, id) {
-				return daprstate.Change[customerOrders]{}, nil
-			}
-			next.OrderIDs = slices.Clone(cur.OrderIDs)
-		}
-		next.OrderIDs = append(next.OrderIDs, id)
-		return daprstate.Change[customerOrders]{Value: &next}, nil
-	}); err != nil {
+	if err := d.customers.Add(ctx, string(o.Customer()), id); err != nil {
 		return err
 	}
-	err = d.orders.Create(ctx, id, toRecord(o), payload)
-	if errors.Is(err, daprstate.ErrExists) {
-		return fmt.Errorf("%w: %s", domain.ErrOrderExists, id)
+	rec := toRecord(o)
+	err = d.orders.Create(ctx, id, rec, payload)
+	if !errors.Is(err, daprstate.ErrExists) {
+		return err
 	}
+	// The id holds something: another order, or abandoned attempts at placing this one.
+	_, err = d.orders.Update(ctx, id, func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
+		write, err := cur.add(rec)
+		if err != nil || !write {
+			return daprstate.Change[orderRecord]{}, err
+		}
+		return daprstate.Change[orderRecord]{Value: &rec, Outbox: payload}, nil
+	})
 	return err
 }
 
-func (d *DaprRepository) Get(ctx context.Context, id domain.OrderID) (domain.Order, error) {
+func (d *DaprRepository) Find(ctx context.Context, id domain.OrderID) (app.Placement, error) {
 	rec, found, err := d.orders.Get(ctx, string(id))
+	if err != nil || !found {
+		return app.Placement{}, err
+	}
+	return rec.placement()
+}
+
+func (d *DaprRepository) Get(ctx context.Context, id domain.OrderID) (domain.Order, error) {
+	p, err := d.Find(ctx, id)
 	if err != nil {
 		return domain.Order{}, err
 	}
-	if !found {
+	if !p.Stored {
 		return domain.Order{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 	}
-	return rec.order()
+	return p.Order, nil
+}
+
+// Settle writes the abandoned reservation under the order id, guarded by the ETag (or as a
+// create), so a write of the order on that reservation that is still in flight fails.
+func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservation domain.ReservationID) (app.Placement, error) {
+	rec, err := d.orders.Update(ctx, string(id), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
+		return daprstate.Change[orderRecord]{Value: cur.abandon(id, reservation)}, nil
+	})
+	if err != nil {
+		return app.Placement{}, err
+	}
+	return rec.placement()
 }
 
 func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, *contracts.Event, error)) (domain.Order, error) {
 	rec, err := d.orders.Update(ctx, string(id), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
-		if cur == nil {
+		if cur == nil || !cur.stored() {
 			return daprstate.Change[orderRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 		}
 		o, err := cur.order()
@@ -98,22 +117,51 @@ func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change f
 	return rec.order()
 }
 
-func (d *DaprRepository) ByCustomer(ctx context.Context, customer domain.CustomerID) ([]domain.Order, error) {
-	list, _, err := d.customers.Get(ctx, string(customer))
-	if err != nil {
-		return nil, err
+func (d *DaprRepository) ByCustomer(ctx context.Context, customer domain.CustomerID, cursor string) ([]domain.Order, string, error) {
+	ids, next, err := d.customers.Page(ctx, string(customer), cursor)
+	if errors.Is(err, daprstate.ErrBadCursor) {
+		return nil, "", fmt.Errorf("%w: %w", domain.ErrInvalidInput, err)
 	}
-	recs, err := d.orders.GetMany(ctx, list.OrderIDs)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	recs, err := d.orders.GetMany(ctx, ids)
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]domain.Order, 0, len(recs))
 	for _, r := range recs {
+		if !r.stored() {
+			continue
+		}
+		o, err := r.order()
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, o)
+	}
+	return out, next, nil
+}
+
+func (d *DaprRepository) Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = string(id)
+	}
+	recs, err := d.orders.GetMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[domain.OrderID]domain.Order, len(recs))
+	for _, r := range recs {
+		if !r.stored() {
+			continue
+		}
 		o, err := r.order()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, o)
+		out[o.ID()] = o
 	}
 	return out, nil
 }
@@ -130,45 +178,48 @@ func NewDaprStockReserver(client dapr.Client, warehouseAppID string) *DaprStockR
 	return &DaprStockReserver{client: client, warehouse: warehouseAppID}
 }
 
-type reservationRequest struct {
-	OrderID   string `json:"orderId"`
-	ProductID string `json:"productId"`
-	Qty       int    `json:"qty"`
-}
-
-type reservationResult struct {
-	Reserved bool   `json:"reserved"`
-	Reason   string `json:"reason"`
-}
-
-func (s *DaprStockReserver) ReserveStock(ctx context.Context, order domain.OrderID, product domain.ProductID, qty domain.Qty) (app.Refusal, error) {
-	body, err := json.Marshal(reservationRequest{OrderID: string(order), ProductID: string(product), Qty: int(qty)})
-	if err != nil {
-		return "", err
+func (s *DaprStockReserver) ReserveStock(ctx context.Context, r app.Reservation) (domain.ReservationID, app.Refusal, error) {
+	req := contracts.ReserveStock{OrderID: string(r.Order), ProductID: string(r.Product), Qty: int(r.Qty), ReservationID: string(r.ID)}
+	for _, id := range r.Replaces {
+		req.Replaces = append(req.Replaces, string(id))
 	}
-	out, err := s.client.InvokeMethodWithContent(ctx, s.warehouse, "reservations", "post",
-		&dapr.DataContent{ContentType: "application/json", Data: body})
-	if err != nil {
-		return "", fmt.Errorf("reserve stock for order %s: %w", order, err)
-	}
-	var res reservationResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		return "", fmt.Errorf("reserve stock for order %s: unreadable answer: %w", order, err)
+	var res contracts.Reservation
+	if err := s.invoke(ctx, "reservations", req, &res); err != nil {
+		return "", "", fmt.Errorf("reserve stock for order %s: %w", r.Order, err)
 	}
 	switch {
+	case res.Reserved && res.ReservationID != "":
+		return domain.ReservationID(res.ReservationID), "", nil
 	case res.Reserved:
-		return "", nil
-	case res.Reason == string(app.RefusedOutOfStock), res.Reason == string(app.RefusedUnknownProduct):
-		return app.Refusal(res.Reason), nil
+		return "", "", fmt.Errorf("reserve stock for order %s: the warehouse did not name the reservation", r.Order)
 	}
-	return "", errors.New("reserve stock: the warehouse refused for an unknown reason " + res.Reason)
+	switch refusal := app.Refusal(res.Reason); refusal {
+	case app.RefusedOutOfStock, app.RefusedUnknownProduct, app.RefusedClash:
+		return "", refusal, nil
+	}
+	return "", "", fmt.Errorf("reserve stock for order %s: the warehouse refused for an unknown reason %q", r.Order, res.Reason)
 }
 
-func (s *DaprStockReserver) ReleaseStock(ctx context.Context, order domain.OrderID) error {
-	_, err := s.client.InvokeMethodWithContent(ctx, s.warehouse, "reservations/"+string(order)+"/release", "post",
-		&dapr.DataContent{ContentType: "application/json", Data: []byte("{}")})
+func (s *DaprStockReserver) ReleaseStock(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) error {
+	err := s.invoke(ctx, "reservations/"+url.PathEscape(string(order))+"/release", contracts.ReleaseStock{ReservationID: string(reservation)}, nil)
 	if err != nil {
 		return fmt.Errorf("release stock of order %s: %w", order, err)
+	}
+	return nil
+}
+
+// invoke posts req as JSON to a method of the warehouse and decodes its answer into res.
+func (s *DaprStockReserver) invoke(ctx context.Context, method string, req, res any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	out, err := s.client.InvokeMethodWithContent(ctx, s.warehouse, method, "post", &dapr.DataContent{ContentType: "application/json", Data: body})
+	if err != nil || res == nil {
+		return err
+	}
+	if err := json.Unmarshal(out, res); err != nil {
+		return fmt.Errorf("unreadable answer: %w", err)
 	}
 	return nil
 }

@@ -17,8 +17,15 @@ type MemoryRepository struct {
 	orders    map[domain.OrderID]orderRecord
 	customers map[domain.CustomerID][]string
 	published []contracts.Event
-	// FailAdds makes Add fail, as a store that is down would.
+	// FailAdds makes Add fail without storing anything, as a store that is down would.
 	FailAdds bool
+	// LoseAddReplies makes Add store the order and still report a failure, as a reply lost
+	// after the commit would.
+	LoseAddReplies bool
+	// FailSettles makes Settle fail, as a store that is down would.
+	FailSettles bool
+	// BeforeAdd, when set, runs before each Add stores anything, as other requests would.
+	BeforeAdd func()
 }
 
 // NewMemoryRepository returns an empty in-memory repository.
@@ -27,41 +34,79 @@ func NewMemoryRepository() *MemoryRepository {
 }
 
 func (m *MemoryRepository) Add(_ context.Context, o domain.Order, placed contracts.Event) error {
+	if m.BeforeAdd != nil {
+		m.BeforeAdd()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.FailAdds {
 		return fmt.Errorf("memory store: down")
 	}
-	if cur, ok := m.orders[o.ID()]; ok {
-		if cur == toRecord(o) {
-			return nil
-		}
-		return fmt.Errorf("%w: %s", domain.ErrOrderExists, o.ID())
+	rec := toRecord(o)
+	var cur *orderRecord
+	if c, ok := m.orders[o.ID()]; ok {
+		cur = &c
+	}
+	if write, err := cur.add(rec); err != nil || !write {
+		return err
 	}
 	if _, err := contracts.Encode(placed); err != nil {
 		return err
 	}
-	m.orders[o.ID()] = toRecord(o)
-	m.customers[o.Customer()] = append(m.customers[o.Customer()], string(o.ID()))
+	m.orders[o.ID()] = rec
+	if !slices.Contains(m.customers[o.Customer()], string(o.ID())) {
+		m.customers[o.Customer()] = append(m.customers[o.Customer()], string(o.ID()))
+	}
 	m.published = append(m.published, placed)
+	if m.LoseAddReplies {
+		return fmt.Errorf("memory store: connection reset after commit")
+	}
 	return nil
 }
 
-func (m *MemoryRepository) Get(_ context.Context, id domain.OrderID) (domain.Order, error) {
+func (m *MemoryRepository) Find(_ context.Context, id domain.OrderID) (app.Placement, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec, ok := m.orders[id]
 	if !ok {
+		return app.Placement{}, nil
+	}
+	return rec.placement()
+}
+
+func (m *MemoryRepository) Get(ctx context.Context, id domain.OrderID) (domain.Order, error) {
+	p, err := m.Find(ctx, id)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	if !p.Stored {
 		return domain.Order{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 	}
-	return rec.order()
+	return p.Order, nil
+}
+
+func (m *MemoryRepository) Settle(_ context.Context, id domain.OrderID, reservation domain.ReservationID) (app.Placement, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.FailSettles {
+		return app.Placement{}, fmt.Errorf("memory store: down")
+	}
+	var cur *orderRecord
+	if c, ok := m.orders[id]; ok {
+		cur = &c
+	}
+	if next := cur.abandon(id, reservation); next != nil {
+		m.orders[id] = *next
+		cur = next
+	}
+	return cur.placement()
 }
 
 func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, *contracts.Event, error)) (domain.Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec, ok := m.orders[id]
-	if !ok {
+	if !ok || !rec.stored() {
 		return domain.Order{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 	}
 	o, err := rec.order()
@@ -82,16 +127,40 @@ func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change f
 	return o, nil
 }
 
-func (m *MemoryRepository) ByCustomer(_ context.Context, customer domain.CustomerID) ([]domain.Order, error) {
+// ByCustomer returns all a customer's orders in one page, newest first.
+func (m *MemoryRepository) ByCustomer(_ context.Context, customer domain.CustomerID, cursor string) ([]domain.Order, string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cursor != "" {
+		return nil, "", fmt.Errorf("%w: cursor %q", domain.ErrInvalidInput, cursor)
+	}
 	var out []domain.Order
-	for _, id := range m.customers[customer] {
-		o, err := m.orders[domain.OrderID(id)].order()
+	for _, id := range slices.Backward(m.customers[customer]) {
+		rec := m.orders[domain.OrderID(id)]
+		if !rec.stored() {
+			continue
+		}
+		o, err := rec.order()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, o)
+	}
+	return out, "", nil
+}
+
+func (m *MemoryRepository) Orders(_ context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[domain.OrderID]domain.Order{}
+	for _, id := range ids {
+		if rec, ok := m.orders[id]; ok && rec.stored() {
+			o, err := rec.order()
+			if err != nil {
+				return nil, err
+			}
+			out[id] = o
+		}
 	}
 	return out, nil
 }
@@ -107,47 +176,87 @@ func (m *MemoryRepository) Published() []contracts.Event {
 type MemoryStock struct {
 	mu           sync.Mutex
 	available    map[domain.ProductID]int
-	reservations map[domain.OrderID]int
+	reservations map[domain.OrderID]memoryReservation
 	// Down makes every call fail, as an unreachable warehouse would.
 	Down bool
 }
 
-// NewMemoryStock returns a warehouse stand-in with the given available stock.
-func NewMemoryStock(available map[domain.ProductID]int) *MemoryStock {
-	return &MemoryStock{available: available, reservations: map[domain.OrderID]int{}}
+type memoryReservation struct {
+	id       domain.ReservationID
+	product  domain.ProductID
+	qty      domain.Qty
+	released bool
 }
 
-func (s *MemoryStock) ReserveStock(_ context.Context, order domain.OrderID, product domain.ProductID, qty domain.Qty) (app.Refusal, error) {
+// NewMemoryStock returns a warehouse stand-in with the given available stock.
+func NewMemoryStock(available map[domain.ProductID]int) *MemoryStock {
+	return &MemoryStock{available: available, reservations: map[domain.OrderID]memoryReservation{}}
+}
+
+func (s *MemoryStock) ReserveStock(_ context.Context, r app.Reservation) (domain.ReservationID, app.Refusal, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Down {
-		return "", fmt.Errorf("warehouse unreachable")
+		return "", "", fmt.Errorf("warehouse unreachable")
 	}
-	if _, ok := s.reservations[order]; ok {
-		return "", nil
+	cur, held := s.reservations[r.Order]
+	if held && !cur.released {
+		if !slices.Contains(r.Replaces, cur.id) {
+			if cur.product != r.Product || cur.qty != r.Qty {
+				return "", app.RefusedClash, nil
+			}
+			return cur.id, "", nil
+		}
+		s.available[cur.product] += int(cur.qty)
 	}
-	avail, ok := s.available[product]
+	avail, ok := s.available[r.Product]
 	switch {
 	case !ok:
-		return app.RefusedUnknownProduct, nil
-	case avail < int(qty):
-		return app.RefusedOutOfStock, nil
+		return "", app.RefusedUnknownProduct, nil
+	case avail < int(r.Qty):
+		return "", app.RefusedOutOfStock, nil
 	}
-	s.available[product] = avail - int(qty)
-	s.reservations[order] = int(qty)
-	return "", nil
+	s.available[r.Product] = avail - int(r.Qty)
+	s.reservations[r.Order] = memoryReservation{id: r.ID, product: r.Product, qty: r.Qty}
+	return r.ID, "", nil
 }
 
-func (s *MemoryStock) ReleaseStock(_ context.Context, order domain.OrderID) error {
+func (s *MemoryStock) ReleaseStock(_ context.Context, order domain.OrderID, reservation domain.ReservationID) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.reservations, order)
+	if s.Down {
+		return fmt.Errorf("warehouse unreachable")
+	}
+	if r, ok := s.reservations[order]; ok && r.id == reservation && !r.released {
+		r.released = true
+		s.reservations[order] = r
+		s.available[r.product] += int(r.qty)
+	}
 	return nil
 }
 
-// Reservations returns how many orders hold stock.
-func (s *MemoryStock) Reservations() int {
+// Reserved returns how many units orders hold.
+func (s *MemoryStock) Reserved() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.reservations)
+	n := 0
+	for _, r := range s.reservations {
+		if !r.released {
+			n += int(r.qty)
+		}
+	}
+	return n
+}
+
+// Holders returns the reservations orders hold.
+func (s *MemoryStock) Holders() []domain.ReservationID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.ReservationID
+	for _, r := range s.reservations {
+		if !r.released {
+			out = append(out, r.id)
+		}
+	}
+	return out
 }

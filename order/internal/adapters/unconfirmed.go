@@ -1,199 +1,307 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"hash/fnv"
-	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 )
 
-// unconfirmedShards spreads the watched orders over several documents, so that concurrent
-// orders rarely write the same one.
-const unconfirmedShards = 16
+// The watch list keeps each watched event in a small document of the watches that fall due in
+// the same second (spread over shards), so that a watch costs the same whatever else is
+// watched: a delivery outage makes the list longer, never a single write bigger. An index
+// names the seconds that hold watches, so the republisher finds them without a query.
+const (
+	watchShards = 8
+	bucketWidth = time.Second
+)
 
-type watched struct {
-	Since map[domain.OrderID]time.Time `json:"since"`
+// watchEntry is one watched event in a bucket.
+type watchEntry struct {
+	Event    contracts.EventType `json:"event"`
+	Attempts int                 `json:"attempts,omitempty"`
 }
 
-// DaprUnconfirmed keeps the orders whose latest event is unconfirmed in the order store. It
-// writes with single saves only: every transaction on the order store is published.
-//
-// A watch is written before Watch returns. Confirmations are collected and written in
-// batches, one save per shard (WriteConfirmations, every second while Run runs, and before
-// Due reads): most orders are confirmed about a second after they are placed, and a
-// confirmation that is never written only means the order is looked at once more when it is
-// due, and confirmed then.
+type watchBucket struct {
+	Watches map[domain.OrderID]watchEntry `json:"watches"`
+}
+
+// watchIndex lists the buckets that may hold watches, by the unix second they start.
+type watchIndex struct {
+	Starts []int64 `json:"starts"`
+}
+
+// watchLease names the replica that republishes, until when.
+type watchLease struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
+}
+
+// DaprUnconfirmed keeps the watch list in the order store. It writes with single saves only:
+// every transaction on the order store is published by the outbox.
 type DaprUnconfirmed struct {
-	docs *daprstate.Store[watched]
+	buckets *daprstate.Store[watchBucket]
+	index   *daprstate.Store[watchIndex]
+	lease   *daprstate.Store[watchLease]
+	me      string
+	leaseOf time.Duration
 
-	mu        sync.Mutex
-	confirmed map[domain.OrderID]time.Time // not written yet: the latest confirmation of each
+	mu      sync.Mutex
+	indexed map[int64]bool // buckets this process has seen in the index
 }
 
-// NewDaprUnconfirmed returns the watch list on the named state store.
-func NewDaprUnconfirmed(client daprstate.Client, store string) *DaprUnconfirmed {
-	return &DaprUnconfirmed{docs: daprstate.New[watched](client, store, "unconfirmed-"), confirmed: map[domain.OrderID]time.Time{}}
+// NewDaprUnconfirmed returns the watch list on the named state store. One replica at a time
+// takes the due watches, for leaseOf at a time.
+func NewDaprUnconfirmed(client daprstate.Client, store string, leaseOf time.Duration) *DaprUnconfirmed {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &DaprUnconfirmed{
+		buckets: daprstate.New[watchBucket](client, store, "unconfirmed-"),
+		index:   daprstate.New[watchIndex](client, store, "unconfirmed-index-"),
+		lease:   daprstate.New[watchLease](client, store, "unconfirmed-lease-"),
+		me:      hex.EncodeToString(b), leaseOf: leaseOf, indexed: map[int64]bool{},
+	}
 }
 
-func shard(id domain.OrderID) string {
+func bucketStart(t time.Time) int64 { return t.Truncate(bucketWidth).Unix() }
+
+func bucketKey(start int64, shard int) string {
+	return strconv.FormatInt(start, 10) + "-" + strconv.Itoa(shard)
+}
+
+func watchShard(id domain.OrderID) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(id))
-	return strconv.Itoa(int(h.Sum32() % unconfirmedShards))
+	return int(h.Sum32() % watchShards)
 }
 
-func (d *DaprUnconfirmed) change(ctx context.Context, shard string, f func(map[domain.OrderID]time.Time) bool) error {
-	_, err := d.docs.Update(ctx, shard, func(cur *watched) (daprstate.Change[watched], error) {
-		next := watched{Since: map[domain.OrderID]time.Time{}}
-		if cur != nil && cur.Since != nil {
-			next.Since = cur.Since // decoded afresh on every read: free to change
+func (d *DaprUnconfirmed) Watch(ctx context.Context, watches ...app.Watch) error {
+	byKey := map[string][]app.Watch{}
+	var starts []int64
+	for _, w := range watches {
+		start := bucketStart(w.Due)
+		k := bucketKey(start, watchShard(w.Order))
+		byKey[k] = append(byKey[k], w)
+		starts = append(starts, start)
+	}
+	if err := d.addToIndex(ctx, starts); err != nil {
+		return err
+	}
+	for k, ws := range byKey {
+		if _, err := d.buckets.Update(ctx, k, func(cur *watchBucket) (daprstate.Change[watchBucket], error) {
+			next := watchBucket{Watches: map[domain.OrderID]watchEntry{}}
+			if cur != nil && cur.Watches != nil {
+				next.Watches = cur.Watches // decoded afresh on every read: free to change
+			}
+			for _, w := range ws {
+				next.Watches[w.Order] = watchEntry{Event: w.Event, Attempts: w.Attempts}
+			}
+			return daprstate.Change[watchBucket]{Value: &next}, nil
+		}); err != nil {
+			return err
 		}
-		if !f(next.Since) {
-			return daprstate.Change[watched]{}, nil
-		}
-		return daprstate.Change[watched]{Value: &next}, nil
-	})
-	return err
-}
-
-func (d *DaprUnconfirmed) Watch(ctx context.Context, id domain.OrderID, now time.Time) error {
-	return d.change(ctx, shard(id), func(m map[domain.OrderID]time.Time) bool { m[id] = now; return true })
-}
-
-// Confirm notes the confirmation; WriteConfirmations writes it.
-func (d *DaprUnconfirmed) Confirm(_ context.Context, id domain.OrderID, at time.Time) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if at.After(d.confirmed[id]) {
-		d.confirmed[id] = at
 	}
 	return nil
 }
 
-// WriteConfirmations removes the orders confirmed so far from their shards, one save per
-// shard; confirmations that could not be written are kept for the next time.
-func (d *DaprUnconfirmed) WriteConfirmations(ctx context.Context) error {
+// addToIndex makes sure the index names the buckets; it writes only for buckets this process
+// has not seen there yet, about once a second.
+func (d *DaprUnconfirmed) addToIndex(ctx context.Context, starts []int64) error {
 	d.mu.Lock()
-	batch := d.confirmed
-	d.confirmed = map[domain.OrderID]time.Time{}
-	d.mu.Unlock()
-
-	byShard := map[string]map[domain.OrderID]time.Time{}
-	for id, at := range batch {
-		s := shard(id)
-		if byShard[s] == nil {
-			byShard[s] = map[domain.OrderID]time.Time{}
+	var missing []int64
+	for _, s := range starts {
+		if !d.indexed[s] && !slices.Contains(missing, s) {
+			missing = append(missing, s)
 		}
-		byShard[s][id] = at
 	}
-	var errs []error
-	for s, confirmed := range byShard {
-		err := d.change(ctx, s, func(m map[domain.OrderID]time.Time) bool { return removeConfirmed(m, confirmed) })
-		if err != nil {
-			errs = append(errs, err)
-			for id, at := range confirmed {
-				_ = d.Confirm(ctx, id, at)
+	d.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	idx, err := d.index.Update(ctx, "all", func(cur *watchIndex) (daprstate.Change[watchIndex], error) {
+		next := watchIndex{}
+		if cur != nil {
+			next.Starts = slices.Clone(cur.Starts)
+		}
+		changed := false
+		for _, s := range missing {
+			if i, found := slices.BinarySearch(next.Starts, s); !found {
+				next.Starts = slices.Insert(next.Starts, i, s)
+				changed = true
 			}
 		}
-	}
-	return errors.Join(errs...)
-}
-
-// Run writes the confirmations every interval until ctx ends, and once more then.
-func (d *DaprUnconfirmed) Run(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = d.WriteConfirmations(last)
-			return
-		case <-t.C:
+		if !changed {
+			return daprstate.Change[watchIndex]{}, nil
 		}
-		if err := d.WriteConfirmations(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("writing confirmed order events", "err", err)
-		}
-	}
-}
-
-func (d *DaprUnconfirmed) Due(ctx context.Context, before time.Time) ([]domain.OrderID, error) {
-	if err := d.WriteConfirmations(ctx); err != nil {
-		return nil, err
-	}
-	keys := make([]string, unconfirmedShards)
-	for i := range keys {
-		keys[i] = strconv.Itoa(i)
-	}
-	docs, err := d.docs.GetMany(ctx, keys)
+		return daprstate.Change[watchIndex]{Value: &next}, nil
+	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var due []domain.OrderID
-	for _, doc := range docs {
-		due = append(due, dueIn(doc.Since, before)...)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range idx.Starts {
+		d.indexed[s] = true
 	}
-	slices.Sort(due)
-	return due, nil
+	return nil
 }
 
-// removeConfirmed removes the orders watched no later than their confirmation (a later watch
-// is a newer event, which the confirmation does not cover), and reports whether any went.
-func removeConfirmed(since map[domain.OrderID]time.Time, confirmed map[domain.OrderID]time.Time) bool {
-	changed := false
-	for id, at := range confirmed {
-		if t, ok := since[id]; ok && !t.After(at) {
-			delete(since, id)
-			changed = true
+// maxDueBuckets bounds the buckets one Due takes, so a long backlog is worked off in passes.
+const maxDueBuckets = 120
+
+func (d *DaprUnconfirmed) Due(ctx context.Context, now time.Time) ([]app.Watch, func(context.Context) error, error) {
+	none := func(context.Context) error { return nil }
+	if ok, err := d.takeLease(ctx, now); err != nil || !ok {
+		return nil, none, err
+	}
+	idx, _, err := d.index.Get(ctx, "all")
+	if err != nil {
+		return nil, none, err
+	}
+	var due []int64
+	for _, s := range idx.Starts {
+		if time.Unix(s, 0).Add(bucketWidth).After(now) || len(due) == maxDueBuckets {
+			break
+		}
+		due = append(due, s)
+	}
+	if len(due) == 0 {
+		return nil, none, nil
+	}
+	keys := make([]string, 0, len(due)*watchShards)
+	for _, s := range due {
+		for shard := range watchShards {
+			keys = append(keys, bucketKey(s, shard))
 		}
 	}
-	return changed
+	items, err := d.buckets.GetItems(ctx, keys)
+	if err != nil {
+		return nil, none, err
+	}
+	var watches []app.Watch
+	for _, it := range items {
+		start, _, _ := parseBucketKey(it.Key)
+		for id, e := range it.Value.Watches {
+			watches = append(watches, app.Watch{Order: id, Event: e.Event, Attempts: e.Attempts, Due: time.Unix(start, 0)})
+		}
+	}
+	slices.SortFunc(watches, func(a, b app.Watch) int {
+		if c := a.Due.Compare(b.Due); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Order, b.Order)
+	})
+	done := func(ctx context.Context) error {
+		if err := d.buckets.DeleteItems(ctx, items); err != nil {
+			return err
+		}
+		_, err := d.index.Update(ctx, "all", func(cur *watchIndex) (daprstate.Change[watchIndex], error) {
+			if cur == nil {
+				return daprstate.Change[watchIndex]{}, nil
+			}
+			next := watchIndex{Starts: slices.DeleteFunc(slices.Clone(cur.Starts), func(s int64) bool {
+				_, found := slices.BinarySearch(due, s)
+				return found
+			})}
+			return daprstate.Change[watchIndex]{Value: &next}, nil
+		})
+		if err == nil {
+			d.mu.Lock()
+			for _, s := range due {
+				delete(d.indexed, s)
+			}
+			d.mu.Unlock()
+		}
+		return err
+	}
+	return watches, done, nil
 }
 
-func dueIn(since map[domain.OrderID]time.Time, before time.Time) []domain.OrderID {
-	var due []domain.OrderID
-	for id, t := range since {
-		if t.Before(before) {
-			due = append(due, id)
+// takeLease makes this replica the one that republishes, unless another holds the lease.
+func (d *DaprUnconfirmed) takeLease(ctx context.Context, now time.Time) (bool, error) {
+	mine := false
+	_, err := d.lease.Update(ctx, "all", func(cur *watchLease) (daprstate.Change[watchLease], error) {
+		if cur != nil && cur.Owner != d.me && cur.Until.After(now) {
+			return daprstate.Change[watchLease]{}, nil
+		}
+		mine = true
+		return daprstate.Change[watchLease]{Value: &watchLease{Owner: d.me, Until: now.Add(d.leaseOf)}}, nil
+	})
+	return mine && err == nil, err
+}
+
+func parseBucketKey(k string) (start int64, shard int, err error) {
+	for i := len(k) - 1; i >= 0; i-- {
+		if k[i] == '-' {
+			start, err = strconv.ParseInt(k[:i], 10, 64)
+			if err == nil {
+				shard, err = strconv.Atoi(k[i+1:])
+			}
+			return start, shard, err
 		}
 	}
-	return due
+	return 0, 0, fmt.Errorf("bucket key %q", k)
 }
 
 // MemoryUnconfirmed is the watch list in memory, for tests.
 type MemoryUnconfirmed struct {
-	mu    sync.Mutex
-	since map[domain.OrderID]time.Time
+	mu      sync.Mutex
+	watches map[watchedEvent]app.Watch
 }
 
-func (m *MemoryUnconfirmed) Watch(_ context.Context, id domain.OrderID, now time.Time) error {
+type watchedEvent struct {
+	order domain.OrderID
+	event contracts.EventType
+}
+
+func (m *MemoryUnconfirmed) Watch(_ context.Context, watches ...app.Watch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.since == nil {
-		m.since = map[domain.OrderID]time.Time{}
+	if m.watches == nil {
+		m.watches = map[watchedEvent]app.Watch{}
 	}
-	m.since[id] = now
+	for _, w := range watches {
+		m.watches[watchedEvent{w.Order, w.Event}] = w
+	}
 	return nil
 }
 
-func (m *MemoryUnconfirmed) Confirm(_ context.Context, id domain.OrderID, at time.Time) error {
+func (m *MemoryUnconfirmed) Due(_ context.Context, now time.Time) ([]app.Watch, func(context.Context) error, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	removeConfirmed(m.since, map[domain.OrderID]time.Time{id: at})
-	return nil
+	var due []app.Watch
+	for _, w := range m.watches {
+		if w.Due.Before(now) {
+			due = append(due, w)
+		}
+	}
+	slices.SortFunc(due, func(a, b app.Watch) int { return cmp.Compare(a.Order, b.Order) })
+	return due, func(context.Context) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, w := range due {
+			if k := (watchedEvent{w.Order, w.Event}); m.watches[k] == w {
+				delete(m.watches, k)
+			}
+		}
+		return nil
+	}, nil
 }
 
-func (m *MemoryUnconfirmed) Due(_ context.Context, before time.Time) ([]domain.OrderID, error) {
+// Len returns how many events are watched.
+func (m *MemoryUnconfirmed) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	due := dueIn(m.since, before)
-	slices.Sort(due)
-	return due, nil
+	return len(m.watches)
 }

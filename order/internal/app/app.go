@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/skmall/skmall/contracts"
@@ -21,8 +20,11 @@ var (
 	ErrUnknownProduct = errors.New("unknown product")
 	// ErrStockUnconfirmed: the warehouse could not confirm stock now (down, slow, breaker open).
 	ErrStockUnconfirmed = errors.New("stock cannot be confirmed now")
-	// ErrUnavailable: the order store could not be read or written now.
+	// ErrUnavailable: the order store could not be read or written now; nothing was stored.
 	ErrUnavailable = errors.New("orders cannot be stored now")
+	// ErrOutcomeUnknown: storing the order failed in a way that leaves open whether it was
+	// stored, and the store could not be asked. A retry with the same idempotency key tells.
+	ErrOutcomeUnknown = errors.New("the order may or may not have been stored")
 )
 
 // Refusal is the warehouse's reason for not reserving stock.
@@ -31,43 +33,93 @@ type Refusal string
 const (
 	RefusedOutOfStock     Refusal = "OUT_OF_STOCK"
 	RefusedUnknownProduct Refusal = "UNKNOWN_PRODUCT"
+	// RefusedClash: the order holds a reservation of another product or quantity (another
+	// request with the same idempotency key is being placed).
+	RefusedClash Refusal = "RESERVATION_CLASH"
 )
+
+// Reservation asks the warehouse for stock for one attempt at placing an order.
+type Reservation struct {
+	Order   domain.OrderID
+	Product domain.ProductID
+	Qty     domain.Qty
+	// ID names this attempt's reservation.
+	ID domain.ReservationID
+	// Replaces names the reservations of the order's abandoned attempts.
+	Replaces []domain.ReservationID
+}
 
 // StockReserver reserves stock in the warehouse, synchronously.
 type StockReserver interface {
-	// ReserveStock reserves qty units of product for an order; idempotent by order. A refusal
-	// is a result; an error means stock could not be confirmed (ErrStockUnconfirmed).
-	ReserveStock(ctx context.Context, order domain.OrderID, product domain.ProductID, qty domain.Qty) (Refusal, error)
-	// ReleaseStock gives back the reservation of an order that was never stored.
-	ReleaseStock(ctx context.Context, order domain.OrderID) error
+	// ReserveStock reserves stock for an attempt at placing an order, idempotent by order,
+	// and returns the reservation the order holds: this attempt's, or the one an earlier
+	// attempt made. A refusal is a result; an error means stock could not be confirmed.
+	ReserveStock(ctx context.Context, r Reservation) (domain.ReservationID, Refusal, error)
+	// ReleaseStock gives back a reservation the order is never stored on; another
+	// reservation of the order is left alone.
+	ReleaseStock(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) error
+}
+
+// Placement is what the store knows of an order id: the order once it is stored, and until
+// then the reservations of attempts at placing it that were abandoned.
+type Placement struct {
+	Order     domain.Order
+	Stored    bool
+	Abandoned []domain.ReservationID
 }
 
 // Repository stores orders. Writes that carry an event store the order and publish the
 // event atomically (transactional outbox): neither happens without the other.
 type Repository interface {
 	// Add stores a new order and publishes its event. Adding the very same order again changes
-	// nothing; domain.ErrOrderExists if another order holds the id.
+	// nothing; domain.ErrOrderExists if another order holds the id, and
+	// domain.ErrReservationAbandoned if the order's reservation was abandoned (Settle).
 	Add(ctx context.Context, o domain.Order, placed contracts.Event) error
-	// Get returns an order; domain.ErrUnknownOrder if there is none.
+	// Find returns what is stored under an order id.
+	Find(ctx context.Context, id domain.OrderID) (Placement, error)
+	// Get returns an order; domain.ErrUnknownOrder if none is stored.
 	Get(ctx context.Context, id domain.OrderID) (domain.Order, error)
+	// Settle returns the order if it is stored. Otherwise it records reservation as
+	// abandoned, so that the order is never stored on it, and returns Stored false.
+	Settle(ctx context.Context, id domain.OrderID, reservation domain.ReservationID) (Placement, error)
 	// Update changes an order under concurrency control; change returns the event to publish
 	// with the change (nil: none) and reports whether the order changed at all.
 	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, event *contracts.Event, err error)) (domain.Order, error)
-	// ByCustomer returns a customer's orders.
-	ByCustomer(ctx context.Context, customer domain.CustomerID) ([]domain.Order, error)
+	// ByCustomer returns a page of a customer's orders, newest first, and the cursor of the
+	// next page ("" after the last); cursor "" is the first page. A cursor it never handed out
+	// is domain.ErrInvalidInput.
+	ByCustomer(ctx context.Context, customer domain.CustomerID, cursor string) (orders []domain.Order, next string, err error)
+	// Orders returns the orders stored under ids, by id; ids with none are left out.
+	Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error)
 }
 
-// Unconfirmed keeps the orders whose latest event no consumer has confirmed yet. The Dapr
-// outbox publishes each event once; should that publication be lost (the broker failing at the
-// wrong moment), the order stays here and is published again.
+// Unconfirmed is the watch list of order events: each event published is watched until it
+// falls due, some time later; the republisher then looks at the order, and publishes the event
+// again if its consumers have not confirmed it yet (the Dapr outbox publishes each event once;
+// should that publication be lost, with the broker failing at the wrong moment, the order
+// would otherwise wait forever).
 type Unconfirmed interface {
-	// Watch adds an order, due now.
-	Watch(ctx context.Context, id domain.OrderID, now time.Time) error
-	// Confirm removes an order watched no later than at: its event was confirmed then.
-	Confirm(ctx context.Context, id domain.OrderID, at time.Time) error
-	// Due returns the orders watched since before the given time.
-	Due(ctx context.Context, before time.Time) ([]domain.OrderID, error)
+	// Watch notes events to check when they fall due.
+	Watch(ctx context.Context, watches ...Watch) error
+	// Due returns the watches fallen due by now and done, which removes them once every one
+	// still unconfirmed has been watched again. It returns none while another replica
+	// republishes.
+	Due(ctx context.Context, now time.Time) (due []Watch, done func(context.Context) error, err error)
 }
+
+// Watch is an order event to check when it falls due.
+type Watch struct {
+	Order domain.OrderID
+	Event contracts.EventType
+	Due   time.Time
+	// Attempts counts how often the event was published again; each time it waits twice as
+	// long for the next check, up to MaxRepublishWait.
+	Attempts int
+}
+
+// MaxRepublishWait is the longest an unconfirmed event waits between publications: during a
+// long outage of a consumer, its events are published again about once an hour, not flooded.
+const MaxRepublishWait = time.Hour
 
 // EventPublisher publishes events directly (not through the outbox).
 type EventPublisher interface {
@@ -79,6 +131,9 @@ type Metrics interface {
 	OrderPlaced(qty int)
 	OrderRefused(reason string)
 	OrderCancelled()
+	// Unconfirmed reports, after a pass of the republisher, how many events it published
+	// again and how old the oldest of them is.
+	Unconfirmed(republished int, oldest time.Duration)
 }
 
 // App is the order service.
@@ -90,11 +145,16 @@ type App struct {
 	metrics Metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// republishAfter is how long an event may go unconfirmed before it is published again.
+	republishAfter time.Duration
 }
 
-// New returns the order use cases.
-func New(repo Repository, stock StockReserver, watch Unconfirmed, events EventPublisher, m Metrics, log *slog.Logger, now func() time.Time) *App {
-	return &App{repo: repo, stock: stock, watch: watch, events: events, metrics: m, log: log, now: now}
+// New returns the order use cases; an event no consumer confirms within republishAfter is
+// published again.
+func New(repo Repository, stock StockReserver, watch Unconfirmed, events EventPublisher, m Metrics, log *slog.Logger,
+	now func() time.Time, republishAfter time.Duration,
+) *App {
+	return &App{repo: repo, stock: stock, watch: watch, events: events, metrics: m, log: log, now: now, republishAfter: republishAfter}
 }
 
 // PlaceOrder is a customer's request to order a product.
@@ -108,6 +168,12 @@ type PlaceOrder struct {
 // PlaceOrder reserves the stock synchronously, then stores the order and publishes
 // OrderPlaced together. created is false when an earlier request with the same idempotency
 // key already placed the order, which is returned as it stands.
+//
+// The reservation is given back only when the order is provably not stored: should storing
+// fail in a way that leaves the outcome open (a lost reply, a timeout), the store is asked,
+// and asking makes sure a write still in flight can no longer store the order on this
+// reservation. If even that fails, the reservation stays with the warehouse, which settles
+// it with this service after its hold.
 func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, created bool, err error) {
 	customer, err := domain.ParseCustomerID(cmd.CustomerID)
 	if err != nil {
@@ -128,16 +194,23 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	id := domain.NewOrderID(customer, key)
 	log := a.log.With("orderId", id, "customerId", customer, "productId", product)
 
+	var abandoned []domain.ReservationID
 	if key != "" {
-		if prev, found, err := a.previous(ctx, id, product, qty); found || err != nil {
+		p, err := a.repo.Find(ctx, id)
+		switch {
+		case err != nil:
+			return o, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case p.Stored:
+			prev, err := sameRequest(p.Order, product, qty)
 			return prev, false, err
 		}
+		abandoned = p.Abandoned
 	}
 
-	refusal, err := a.stock.ReserveStock(ctx, id, product, qty)
+	holder, refusal, err := a.stock.ReserveStock(ctx, Reservation{Order: id, Product: product, Qty: qty, ID: domain.NewReservationID(), Replaces: abandoned})
 	if err != nil {
 		a.metrics.OrderRefused("stock_unconfirmed")
-		return o, false, fmt.Errorf("%w: %v", ErrStockUnconfirmed, err)
+		return o, false, fmt.Errorf("%w: %w", ErrStockUnconfirmed, err)
 	}
 	switch refusal {
 	case RefusedOutOfStock:
@@ -146,51 +219,131 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	case RefusedUnknownProduct:
 		a.metrics.OrderRefused("unknown_product")
 		return o, false, fmt.Errorf("%w: %s", ErrUnknownProduct, product)
+	case RefusedClash:
+		a.metrics.OrderRefused("idempotency_key_reused")
+		return o, false, fmt.Errorf("%w: an order with this key for another product or quantity is being placed", domain.ErrIdempotencyReused)
 	}
 
-	o = domain.Place(id, customer, product, qty, a.now().UTC())
-	err = a.watch.Watch(ctx, id, o.CreatedAt())
+	o = domain.Place(id, customer, product, qty, holder, a.now().UTC())
+	err = a.watch.Watch(ctx, Watch{Order: id, Event: contracts.OrderPlaced, Due: a.now().Add(a.republishAfter)})
 	if err == nil {
 		err = a.repo.Add(ctx, o, event(contracts.OrderPlaced, o))
-	}
-	if errors.Is(err, domain.ErrOrderExists) && key != "" {
-		// A concurrent request with the same key stored it first; the reservation is theirs too.
-		prev, _, err := a.previous(ctx, id, product, qty)
-		return prev, false, err
-	}
-	if err != nil {
-		a.compensate(ctx, id, log)
+	} else if key == "" {
+		// Nothing was written under a fresh order id: the reservation can go back at once.
+		// (With a key, a concurrent request may be storing the order on it: settle first.)
+		a.release(ctx, o, log)
 		a.metrics.OrderRefused("store_unavailable")
-		return o, false, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return o, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, domain.ErrOrderExists) && key != "":
+		// A concurrent request with the same key stored it first, on the same reservation.
+		prev, err := a.repo.Get(ctx, id)
+		if err != nil {
+			return prev, false, a.storeErr(err)
+		}
+		prev, err = sameRequest(prev, product, qty)
+		return prev, false, err
+	case errors.Is(err, domain.ErrReservationAbandoned):
+		// The warehouse settled this attempt's reservation as unconfirmed meanwhile.
+		a.release(ctx, o, log)
+		a.metrics.OrderRefused("store_unavailable")
+		return o, false, fmt.Errorf("%w: this attempt took too long and was abandoned: %w", ErrUnavailable, err)
+	default:
+		return a.settle(ctx, o, err, log)
 	}
 	a.metrics.OrderPlaced(int(qty))
-	log.InfoContext(ctx, "order placed", "qty", qty)
+	log.InfoContext(ctx, "order placed", "qty", qty, "reservationId", holder)
 	return o, true, nil
 }
 
-// previous returns the order an earlier request with the same idempotency key placed.
-func (a *App) previous(ctx context.Context, id domain.OrderID, product domain.ProductID, qty domain.Qty) (domain.Order, bool, error) {
-	prev, err := a.repo.Get(ctx, id)
-	switch {
-	case errors.Is(err, domain.ErrUnknownOrder):
-		return prev, false, nil
-	case err != nil:
-		return prev, false, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	case !prev.SameRequest(product, qty):
-		return prev, true, fmt.Errorf("%w: order %s is for %d of %s", domain.ErrIdempotencyReused, id, prev.Qty(), prev.Product())
+// settle finds out whether an order whose write failed was stored after all, and makes sure
+// it never will be if it was not. It keeps asking until the request's deadline (at least a
+// few seconds), so that a short outage of the store ends in a definite answer.
+func (a *App) settle(ctx context.Context, o domain.Order, addErr error, log *slog.Logger) (domain.Order, bool, error) {
+	deadline := time.Now().Add(settleAtLeast)
+	if d, ok := ctx.Deadline(); ok && d.After(deadline) {
+		deadline = d
 	}
-	return prev, true, nil
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	var (
+		p   Placement
+		err error
+	)
+	for {
+		if p, err = a.repo.Settle(ctx, o.ID(), o.Reservation()); err == nil || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	switch {
+	case err != nil:
+		a.metrics.OrderRefused("outcome_unknown")
+		log.ErrorContext(ctx, "storing an order failed and whether it was stored is unknown; the warehouse settles its reservation after the hold",
+			"reservationId", o.Reservation(), "err", addErr, "settleErr", err)
+		return o, false, fmt.Errorf("%w: %w", ErrOutcomeUnknown, addErr)
+	case p.Stored:
+		created := p.Order.Reservation() == o.Reservation() && p.Order.CreatedAt().Equal(o.CreatedAt())
+		if created {
+			a.metrics.OrderPlaced(int(o.Qty()))
+			log.InfoContext(ctx, "order placed (its store write reported a failure, but it was stored)", "qty", o.Qty(), "err", addErr)
+		}
+		prev, err := sameRequest(p.Order, o.Product(), o.Qty())
+		return prev, created, err
+	}
+	a.release(ctx, o, log)
+	a.metrics.OrderRefused("store_unavailable")
+	return o, false, fmt.Errorf("%w: %w", ErrUnavailable, addErr)
 }
 
-// compensate gives the reservation back when the order could not be stored. If this fails
-// too, the warehouse still holds the stock for an order that does not exist; the failure is
-// logged with the order id so it can be released by hand.
-func (a *App) compensate(ctx context.Context, id domain.OrderID, log *slog.Logger) {
+// settleAtLeast is how long an order request keeps asking the store about a failed write
+// when its own deadline is nearer.
+const settleAtLeast = 3 * time.Second
+
+// sameRequest returns an order found under an idempotency key if it is what the request asks
+// for, and domain.ErrIdempotencyReused if not.
+func sameRequest(prev domain.Order, product domain.ProductID, qty domain.Qty) (domain.Order, error) {
+	if !prev.SameRequest(product, qty) {
+		return prev, fmt.Errorf("%w: order %s is for %d of %s", domain.ErrIdempotencyReused, prev.ID(), prev.Qty(), prev.Product())
+	}
+	return prev, nil
+}
+
+// release gives back the reservation of an order that is provably not stored on it. If this
+// fails, the warehouse still holds the stock, and gives it back itself after the hold.
+func (a *App) release(ctx context.Context, o domain.Order, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := a.stock.ReleaseStock(ctx, id); err != nil {
-		log.ErrorContext(ctx, "could not release the stock of an order that was not stored", "err", err)
+	if err := a.stock.ReleaseStock(ctx, o.ID(), o.Reservation()); err != nil {
+		log.WarnContext(ctx, "could not give back the stock of an order that was not stored; the warehouse will after the hold",
+			"reservationId", o.Reservation(), "err", err)
 	}
+}
+
+// SettleOrder answers the warehouse about a reservation that stayed unconfirmed past its
+// hold: whether the order is stored. If not, it never will be on that reservation.
+func (a *App) SettleOrder(ctx context.Context, orderID, reservationID string) (stored bool, err error) {
+	id, err := domain.ParseOrderID(orderID)
+	if err != nil {
+		return false, err
+	}
+	r, err := domain.ParseReservationID(reservationID)
+	if err != nil {
+		return false, err
+	}
+	p, err := a.repo.Settle(ctx, id, r)
+	if err != nil {
+		return false, a.storeErr(err)
+	}
+	if !p.Stored {
+		a.log.WarnContext(ctx, "an unconfirmed reservation was settled: the order was never stored on it", "orderId", id, "reservationId", r)
+	}
+	return p.Stored, nil
 }
 
 // CancelOrder cancels a customer's order and publishes OrderCancelled with the change.
@@ -200,7 +353,8 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 	if err != nil {
 		return domain.Order{}, err
 	}
-	if err := a.watch.Watch(ctx, id, a.now().UTC()); err != nil {
+	// Watched before it is stored: a watch of a cancellation that did not happen only costs a look.
+	if err := a.watch.Watch(ctx, Watch{Order: id, Event: contracts.OrderCancelled, Due: a.now().Add(a.republishAfter)}); err != nil {
 		return domain.Order{}, a.storeErr(err)
 	}
 	cancelled := false
@@ -223,76 +377,92 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 }
 
 // RecordDeliveryStarted moves an order to DELIVERY_STARTED, unless it was cancelled. The
-// start confirms that OrderPlaced went out; a cancelled order waits for DeliveryCancelled.
+// start confirms that OrderPlaced went out.
 func (a *App) RecordDeliveryStarted(ctx context.Context, orderID string) error {
 	id, err := domain.ParseOrderID(orderID)
 	if err != nil {
 		return err
 	}
-	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
 		return o.StartDelivery(a.now().UTC()), nil, nil
 	})
-	if err != nil || o.IsCancelled() {
-		return err
-	}
-	return a.watch.Confirm(ctx, id, a.now().UTC())
+	return err
 }
 
-// RecordDeliveryCancelled confirms that OrderCancelled went out.
+// RecordDeliveryCancelled records that OrderCancelled reached the delivery service.
 func (a *App) RecordDeliveryCancelled(ctx context.Context, orderID string) error {
 	id, err := domain.ParseOrderID(orderID)
 	if err != nil {
 		return err
 	}
-	o, err := a.repo.Get(ctx, id)
-	if err != nil || !o.IsCancelled() {
-		return err
-	}
-	return a.watch.Confirm(ctx, id, a.now().UTC())
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
+		return o.RecordDeliveryCancelled(), nil, nil
+	})
+	return err
 }
 
-// RepublishUnconfirmed publishes again the latest event of every order no consumer has
-// confirmed since before the given time (same event id: consumers recognise a repeat), and
-// reports how many it published.
-func (a *App) RepublishUnconfirmed(ctx context.Context, before time.Time) (int, error) {
-	ids, err := a.watch.Due(ctx, before)
+// RepublishUnconfirmed looks at every watched event fallen due: one whose consumers have not
+// confirmed it is published again (same event id: consumers recognise a repeat) and watched
+// again, twice as long; the rest are done. It reports how many it published.
+func (a *App) RepublishUnconfirmed(ctx context.Context) (int, error) {
+	now := a.now()
+	due, done, err := a.watch.Due(ctx, now)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	ids := make([]domain.OrderID, len(due))
+	for i, w := range due {
+		ids[i] = w.Order
+	}
+	orders, err := a.repo.Orders(ctx, ids)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	var errs []error
-	for _, id := range ids {
-		o, err := a.repo.Get(ctx, id)
-		switch {
-		case errors.Is(err, domain.ErrUnknownOrder): // never stored: nothing was announced
-			errs = append(errs, a.watch.Confirm(ctx, id, a.now().UTC()))
+	var (
+		again  []Watch
+		oldest time.Duration
+		errs   []error
+	)
+	for _, w := range due {
+		o, stored := orders[w.Order]
+		if !stored { // never stored: nothing was announced
 			continue
-		case err != nil:
+		}
+		latest := contracts.OrderPlaced
+		if o.IsCancelled() {
+			latest = contracts.OrderCancelled
+		}
+		if w.Event != latest || o.Announced() { // a newer event has its own watch; or confirmed
+			continue
+		}
+		next := Watch{Order: w.Order, Event: w.Event, Attempts: w.Attempts + 1, Due: now.Add(republishWait(a.republishAfter, w.Attempts+1))}
+		if err := a.events.Publish(ctx, event(latest, o)); err != nil {
 			errs = append(errs, err)
-			continue
+			next = Watch{Order: w.Order, Event: w.Event, Attempts: w.Attempts, Due: now.Add(a.republishAfter)}
+		} else {
+			a.log.WarnContext(ctx, "published an unconfirmed event again", "orderId", o.ID(), "eventType", latest, "attempt", next.Attempts)
 		}
-		var t contracts.EventType
-		switch o.Status() {
-		case domain.Placed:
-			t = contracts.OrderPlaced
-		case domain.Cancelled:
-			t = contracts.OrderCancelled
-		default:
-			errs = append(errs, a.watch.Confirm(ctx, id, a.now().UTC()))
-			continue
-		}
-		if err := a.events.Publish(ctx, event(t, o)); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if err := a.watch.Watch(ctx, id, a.now().UTC()); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		n++
-		a.log.WarnContext(ctx, "published an unconfirmed event again", "orderId", id, "eventType", t)
+		again = append(again, next)
+		oldest = max(oldest, now.Sub(o.UpdatedAt()))
 	}
-	return n, errors.Join(errs...)
+	if err := a.watch.Watch(ctx, again...); err != nil {
+		return 0, errors.Join(append(errs, err)...)
+	}
+	republished := len(again) - len(errs)
+	a.metrics.Unconfirmed(republished, oldest)
+	return republished, errors.Join(append(errs, done(ctx))...)
+}
+
+// republishWait is how long an event published again for the attempts-th time waits for its
+// next check: twice as long each time, at most MaxRepublishWait.
+func republishWait(after time.Duration, attempts int) time.Duration {
+	wait := after
+	for range attempts {
+		if wait *= 2; wait >= MaxRepublishWait {
+			return MaxRepublishWait
+		}
+	}
+	return wait
 }
 
 // Order returns one order.
@@ -305,18 +475,18 @@ func (a *App) Order(ctx context.Context, orderID string) (domain.Order, error) {
 	return o, a.storeErr(err)
 }
 
-// CustomerOrders returns a customer's orders, oldest first.
-func (a *App) CustomerOrders(ctx context.Context, customerID string) ([]domain.Order, error) {
+// CustomerOrders returns a page of a customer's orders, newest first, and the cursor of the
+// next page ("" after the last).
+func (a *App) CustomerOrders(ctx context.Context, customerID, cursor string) ([]domain.Order, string, error) {
 	c, err := domain.ParseCustomerID(customerID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	orders, err := a.repo.ByCustomer(ctx, c)
+	orders, next, err := a.repo.ByCustomer(ctx, c, cursor)
 	if err != nil {
-		return nil, a.storeErr(err)
+		return nil, "", a.storeErr(err)
 	}
-	sort.SliceStable(orders, func(i, j int) bool { return orders[i].CreatedAt().Before(orders[j].CreatedAt()) })
-	return orders, nil
+	return orders, next, nil
 }
 
 // storeErr passes domain errors through and marks the rest as the store being unavailable.
@@ -324,7 +494,7 @@ func (a *App) storeErr(err error) error {
 	if err == nil || errors.Is(err, domain.ErrUnknownOrder) || errors.Is(err, domain.ErrInvalidInput) {
 		return err
 	}
-	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
 // event is the event of type t about o.

@@ -31,10 +31,12 @@ func (m *countingMetrics) OrderRefused(r string) {
 	}
 	m.refused[r]++
 }
-func (m *countingMetrics) OrderCancelled() { m.mu.Lock(); m.cancelled++; m.mu.Unlock() }
+func (m *countingMetrics) OrderCancelled()                { m.mu.Lock(); m.cancelled++; m.mu.Unlock() }
+func (m *countingMetrics) Unconfirmed(int, time.Duration) {}
 
 type fixture struct {
 	app     *app.App
+	clock   *clock
 	repo    *adapters.MemoryRepository
 	stock   *adapters.MemoryStock
 	watch   *adapters.MemoryUnconfirmed
@@ -44,15 +46,28 @@ type fixture struct {
 
 func newFixture() fixture {
 	f := fixture{
+		clock:   &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
 		repo:    adapters.NewMemoryRepository(),
 		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 10}),
 		watch:   &adapters.MemoryUnconfirmed{},
 		direct:  &eventsub.MemoryPublisher{},
 		metrics: &countingMetrics{},
 	}
-	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now, republishAfter)
 	return f
 }
+
+const republishAfter = 2 * time.Minute
+
+// clock is a time the test moves.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
 
 func place(customer, product string, qty int, key string) app.PlaceOrder {
 	return app.PlaceOrder{CustomerID: customer, ProductID: product, Qty: qty, IdempotencyKey: key}
@@ -70,8 +85,8 @@ func TestPlaceOrderStoresTheOrderWithItsEvent(t *testing.T) {
 		events[0].Qty != 3 || events[0].CustomerID != "alice" || events[0].EventID != contracts.EventID(contracts.OrderPlaced, string(o.ID())) {
 		t.Fatalf("published %+v", events)
 	}
-	if f.stock.Reservations() != 1 || f.metrics.placed != 1 {
-		t.Fatalf("reservations %d, placed %d", f.stock.Reservations(), f.metrics.placed)
+	if f.stock.Reserved() != 3 || f.metrics.placed != 1 || o.Reservation() == "" {
+		t.Fatalf("reserved %d, placed %d, reservation %q", f.stock.Reserved(), f.metrics.placed, o.Reservation())
 	}
 }
 
@@ -101,30 +116,131 @@ func TestPlaceOrderRefusals(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err %v, want %v", err, c.want)
 			}
-			if len(f.repo.Published()) != 0 || f.stock.Reservations() != 0 {
+			if len(f.repo.Published()) != 0 || f.stock.Reserved() != 0 {
 				t.Fatal("a refused order left something behind")
 			}
 		})
 	}
 }
 
-func TestPlaceOrderGivesStockBackWhenTheOrderCannotBeStored(t *testing.T) {
+func TestPlaceOrderGivesStockBackWhenTheOrderIsNotStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
 	f.repo.FailAdds = true
 	if _, _, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, "k")); !errors.Is(err, app.ErrUnavailable) {
 		t.Fatalf("err %v", err)
 	}
-	if f.stock.Reservations() != 0 {
+	if f.stock.Reserved() != 0 {
 		t.Fatal("the reservation of an order that was never stored was not released")
 	}
-	// The client retries with the same key once the store is back: one order, one reservation.
+	// The client retries with the same key once the store is back: one order, reserved once.
 	f.repo.FailAdds = false
 	if _, created, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, "k")); err != nil || !created {
 		t.Fatalf("retry: %v %v", created, err)
 	}
-	if f.stock.Reservations() != 1 {
-		t.Fatalf("reservations %d", f.stock.Reservations())
+	if f.stock.Reserved() != 3 {
+		t.Fatalf("reserved %d", f.stock.Reserved())
+	}
+}
+
+// The store committed the order but its answer was lost: the order is placed, and its stock
+// stays reserved for it.
+func TestPlaceOrderWhoseStoreAnswerIsLost(t *testing.T) {
+	t.Parallel()
+	for _, key := range []string{"", "k"} {
+		f := newFixture()
+		f.repo.LoseAddReplies = true
+		o, created, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, key))
+		if err != nil || !created {
+			t.Fatalf("key %q: %v %v", key, created, err)
+		}
+		if got, err := f.app.Order(context.Background(), string(o.ID())); err != nil || got.Status() != domain.Placed {
+			t.Fatalf("key %q: stored %v %v", key, got, err)
+		}
+		if f.stock.Reserved() != 3 || f.metrics.placed != 1 {
+			t.Fatalf("key %q: an order that was stored lost its stock: reserved %d, placed %d", key, f.stock.Reserved(), f.metrics.placed)
+		}
+	}
+}
+
+// When neither the write nor the question afterwards gets through, nobody can tell whether
+// the order was stored: the client is told so, and the stock stays reserved (the warehouse
+// settles it after its hold).
+func TestPlaceOrderWhoseOutcomeIsUnknown(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.repo.LoseAddReplies, f.repo.FailSettles = true, true
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _, err := f.app.PlaceOrder(ctx, place("alice", "apple", 3, "k"))
+	if !errors.Is(err, app.ErrOutcomeUnknown) || errors.Is(err, app.ErrUnavailable) {
+		t.Fatalf("err %v, want only ErrOutcomeUnknown", err)
+	}
+	if f.stock.Reserved() != 3 {
+		t.Fatalf("reserved %d: the stock of an order that may be stored was given back", f.stock.Reserved())
+	}
+	// The retry with the key learns the outcome.
+	f.repo.LoseAddReplies, f.repo.FailSettles = false, false
+	o, created, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, "k"))
+	if err != nil || created || o.Status() != domain.Placed || f.stock.Reserved() != 3 {
+		t.Fatalf("retry: %v %v %v, reserved %d", o, created, err, f.stock.Reserved())
+	}
+}
+
+// Two requests with one key: the first stores the order; the second's write fails with an
+// open outcome. The second must not give back the stock the first order holds.
+func TestSameKeyRaceKeepsTheStoredOrdersStock(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	ctx := context.Background()
+	var first domain.Order
+	f.repo.BeforeAdd = func() {
+		f.repo.BeforeAdd = nil
+		// While the second request is about to store, the first (same key) stores the order.
+		f.clock.Add(time.Millisecond)
+		var err error
+		if first, _, err = f.app.PlaceOrder(ctx, place("alice", "apple", 3, "k")); err != nil {
+			t.Error(err)
+		}
+		f.repo.FailAdds = true
+	}
+	o, created, err := f.app.PlaceOrder(ctx, place("alice", "apple", 3, "k"))
+	if err != nil || created || o.ID() != first.ID() {
+		t.Fatalf("second request: %v %v %v", o, created, err)
+	}
+	if f.stock.Reserved() != 3 {
+		t.Fatalf("reserved %d: the stored order's stock was given back", f.stock.Reserved())
+	}
+}
+
+// The warehouse settled an attempt's reservation (its hold passed) while the attempt was
+// still storing the order: that attempt stores nothing and gives the stock back; the next
+// one with the same key reserves afresh and is placed.
+func TestSettledAttemptIsNotStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	ctx := context.Background()
+	f.repo.BeforeAdd = func() {
+		f.repo.BeforeAdd = nil
+		id := domain.NewOrderID("alice", "k")
+		for _, r := range f.stock.Holders() {
+			if stored, err := f.app.SettleOrder(ctx, string(id), string(r)); err != nil || stored {
+				t.Errorf("settle: %v %v", stored, err)
+			}
+		}
+	}
+	if _, _, err := f.app.PlaceOrder(ctx, place("alice", "apple", 3, "k")); !errors.Is(err, app.ErrUnavailable) {
+		t.Fatalf("the settled attempt: %v", err)
+	}
+	if f.stock.Reserved() != 0 {
+		t.Fatalf("reserved %d after the settled attempt", f.stock.Reserved())
+	}
+	o, created, err := f.app.PlaceOrder(ctx, place("alice", "apple", 3, "k"))
+	if err != nil || !created || f.stock.Reserved() != 3 {
+		t.Fatalf("next attempt: %v %v %v, reserved %d", o, created, err, f.stock.Reserved())
+	}
+	if stored, err := f.app.SettleOrder(ctx, string(o.ID()), string(o.Reservation())); err != nil || !stored {
+		t.Fatalf("settling a stored order: %v %v", stored, err)
 	}
 }
 
@@ -154,8 +270,8 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("same key, different orders: %s and %s", first, id)
 		}
 	}
-	if n := len(f.repo.Published()); n != 1 || f.stock.Reservations() != 1 {
-		t.Fatalf("20 retries: %d events, %d reservations", n, f.stock.Reservations())
+	if n := len(f.repo.Published()); n != 1 || f.stock.Reserved() != 2 {
+		t.Fatalf("20 retries: %d events, %d units reserved", n, f.stock.Reserved())
 	}
 	if _, _, err := f.app.PlaceOrder(ctx, place("alice", "apple", 5, "key-1")); !errors.Is(err, domain.ErrIdempotencyReused) {
 		t.Fatalf("key reused for another order: %v", err)
@@ -222,17 +338,17 @@ func TestCustomerOrders(t *testing.T) {
 	a, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
 	b, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
 	f.app.PlaceOrder(ctx, place("bob", "apple", 1, ""))
-	orders, err := f.app.CustomerOrders(ctx, "alice")
-	if err != nil || len(orders) != 2 || orders[0].ID() != a.ID() || orders[1].ID() != b.ID() {
-		t.Fatalf("alice's orders: %v %v", orders, err)
+	orders, next, err := f.app.CustomerOrders(ctx, "alice", "")
+	if err != nil || len(orders) != 2 || orders[0].ID() != b.ID() || orders[1].ID() != a.ID() || next != "" {
+		t.Fatalf("alice's orders, newest first: %v %q %v", orders, next, err)
 	}
-	if _, err := f.app.CustomerOrders(ctx, ""); !errors.Is(err, domain.ErrInvalidInput) {
+	if _, _, err := f.app.CustomerOrders(ctx, "", ""); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("no customer: %v", err)
 	}
 }
 
-// An order event that no consumer confirms is published again, with the same id; a confirmed
-// one is not.
+// An order event that no consumer confirms is published again, with the same id, and again
+// later, each time after a longer wait; a confirmed one is not.
 func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
@@ -246,10 +362,12 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	if _, err := f.app.CancelOrder(ctx, string(cancelled.ID())); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.app.RepublishUnconfirmed(ctx, time.Now().Add(-time.Minute)); n != 0 || err != nil {
+	f.clock.Add(republishAfter - time.Second)
+	if n, err := f.app.RepublishUnconfirmed(ctx); n != 0 || err != nil {
 		t.Fatalf("before anything is due: %d, %v", n, err)
 	}
-	n, err := f.app.RepublishUnconfirmed(ctx, time.Now().Add(time.Minute))
+	f.clock.Add(2 * time.Second)
+	n, err := f.app.RepublishUnconfirmed(ctx)
 	if n != 2 || err != nil {
 		t.Fatalf("republished %d, %v; want the lost placement and the unconfirmed cancellation", n, err)
 	}
@@ -263,13 +381,50 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	if got[string(lost.ID())] != contracts.OrderPlaced || got[string(cancelled.ID())] != contracts.OrderCancelled || len(got) != 2 {
 		t.Fatalf("republished %v", got)
 	}
+	// Still unconfirmed: published again only after twice the wait.
+	f.clock.Add(republishAfter + time.Second)
+	if n, _ := f.app.RepublishUnconfirmed(ctx); n != 0 {
+		t.Fatalf("published again %d after one wait; the second wait is twice as long", n)
+	}
+	f.clock.Add(republishAfter)
+	if n, _ := f.app.RepublishUnconfirmed(ctx); n != 2 {
+		t.Fatalf("published again %d after the second wait", n)
+	}
 	if err := f.app.RecordDeliveryCancelled(ctx, string(cancelled.ID())); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.app.RecordDeliveryStarted(ctx, string(lost.ID())); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := f.app.RepublishUnconfirmed(ctx, time.Now().Add(time.Hour)); n != 0 {
+	f.clock.Add(time.Hour)
+	if n, _ := f.app.RepublishUnconfirmed(ctx); n != 0 {
 		t.Fatalf("confirmed events were published again: %d", n)
+	}
+	if f.watch.Len() != 0 {
+		t.Fatalf("%d watches left after every event was confirmed", f.watch.Len())
+	}
+}
+
+// A delivery start heard after the order was cancelled (the two crossed) confirms the order's
+// placement, not its cancellation: should OrderCancelled be lost, it is published again.
+func TestCancellationStaysWatchedWhenTheDeliveryStartCrossesIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	ctx := context.Background()
+	o, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
+	f.clock.Add(time.Second)
+	if _, err := f.app.CancelOrder(ctx, string(o.ID())); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Second)
+	if err := f.app.RecordDeliveryStarted(ctx, string(o.ID())); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(republishAfter)
+	if n, err := f.app.RepublishUnconfirmed(ctx); n != 1 || err != nil {
+		t.Fatalf("republished %d, %v; want the cancellation", n, err)
+	}
+	if events := f.direct.Events(); len(events) != 1 || events[0].EventType != contracts.OrderCancelled {
+		t.Fatalf("published %+v", events)
 	}
 }

@@ -17,6 +17,10 @@ var (
 	ErrUnknownOrder      = errors.New("unknown order")
 	ErrOrderExists       = errors.New("order already exists")
 	ErrIdempotencyReused = errors.New("idempotency key already used for another order")
+	// ErrReservationAbandoned: the attempt at placing an order was abandoned (its store write
+	// failed, or the warehouse settled its reservation as unconfirmed); the order is never
+	// stored on that reservation.
+	ErrReservationAbandoned = errors.New("reservation abandoned")
 )
 
 // MaxQty is the most units of a product one order may ask for.
@@ -59,6 +63,17 @@ func ParseQty(n int) (Qty, error) {
 	}
 	return Qty(n), nil
 }
+
+// ReservationID names the stock the warehouse set aside for one attempt at placing an order.
+type ReservationID string
+
+// ParseReservationID validates a reservation id.
+func ParseReservationID(s string) (ReservationID, error) {
+	return ReservationID(s), parseID("reservationId", s)
+}
+
+// NewReservationID names a new attempt's reservation.
+func NewReservationID() ReservationID { return ReservationID(uuid.NewString()) }
 
 // IdempotencyKey lets a client retry an order request safely.
 type IdempotencyKey string
@@ -105,33 +120,41 @@ func ParseStatus(s string) (Status, error) {
 
 // Order is a customer's order of a quantity of one product.
 type Order struct {
-	id        OrderID
-	customer  CustomerID
-	product   ProductID
-	qty       Qty
-	status    Status
-	createdAt time.Time
-	updatedAt time.Time
+	id          OrderID
+	customer    CustomerID
+	product     ProductID
+	qty         Qty
+	reservation ReservationID
+	status      Status
+	// deliveryCancelled: the delivery service confirmed the cancellation.
+	deliveryCancelled bool
+	createdAt         time.Time
+	updatedAt         time.Time
 }
 
-// Place starts an order whose stock is reserved.
-func Place(id OrderID, customer CustomerID, product ProductID, qty Qty, now time.Time) Order {
-	return Order{id: id, customer: customer, product: product, qty: qty, status: Placed, createdAt: now, updatedAt: now}
+// Place starts an order whose stock the warehouse reserved under reservation.
+func Place(id OrderID, customer CustomerID, product ProductID, qty Qty, reservation ReservationID, now time.Time) Order {
+	return Order{id: id, customer: customer, product: product, qty: qty, reservation: reservation, status: Placed, createdAt: now, updatedAt: now}
 }
 
 // Restore rebuilds an order from storage.
-func Restore(id OrderID, customer CustomerID, product ProductID, qty Qty, status Status, createdAt, updatedAt time.Time) Order {
-	return Order{id: id, customer: customer, product: product, qty: qty, status: status, createdAt: createdAt, updatedAt: updatedAt}
+func Restore(id OrderID, customer CustomerID, product ProductID, qty Qty, reservation ReservationID, status Status,
+	deliveryCancelled bool, createdAt, updatedAt time.Time,
+) Order {
+	return Order{id: id, customer: customer, product: product, qty: qty, reservation: reservation, status: status,
+		deliveryCancelled: deliveryCancelled, createdAt: createdAt, updatedAt: updatedAt}
 }
 
-func (o Order) ID() OrderID          { return o.id }
-func (o Order) Customer() CustomerID { return o.customer }
-func (o Order) Product() ProductID   { return o.product }
-func (o Order) Qty() Qty             { return o.qty }
-func (o Order) Status() Status       { return o.status }
-func (o Order) CreatedAt() time.Time { return o.createdAt }
-func (o Order) UpdatedAt() time.Time { return o.updatedAt }
-func (o Order) IsCancelled() bool    { return o.status == Cancelled }
+func (o Order) ID() OrderID                { return o.id }
+func (o Order) Customer() CustomerID       { return o.customer }
+func (o Order) Product() ProductID         { return o.product }
+func (o Order) Qty() Qty                   { return o.qty }
+func (o Order) Reservation() ReservationID { return o.reservation }
+func (o Order) Status() Status             { return o.status }
+func (o Order) CreatedAt() time.Time       { return o.createdAt }
+func (o Order) UpdatedAt() time.Time       { return o.updatedAt }
+func (o Order) IsCancelled() bool          { return o.status == Cancelled }
+func (o Order) DeliveryCancelled() bool    { return o.deliveryCancelled }
 func (o Order) SameRequest(product ProductID, qty Qty) bool {
 	return o.product == product && o.qty == qty
 }
@@ -154,4 +177,26 @@ func (o *Order) StartDelivery(now time.Time) bool {
 	}
 	o.status, o.updatedAt = DeliveryStarted, now
 	return true
+}
+
+// RecordDeliveryCancelled records that the delivery of a cancelled order was cancelled: the
+// cancellation reached the delivery service. It reports whether the order changed.
+func (o *Order) RecordDeliveryCancelled() bool {
+	if !o.IsCancelled() || o.deliveryCancelled {
+		return false
+	}
+	o.deliveryCancelled = true
+	return true
+}
+
+// Announced reports whether the consumers confirmed the order's latest event: the delivery
+// started (the order was placed) or was cancelled (the order was cancelled).
+func (o Order) Announced() bool {
+	switch o.status {
+	case DeliveryStarted:
+		return true
+	case Cancelled:
+		return o.deliveryCancelled
+	}
+	return false
 }

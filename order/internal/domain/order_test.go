@@ -23,7 +23,7 @@ func TestOrderLife(t *testing.T) {
 		{"repeats change nothing", []string{"start", "start", "cancel", "cancel"}, domain.Cancelled},
 	}
 	for _, c := range cases {
-		o := domain.Place("o1", "alice", "apple", 1, now)
+		o := domain.Place("o1", "alice", "apple", 1, "r1", now)
 		for _, s := range c.steps {
 			if s == "start" {
 				o.StartDelivery(now)

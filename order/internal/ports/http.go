@@ -32,14 +32,16 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *events
 			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
+			Detail: "Storing the order failed in a way that leaves open whether it was stored. Send the request again with the same Idempotency-Key to learn its outcome; without a key, look at your orders before ordering again.", RetryAfter: 5},
 	}}
 
 	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrder(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
 	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}", g.Authenticated(getOrder(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrder(a, errs))).Methods(http.MethodPost)
-	// The warehouse asks, through its sidecar, whether an order it holds stock for exists.
-	r.Handle("/internal/orders/{orderId}", g.Sidecar(orderExists(a, errs))).Methods(http.MethodGet)
+	// The warehouse settles, through its sidecar, a reservation that stayed unconfirmed.
+	r.Handle("/internal/orders/{orderId}/settle", g.Sidecar(settleOrder(a, errs))).Methods(http.MethodPost)
 
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
@@ -136,14 +138,20 @@ func getOrder(a *app.App, errs httpx.Errors) http.Handler {
 	})
 }
 
-func orderExists(a *app.App, errs httpx.Errors) http.Handler {
+func settleOrder(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
+		req, err := httpx.Decode[contracts.SettleOrder](w, r)
 		if err != nil {
 			errs.Write(w, r, err)
 			return
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"orderId": string(o.ID()), "status": string(o.Status())})
+		id := mux.Vars(r)["orderId"]
+		stored, err := a.SettleOrder(r.Context(), id, req.ReservationID)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, contracts.OrderSettlement{OrderID: id, ReservationID: req.ReservationID, Stored: stored})
 	})
 }
 
@@ -158,7 +166,7 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 			auth.WriteForbidden(w, r, "A customer lists only their own orders.")
 			return
 		}
-		orders, err := a.CustomerOrders(r.Context(), customer)
+		orders, next, err := a.CustomerOrders(r.Context(), customer, r.URL.Query().Get("cursor"))
 		if err != nil {
 			errs.Write(w, r, err)
 			return
@@ -167,7 +175,11 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 		for _, o := range orders {
 			out = append(out, toJSON(o))
 		}
-		httpx.WriteJSON(w, http.StatusOK, map[string]any{"customerId": customer, "orders": out})
+		page := map[string]any{"customerId": customer, "orders": out}
+		if next != "" {
+			page["nextCursor"] = next
+		}
+		httpx.WriteJSON(w, http.StatusOK, page)
 	})
 }
 

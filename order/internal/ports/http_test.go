@@ -23,14 +23,15 @@ import (
 
 type noMetrics struct{}
 
-func (noMetrics) OrderPlaced(int)     {}
-func (noMetrics) OrderRefused(string) {}
-func (noMetrics) OrderCancelled()     {}
+func (noMetrics) OrderPlaced(int)                {}
+func (noMetrics) OrderRefused(string)            {}
+func (noMetrics) OrderCancelled()                {}
+func (noMetrics) Unconfirmed(int, time.Duration) {}
 
 func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
@@ -59,13 +60,14 @@ func TestOwnership(t *testing.T) {
 		{"GET", "/orders/" + id, "", authtest.Sidecar, 401},
 		{"GET", "/orders?customerId=alice", "", bob, 403},
 		{"POST", "/orders/" + id + "/cancel", "", bob, 403},
-		{"GET", "/internal/orders/" + id, "", admin, 403},
+		{"POST", "/internal/orders/" + id + "/settle", `{"reservationId":"r1"}`, admin, 403},
 		{"POST", "/events/deliveries", "{}", alice, 403},
 		{"GET", "/orders/" + id, "", alice, 200},
 		{"GET", "/orders/" + id, "", admin, 200},
 		{"GET", "/orders?customerId=alice", "", alice, 200},
-		{"GET", "/internal/orders/" + id, "", authtest.Sidecar, 200},
-		{"GET", "/internal/orders/ghost", "", authtest.Sidecar, 404},
+		{"POST", "/internal/orders/" + id + "/settle", `{"reservationId":"r1"}`, authtest.Sidecar, 200},
+		{"POST", "/internal/orders/ghost/settle", `{"reservationId":"r1"}`, authtest.Sidecar, 200},
+		{"POST", "/internal/orders/ghost/settle", `{}`, authtest.Sidecar, 422},
 	}
 	for _, c := range cases {
 		if rec := authtest.Do(h, c.method, c.path, c.body, c.as); rec.Code != c.status {

@@ -38,15 +38,14 @@ func Run(ctx context.Context) error {
 		Name: "order", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
-			watch := adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore)
+			every := republishEvery(cfg.RepublishAfter)
 			a := app.New(
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
-				watch,
+				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every),
 				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
-				newMetrics(d.Registry), d.Log, time.Now)
-			go watch.Run(ctx, time.Second, d.Log)
-			go republishUnconfirmed(ctx, a, cfg.RepublishAfter, d.Log)
+				newMetrics(d.Registry), d.Log, time.Now, cfg.RepublishAfter)
+			go republishUnconfirmed(ctx, a, every, d.Log)
 			handlers := ports.Routes(r, a, d.Guard, ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			return nil
@@ -54,9 +53,14 @@ func Run(ctx context.Context) error {
 	})
 }
 
+// republishEvery is how often the republisher looks for events fallen due.
+func republishEvery(after time.Duration) time.Duration {
+	return min(max(after/4, time.Second), 30*time.Second)
+}
+
 // republishUnconfirmed publishes again, now and then, the order events no consumer confirmed.
-func republishUnconfirmed(ctx context.Context, a *app.App, after time.Duration, log *slog.Logger) {
-	t := time.NewTicker(after / 4)
+func republishUnconfirmed(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -64,30 +68,45 @@ func republishUnconfirmed(ctx context.Context, a *app.App, after time.Duration, 
 			return
 		case <-t.C:
 		}
-		if _, err := a.RepublishUnconfirmed(ctx, time.Now().Add(-after)); err != nil && ctx.Err() == nil {
+		if _, err := a.RepublishUnconfirmed(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("publishing unconfirmed order events again", "err", err)
 		}
 	}
 }
 
 type metrics struct {
-	placed    prometheus.Counter
-	units     prometheus.Counter
-	refused   *prometheus.CounterVec
-	cancelled prometheus.Counter
+	placed      prometheus.Counter
+	units       prometheus.Counter
+	refused     *prometheus.CounterVec
+	cancelled   prometheus.Counter
+	republished prometheus.Counter
+	unconfirmed prometheus.Gauge
+	oldest      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		placed:    prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_total", Help: "Orders accepted."}),
-		units:     prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_units_total", Help: "Units in accepted orders."}),
-		refused:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orders_refused_total", Help: "Orders refused, by reason (out_of_stock, unknown_product, stock_unconfirmed, store_unavailable)."}, []string{"reason"}),
+		placed: prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_total", Help: "Orders accepted."}),
+		units:  prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_placed_units_total", Help: "Units in accepted orders."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orders_refused_total",
+			Help: "Orders refused, by reason (out_of_stock, unknown_product, stock_unconfirmed, store_unavailable, outcome_unknown, idempotency_key_reused)."}, []string{"reason"}),
 		cancelled: prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_cancelled_total", Help: "Orders cancelled."}),
+		republished: prometheus.NewCounter(prometheus.CounterOpts{Name: "order_events_republished_total",
+			Help: "Order events published again because no consumer confirmed them in time."}),
+		unconfirmed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "order_events_unconfirmed",
+			Help: "Order events found unconfirmed (and published again) in the republisher's last pass."}),
+		oldest: prometheus.NewGauge(prometheus.GaugeOpts{Name: "order_events_unconfirmed_oldest_seconds",
+			Help: "Age of the oldest order event found unconfirmed in the republisher's last pass."}),
 	}
-	reg.MustRegister(m.placed, m.units, m.refused, m.cancelled)
+	reg.MustRegister(m.placed, m.units, m.refused, m.cancelled, m.republished, m.unconfirmed, m.oldest)
 	return m
 }
 
 func (m *metrics) OrderPlaced(qty int)        { m.placed.Inc(); m.units.Add(float64(qty)) }
 func (m *metrics) OrderRefused(reason string) { m.refused.WithLabelValues(reason).Inc() }
 func (m *metrics) OrderCancelled()            { m.cancelled.Inc() }
+func (m *metrics) Unconfirmed(republished int, oldest time.Duration) {
+	m.republished.Add(float64(republished))
+	m.unconfirmed.Set(float64(republished))
+	m.oldest.Set(oldest.Seconds())
+}

@@ -78,14 +78,14 @@ func runContract(t *testing.T, newRepos replicas) {
 			if r != nil {
 				t.Fatalf("o1 already holds %+v", r)
 			}
-			res, err := p.Reserve("o1", 3, now, time.Minute)
+			res, err := p.Reserve("r1", "o1", 3, now, time.Minute)
 			return &res, err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r, err := b.Reservation(ctx, "o1")
-		if err != nil || r.Status() != domain.Reserved || r.Qty() != 3 || r.Product() != "apple" || !r.CreatedAt().Equal(now) {
+		if err != nil || r.Status() != domain.Reserved || r.Qty() != 3 || r.Product() != "apple" || !r.Is("r1") || !r.CreatedAt().Equal(now) {
 			t.Fatalf("read back %+v, %v", r, err)
 		}
 		if p, _ := b.Product(ctx, "apple"); p.Reserved() != 3 || !p.Holds()["o1"].Equal(now.Add(time.Minute)) {
@@ -118,7 +118,7 @@ func runContract(t *testing.T, newRepos replicas) {
 				defer wg.Done()
 				order := domain.OrderID(fmt.Sprintf("pear-%d", i))
 				err := repo.UpdateStock(ctx, "pear", order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
-					res, err := p.Reserve(order, 1, now, time.Minute)
+					res, err := p.Reserve(domain.ReservationID("r-"+order), order, 1, now, time.Minute)
 					return &res, err
 				})
 				switch {

@@ -100,29 +100,50 @@ func (m *MemoryRepository) UpdateStock(_ context.Context, id domain.ProductID, o
 	return nil
 }
 
-// MemoryOrders stands in for the order service: it knows which orders exist.
+// MemoryOrders stands in for the order service: it knows which orders are stored on which
+// reservation, and which reservations it settled as abandoned.
 type MemoryOrders struct {
-	mu     sync.Mutex
-	orders map[domain.OrderID]bool
+	mu        sync.Mutex
+	stored    map[domain.OrderID]domain.ReservationID
+	abandoned map[domain.ReservationID]bool
 	// Down makes every question fail, as an unreachable order service would.
 	Down bool
+	// OnSettle, when set, runs while an order is being settled, as other requests would.
+	OnSettle func()
 }
 
-// Store records that an order exists.
-func (m *MemoryOrders) Store(order domain.OrderID) {
+// Store records that an order is stored on a reservation, unless that reservation was
+// abandoned; it reports whether it stored it.
+func (m *MemoryOrders) Store(order domain.OrderID, reservation domain.ReservationID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.orders == nil {
-		m.orders = map[domain.OrderID]bool{}
+	if m.abandoned[reservation] {
+		return false
 	}
-	m.orders[order] = true
+	if m.stored == nil {
+		m.stored = map[domain.OrderID]domain.ReservationID{}
+	}
+	m.stored[order] = reservation
+	return true
 }
 
-func (m *MemoryOrders) OrderExists(_ context.Context, order domain.OrderID) (bool, error) {
+func (m *MemoryOrders) Settle(_ context.Context, order domain.OrderID, reservation domain.ReservationID) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Down {
 		return false, fmt.Errorf("order service unreachable")
 	}
-	return m.orders[order], nil
+	if _, ok := m.stored[order]; ok {
+		return true, nil
+	}
+	if m.abandoned == nil {
+		m.abandoned = map[domain.ReservationID]bool{}
+	}
+	m.abandoned[reservation] = true
+	if m.OnSettle != nil {
+		m.mu.Unlock()
+		defer m.mu.Lock()
+		m.OnSettle()
+	}
+	return false, nil
 }

@@ -2,46 +2,41 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
-	"time"
 
-	"github.com/skmall/skmall/platform/auth"
+	dapr "github.com/dapr/go-sdk/client"
+
+	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// DaprOrders asks the order service whether an order exists, through Dapr service invocation
-// on the sidecar's HTTP API, where a 404 from the order service arrives as a 404.
+// DaprOrders settles unconfirmed reservations with the order service, through Dapr service
+// invocation.
 type DaprOrders struct {
-	client  *http.Client
-	sidecar string // http://host:port of the sidecar's HTTP API
-	appID   string
-	token   string
+	client dapr.Client
+	appID  string
 }
 
-// NewDaprOrders returns a checker invoking appID through the sidecar at sidecarURL.
-func NewDaprOrders(sidecarURL, orderAppID, daprAPIToken string) *DaprOrders {
-	return &DaprOrders{client: &http.Client{Timeout: 5 * time.Second}, sidecar: sidecarURL, appID: orderAppID, token: daprAPIToken}
+// NewDaprOrders returns the order service as the app id orderAppID.
+func NewDaprOrders(client dapr.Client, orderAppID string) *DaprOrders {
+	return &DaprOrders{client: client, appID: orderAppID}
 }
 
-func (d *DaprOrders) OrderExists(ctx context.Context, order domain.OrderID) (bool, error) {
-	u := fmt.Sprintf("%s/v1.0/invoke/%s/method/internal/orders/%s", d.sidecar, d.appID, url.PathEscape(string(order)))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+func (d *DaprOrders) Settle(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) (bool, error) {
+	body, err := json.Marshal(contracts.SettleOrder{ReservationID: string(reservation)})
 	if err != nil {
 		return false, err
 	}
-	req.Header.Set(auth.DaprTokenHeader, d.token)
-	resp, err := d.client.Do(req)
+	out, err := d.client.InvokeMethodWithContent(ctx, d.appID, "internal/orders/"+url.PathEscape(string(order))+"/settle", "post",
+		&dapr.DataContent{ContentType: "application/json", Data: body})
 	if err != nil {
-		return false, fmt.Errorf("ask the order service about %s: %w", order, err)
+		return false, fmt.Errorf("settle order %s with the order service: %w", order, err)
 	}
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return true, nil
-	case http.StatusNotFound:
-		return false, nil
+	var s contracts.OrderSettlement
+	if err := json.Unmarshal(out, &s); err != nil {
+		return false, fmt.Errorf("settle order %s: unreadable answer: %w", order, err)
 	}
-	return false, fmt.Errorf("ask the order service about %s: %s", order, resp.Status)
+	return s.Stored, nil
 }

@@ -32,6 +32,7 @@ type catalog struct {
 
 // reservationRecord is how a reservation is stored.
 type reservationRecord struct {
+	ID        string    `json:"id,omitempty"`
 	OrderID   string    `json:"orderId"`
 	ProductID string    `json:"productId"`
 	Qty       int       `json:"qty"`
@@ -42,7 +43,7 @@ type reservationRecord struct {
 
 func toReservationRecord(r domain.Reservation) reservationRecord {
 	return reservationRecord{
-		OrderID: string(r.Order()), ProductID: string(r.Product()), Qty: int(r.Qty()),
+		ID: string(r.ID()), OrderID: string(r.Order()), ProductID: string(r.Product()), Qty: int(r.Qty()),
 		Status: string(r.Status()), CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt(),
 	}
 }
@@ -52,6 +53,6 @@ func (r reservationRecord) reservation() (domain.Reservation, error) {
 	if err != nil {
 		return domain.Reservation{}, err
 	}
-	return domain.RestoreReservation(domain.OrderID(r.OrderID), domain.ProductID(r.ProductID),
+	return domain.RestoreReservation(domain.ReservationID(r.ID), domain.OrderID(r.OrderID), domain.ProductID(r.ProductID),
 		domain.Qty(r.Qty), st, r.CreatedAt, r.UpdatedAt), nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -31,9 +32,12 @@ type Repository interface {
 		change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error)) error
 }
 
-// OrderChecker asks the order service, which owns orders, whether an order exists.
-type OrderChecker interface {
-	OrderExists(ctx context.Context, order domain.OrderID) (bool, error)
+// Orders is the order service, which owns orders.
+type Orders interface {
+	// Settle asks about an order whose reservation is still unconfirmed: stored reports
+	// whether the order is stored on that reservation. When it is not, the order service
+	// makes sure it never will be, so the reservation can be given back.
+	Settle(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) (stored bool, err error)
 }
 
 // Metrics counts what the warehouse does.
@@ -45,7 +49,7 @@ type Metrics interface {
 // App is the warehouse.
 type App struct {
 	repo    Repository
-	orders  OrderChecker
+	orders  Orders
 	metrics Metrics
 	now     func() time.Time
 	hold    time.Duration
@@ -53,7 +57,7 @@ type App struct {
 
 // New returns the warehouse's use cases. hold is how long a reservation waits for its order
 // to be confirmed before the warehouse checks whether the order was stored at all.
-func New(repo Repository, orders OrderChecker, m Metrics, now func() time.Time, hold time.Duration) *App {
+func New(repo Repository, orders Orders, m Metrics, now func() time.Time, hold time.Duration) *App {
 	return &App{repo: repo, orders: orders, metrics: m, now: now, hold: hold}
 }
 
@@ -104,57 +108,100 @@ type Refusal string
 const (
 	RefusedOutOfStock     Refusal = "OUT_OF_STOCK"
 	RefusedUnknownProduct Refusal = "UNKNOWN_PRODUCT"
+	// RefusedClash: the order already holds a reservation for another product or quantity
+	// (two requests with one idempotency key asking for different things).
+	RefusedClash Refusal = "RESERVATION_CLASH"
 )
 
-// ReserveStock sets qty units of a product aside for an order. It is idempotent by order: a
-// repeated request for an order that already holds the same reservation succeeds without
-// reserving again. A refusal (out of stock, unknown product) is a result, not an error.
-func (a *App) ReserveStock(ctx context.Context, orderID, productID string, qty int) (Refusal, error) {
-	oid, err := domain.ParseOrderID(orderID)
+// ReserveStock is order's request to set stock aside for one attempt at placing an order.
+type ReserveStock struct {
+	OrderID       string
+	ProductID     string
+	Qty           int
+	ReservationID string
+	// Replaces names reservations of the order's earlier attempts that were abandoned: the
+	// order service promised never to store the order on them.
+	Replaces []string
+}
+
+// ReserveStock sets qty units of a product aside for an order and returns the reservation the
+// order holds. It is idempotent by order: a repeated request for an order that holds a
+// reservation of the same product and quantity reserves nothing more, returns that
+// reservation and gives it a new hold. A reservation that was released, or that an abandoned
+// attempt made (Replaces), is reserved afresh under the new name. A refusal (out of stock,
+// unknown product, a clash with the order's reservation) is a result, not an error.
+func (a *App) ReserveStock(ctx context.Context, cmd ReserveStock) (domain.ReservationID, Refusal, error) {
+	oid, err := domain.ParseOrderID(cmd.OrderID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	pid, err := domain.ParseProductID(productID)
+	pid, err := domain.ParseProductID(cmd.ProductID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	q, err := domain.ParseQty(qty)
+	q, err := domain.ParseQty(cmd.Qty)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
+	rid, err := domain.ParseReservationID(cmd.ReservationID)
+	if err != nil {
+		return "", "", err
+	}
+	if len(cmd.Replaces) > MaxReplaced {
+		return "", "", fmt.Errorf("%w: at most %d reservations can be replaced", domain.ErrInvalidInput, MaxReplaced)
+	}
+	var holder domain.ReservationID
 	err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
-		if r != nil && r.Status() != domain.Released {
-			if !r.Matches(pid, q) {
-				return nil, fmt.Errorf("%w: order %s holds %d of %s", domain.ErrReservationClash, oid, r.Qty(), r.Product())
-			}
+		now := a.now()
+		switch {
+		case r == nil, r.Status() == domain.Released:
+			// A released reservation is one whose order was never stored (or was cancelled
+			// before it was stored): the order's next attempt reserves afresh.
+			res, err := p.Reserve(rid, oid, q, now, a.hold)
+			holder = res.ID()
+			return &res, err
+		case r.Status() == domain.Reserved && slices.Contains(cmd.Replaces, string(r.ID())):
+			res, err := p.Replace(r, rid, q, now, a.hold)
+			holder = res.ID()
+			return &res, err
+		case !r.Matches(pid, q):
+			return nil, fmt.Errorf("%w: order %s holds %d of %s", domain.ErrReservationClash, oid, r.Qty(), r.Product())
+		}
+		holder = r.ID()
+		if !p.ExtendHold(r, now, a.hold) {
 			return nil, nil
 		}
-		// A released reservation is one whose order was never stored (the order service gave
-		// it back): a retry of that order reserves afresh.
-		res, err := p.Reserve(oid, q, a.now(), a.hold)
-		if err != nil {
-			return nil, err
-		}
-		return &res, nil
+		return r, nil
 	})
 	switch {
 	case errors.Is(err, domain.ErrOutOfStock):
 		a.metrics.Reservation("out_of_stock", int(q))
-		return RefusedOutOfStock, nil
+		return "", RefusedOutOfStock, nil
 	case errors.Is(err, domain.ErrUnknownProduct):
 		a.metrics.Reservation("unknown_product", int(q))
-		return RefusedUnknownProduct, nil
+		return "", RefusedUnknownProduct, nil
+	case errors.Is(err, domain.ErrReservationClash):
+		a.metrics.Reservation("clash", int(q))
+		return "", RefusedClash, nil
 	case err != nil:
-		return "", err
+		return "", "", err
 	}
 	a.metrics.Reservation("reserved", int(q))
-	return "", nil
+	return holder, "", nil
 }
 
-// ReleaseReservation gives back the stock of an order that was never stored. Releasing an
-// unknown or already released reservation changes nothing.
-func (a *App) ReleaseReservation(ctx context.Context, orderID string) error {
+// MaxReplaced bounds how many abandoned reservations one request may name.
+const MaxReplaced = 16
+
+// ReleaseReservation gives back the stock of a reservation whose order was never stored and
+// never will be on it. Releasing an unknown, already released or superseded reservation
+// changes nothing.
+func (a *App) ReleaseReservation(ctx context.Context, orderID, reservationID string) error {
 	oid, err := domain.ParseOrderID(orderID)
+	if err != nil {
+		return err
+	}
+	rid, err := domain.ParseReservationID(reservationID)
 	if err != nil {
 		return err
 	}
@@ -165,7 +212,9 @@ func (a *App) ReleaseReservation(ctx context.Context, orderID string) error {
 	if err != nil {
 		return err
 	}
-	return a.move(ctx, r.Product(), oid, a.giveBack)
+	return a.move(ctx, r.Product(), oid, func(p *domain.Product, r *domain.Reservation) bool {
+		return r.Is(rid) && r.Status() == domain.Reserved && p.GiveBack(r, a.now())
+	})
 }
 
 // OrderCancelled gives a cancelled order's quantity back: the reservation is released, or
@@ -211,9 +260,10 @@ func (a *App) move(ctx context.Context, pid domain.ProductID, oid domain.OrderID
 
 // ReleaseUnconfirmed gives back the stock of reservations whose order was never stored: the
 // order service reserved, then crashed or failed before storing the order (or the reservation
-// request outlived the caller's patience). A reservation unconfirmed past its hold is checked
-// against the order service, the owner of orders: an order that exists is confirmed, one that
-// does not is released. It returns how many reservations were released.
+// request outlived the caller's patience). A reservation unconfirmed past its hold is settled
+// with the order service, the owner of orders: one whose order is stored on it is confirmed;
+// otherwise the order service makes sure the order never will be stored on it, and it is
+// given back. It returns how many reservations were released.
 func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 	ids, err := a.repo.ProductIDs(ctx)
 	if err != nil {
@@ -228,28 +278,9 @@ func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 			continue
 		}
 		for _, oid := range p.ExpiredHolds(a.now()) {
-			exists, err := a.orders.OrderExists(ctx, oid)
+			qty, err := a.settle(ctx, pid, oid)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("order %s: %w", oid, err))
-				continue
-			}
-			if exists {
-				errs = append(errs, a.move(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) bool { return p.Confirm(r) }))
-				continue
-			}
-			var qty int
-			err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
-				if r == nil || !p.Confirm(r) { // no longer held: confirmed or settled meanwhile
-					return nil, nil
-				}
-				if !p.GiveBack(r, a.now()) {
-					return nil, nil
-				}
-				qty = int(r.Qty())
-				return r, nil
-			})
-			if err != nil {
-				errs = append(errs, err)
 				continue
 			}
 			if qty > 0 {
@@ -259,4 +290,31 @@ func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 		}
 	}
 	return released, errors.Join(errs...)
+}
+
+// settle confirms or gives back one expired hold, and returns the units given back.
+func (a *App) settle(ctx context.Context, pid domain.ProductID, oid domain.OrderID) (int, error) {
+	r, err := a.repo.Reservation(ctx, oid)
+	if err != nil {
+		return 0, err
+	}
+	stored, err := a.orders.Settle(ctx, oid, r.ID())
+	if err != nil {
+		return 0, err
+	}
+	qty := 0
+	err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, cur *domain.Reservation) (*domain.Reservation, error) {
+		// Only the reservation that was settled: another attempt may have replaced it meanwhile.
+		if cur == nil || !cur.Is(r.ID()) || !p.Confirm(cur) {
+			return nil, nil
+		}
+		if !stored {
+			if !p.GiveBack(cur, a.now()) {
+				return nil, nil
+			}
+			qty = int(cur.Qty())
+		}
+		return cur, nil
+	})
+	return qty, err
 }

@@ -42,6 +42,12 @@ func newWarehouseAt(t *testing.T, stock map[string]int) (*app.App, *adapters.Mem
 	return a, orders, &now
 }
 
+// reserve asks for stock as the order service would on an order's first attempt.
+func reserve(ctx context.Context, a *app.App, order, product string, qty int) (app.Refusal, error) {
+	_, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: order, ProductID: product, Qty: qty, ReservationID: "r-" + order})
+	return refusal, err
+}
+
 func stockOf(t *testing.T, a *app.App, id string) (onHand, reserved int) {
 	t.Helper()
 	p, err := a.Product(context.Background(), id)
@@ -79,34 +85,35 @@ func TestReserveStock(t *testing.T) {
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 10})
 
-	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 4); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || refusal != "" {
 		t.Fatalf("reserve 4 of 10: %q, %v", refusal, err)
 	}
 	if onHand, reserved := stockOf(t, a, "apple"); onHand != 10 || reserved != 4 {
 		t.Fatalf("after reserving 4: onHand %d reserved %d", onHand, reserved)
 	}
 	// Idempotent by order: the same request again reserves nothing more.
-	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 4); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || refusal != "" {
 		t.Fatalf("repeated reservation: %q, %v", refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
 		t.Fatalf("a repeated reservation reserved again: %d", reserved)
 	}
-	// The same order asking for something else is a programming error, not a refusal.
-	if _, err := a.ReserveStock(ctx, "o1", "apple", 5); !errors.Is(err, domain.ErrReservationClash) {
-		t.Fatalf("clashing reservation: %v", err)
+	// The same order asking for something else (one idempotency key, two requests) is
+	// refused; the warehouse itself did not fail.
+	if refusal, err := reserve(ctx, a, "o1", "apple", 5); err != nil || refusal != app.RefusedClash {
+		t.Fatalf("clashing reservation: %q %v", refusal, err)
 	}
-	if refusal, _ := a.ReserveStock(ctx, "o2", "apple", 7); refusal != app.RefusedOutOfStock {
+	if refusal, _ := reserve(ctx, a, "o2", "apple", 7); refusal != app.RefusedOutOfStock {
 		t.Fatalf("reserving 7 of 6 available: %q", refusal)
 	}
-	if refusal, _ := a.ReserveStock(ctx, "o3", "durian", 1); refusal != app.RefusedUnknownProduct {
+	if refusal, _ := reserve(ctx, a, "o3", "durian", 1); refusal != app.RefusedUnknownProduct {
 		t.Fatalf("reserving an unknown product: %q", refusal)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
 		t.Fatalf("refusals changed the stock: reserved %d", reserved)
 	}
 	for _, qty := range []int{0, -1, domain.MaxQty + 1} {
-		if _, err := a.ReserveStock(ctx, "o4", "apple", qty); !errors.Is(err, domain.ErrInvalidInput) {
+		if _, err := reserve(ctx, a, "o4", "apple", qty); !errors.Is(err, domain.ErrInvalidInput) {
 			t.Errorf("qty %d: %v", qty, err)
 		}
 	}
@@ -125,7 +132,7 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			refusal, err := a.ReserveStock(ctx, fmt.Sprintf("o%d", i), "apple", 1)
+			refusal, err := reserve(ctx, a, fmt.Sprintf("o%d", i), "apple", 1)
 			if err != nil {
 				t.Error(err)
 				return
@@ -160,7 +167,7 @@ func TestGiveBackConvergesWhateverTheOrderOfEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			a := newWarehouse(t, map[string]int{"apple": 10})
-			if refusal, err := a.ReserveStock(ctx, "o1", "apple", 3); err != nil || refusal != "" {
+			if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || refusal != "" {
 				t.Fatal(refusal, err)
 			}
 			cancelled := false
@@ -172,7 +179,7 @@ func TestGiveBackConvergesWhateverTheOrderOfEvents(t *testing.T) {
 				case "cancel":
 					err, cancelled = a.OrderCancelled(ctx, "o1", "apple"), true
 				case "release":
-					err, cancelled = a.ReleaseReservation(ctx, "o1"), true
+					err, cancelled = a.ReleaseReservation(ctx, "o1", "r-o1"), true
 				}
 				if err != nil {
 					t.Fatalf("%s: %v", step, err)
@@ -193,16 +200,16 @@ func TestReleasedReservationCanBeReservedAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 5})
-	if _, err := a.ReserveStock(ctx, "o1", "apple", 5); err != nil {
+	if _, err := reserve(ctx, a, "o1", "apple", 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ReleaseReservation(ctx, "o1"); err != nil {
+	if err := a.ReleaseReservation(ctx, "o1", "r-o1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.ReleaseReservation(ctx, "never-reserved"); err != nil {
+	if err := a.ReleaseReservation(ctx, "never-reserved", "r1"); err != nil {
 		t.Fatalf("releasing nothing: %v", err)
 	}
-	if refusal, err := a.ReserveStock(ctx, "o1", "apple", 5); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 5); err != nil || refusal != "" {
 		t.Fatalf("a retried order after its release: %q %v", refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 5 {
@@ -226,7 +233,7 @@ func TestAdjustStock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 10})
-	if _, err := a.ReserveStock(ctx, "o1", "apple", 6); err != nil {
+	if _, err := reserve(ctx, a, "o1", "apple", 6); err != nil {
 		t.Fatal(err)
 	}
 	if p, err := a.AdjustStock(ctx, "apple", 5); err != nil || p.OnHand() != 15 {
@@ -253,11 +260,11 @@ func TestUnconfirmedReservationsAreReleased(t *testing.T) {
 	ctx := context.Background()
 	a, orders, now := newWarehouseAt(t, map[string]int{"apple": 10})
 	for _, o := range []string{"stored", "lost", "shipped"} {
-		if refusal, err := a.ReserveStock(ctx, o, "apple", 2); err != nil || refusal != "" {
+		if refusal, err := reserve(ctx, a, o, "apple", 2); err != nil || refusal != "" {
 			t.Fatal(refusal, err)
 		}
 	}
-	orders.Store("stored")
+	orders.Store("stored", "r-stored")
 	// A delivery that started settles its reservation: nothing left to confirm.
 	if err := a.DeliveryStarted(ctx, "shipped", "apple"); err != nil {
 		t.Fatal(err)
@@ -283,5 +290,86 @@ func TestUnconfirmedReservationsAreReleased(t *testing.T) {
 	p, _ := a.Product(ctx, "apple")
 	if len(p.Holds()) != 0 {
 		t.Fatalf("holds left: %v", p.Holds())
+	}
+}
+
+// An abandoned attempt's reservation is replaced, not handed out again, and giving it back
+// later touches only it: the next attempt keeps what it reserved.
+func TestAbandonedReservationIsReplaced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 5})
+	if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || refusal != "" {
+		t.Fatal(refusal, err)
+	}
+	// A repeat names the reservation the order already holds.
+	holder, _, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "second"})
+	if err != nil || holder != "r-o1" {
+		t.Fatalf("repeat: held by %q, %v", holder, err)
+	}
+	// The attempt that made r-o1 was abandoned; the next one replaces it.
+	holder, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "third", Replaces: []string{"r-o1"}})
+	if err != nil || refusal != "" || holder != "third" {
+		t.Fatalf("replacing: held by %q, %q, %v", holder, refusal, err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 3 {
+		t.Fatalf("replacing changed the reserved stock: %d", reserved)
+	}
+	// The late release of the abandoned reservation gives back nothing of the new one.
+	if err := a.ReleaseReservation(ctx, "o1", "r-o1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 3 {
+		t.Fatalf("releasing the abandoned reservation released the new one: reserved %d", reserved)
+	}
+	if err := a.ReleaseReservation(ctx, "o1", "third"); err != nil {
+		t.Fatal(err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 0 {
+		t.Fatalf("reserved %d after releasing the holder", reserved)
+	}
+}
+
+// A repeated request for a reservation is an order being placed again right now: its hold
+// starts over, so the sweep does not ask about an order whose request is still running.
+func TestRepeatedReservationExtendsTheHold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, orders, now := newWarehouseAt(t, map[string]int{"apple": 5})
+	if _, err := reserve(ctx, a, "o1", "apple", 2); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(hold - time.Second)
+	if _, err := reserve(ctx, a, "o1", "apple", 2); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(2 * time.Second)
+	orders.Down = true // any question to the order service would fail the sweep
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err != nil {
+		t.Fatalf("a hold renewed a second ago was settled: %d, %v", n, err)
+	}
+}
+
+// The sweep settles one reservation; should the order's next attempt replace it meanwhile,
+// the sweep gives back nothing of the new one.
+func TestSweepLeavesAReplacedReservationAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, orders, now := newWarehouseAt(t, map[string]int{"apple": 5})
+	if _, err := reserve(ctx, a, "o1", "apple", 2); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(hold + time.Second)
+	orders.OnSettle = func() {
+		// While the order service settles r-o1 as abandoned, the order's retry replaces it.
+		if _, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 2, ReservationID: "retry", Replaces: []string{"r-o1"}}); err != nil || refusal != "" {
+			t.Errorf("retry: %q %v", refusal, err)
+		}
+	}
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err != nil {
+		t.Fatalf("released %d, %v: the retry's reservation was given back", n, err)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 2 {
+		t.Fatalf("reserved %d, want the retry's 2", reserved)
 	}
 }

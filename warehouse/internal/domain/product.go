@@ -55,7 +55,7 @@ func (p Product) ExpiredHolds(now time.Time) []OrderID {
 // Reserve sets qty units aside for an order, if that many are available. The reservation is
 // held until the order is confirmed; past hold, an unconfirmed reservation whose order was
 // never stored is given back (see ExpiredHolds).
-func (p *Product) Reserve(order OrderID, qty Qty, now time.Time, hold time.Duration) (Reservation, error) {
+func (p *Product) Reserve(id ReservationID, order OrderID, qty Qty, now time.Time, hold time.Duration) (Reservation, error) {
 	if int(qty) > p.Available() {
 		return Reservation{}, fmt.Errorf("%w: %s has %d available, order %s asks for %d", ErrOutOfStock, p.id, p.Available(), order, qty)
 	}
@@ -64,7 +64,25 @@ func (p *Product) Reserve(order OrderID, qty Qty, now time.Time, hold time.Durat
 		p.holds = map[OrderID]time.Time{}
 	}
 	p.holds[order] = now.Add(hold)
-	return Reservation{order: order, product: p.id, qty: qty, status: Reserved, createdAt: now, updatedAt: now}, nil
+	return Reservation{id: id, order: order, product: p.id, qty: qty, status: Reserved, createdAt: now, updatedAt: now}, nil
+}
+
+// Replace gives back a reservation whose attempt was abandoned and reserves the same stock
+// afresh under a new name, for the order's next attempt.
+func (p *Product) Replace(r *Reservation, id ReservationID, qty Qty, now time.Time, hold time.Duration) (Reservation, error) {
+	p.GiveBack(r, now)
+	return p.Reserve(id, r.order, qty, now, hold)
+}
+
+// ExtendHold gives an unconfirmed reservation a new deadline: its order is being placed again
+// right now, so it is too early to ask whether the order exists. It reports whether the
+// reservation was held.
+func (p *Product) ExtendHold(r *Reservation, now time.Time, hold time.Duration) bool {
+	if _, held := p.holds[r.order]; !held {
+		return false
+	}
+	p.holds[r.order] = now.Add(hold)
+	return true
 }
 
 // Confirm records that the reservation's order is stored: the stock stays reserved until the

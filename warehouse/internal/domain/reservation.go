@@ -24,8 +24,11 @@ func ParseReservationStatus(s string) (ReservationStatus, error) {
 	return "", fmt.Errorf("%w: unknown reservation status %q", ErrInvalidInput, s)
 }
 
-// Reservation is the stock one order holds on one product.
+// Reservation is the stock one order holds on one product. Each placement attempt of an order
+// names the reservation it makes, so that a reservation given up for one attempt is never
+// mistaken for another attempt's.
 type Reservation struct {
+	id        ReservationID
 	order     OrderID
 	product   ProductID
 	qty       Qty
@@ -35,9 +38,11 @@ type Reservation struct {
 }
 
 // RestoreReservation rebuilds a reservation from storage.
-func RestoreReservation(order OrderID, product ProductID, qty Qty, status ReservationStatus, createdAt, updatedAt time.Time) Reservation {
-	return Reservation{order: order, product: product, qty: qty, status: status, createdAt: createdAt, updatedAt: updatedAt}
+func RestoreReservation(id ReservationID, order OrderID, product ProductID, qty Qty, status ReservationStatus, createdAt, updatedAt time.Time) Reservation {
+	return Reservation{id: id, order: order, product: product, qty: qty, status: status, createdAt: createdAt, updatedAt: updatedAt}
 }
+
+func (r Reservation) ID() ReservationID { return r.id }
 
 func (r Reservation) Order() OrderID            { return r.order }
 func (r Reservation) Product() ProductID        { return r.product }
@@ -45,6 +50,10 @@ func (r Reservation) Qty() Qty                  { return r.qty }
 func (r Reservation) Status() ReservationStatus { return r.status }
 func (r Reservation) CreatedAt() time.Time      { return r.createdAt }
 func (r Reservation) UpdatedAt() time.Time      { return r.updatedAt }
+
+// Is reports whether this is the reservation named id. A reservation stored before reservations
+// had names answers to the empty name.
+func (r Reservation) Is(id ReservationID) bool { return r.id == id }
 
 // Matches reports whether a repeated reservation request asks for what this one holds.
 func (r Reservation) Matches(product ProductID, qty Qty) bool {

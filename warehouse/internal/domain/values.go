@@ -49,6 +49,17 @@ func ParseOrderID(s string) (OrderID, error) {
 	return OrderID(s), nil
 }
 
+// ReservationID names one reservation of an order.
+type ReservationID string
+
+// ParseReservationID accepts the same shape as a product id.
+func ParseReservationID(s string) (ReservationID, error) {
+	if !idPattern.MatchString(s) {
+		return "", fmt.Errorf("%w: reservationId must be 1-64 letters, digits, '.', '_' or '-', got %q", ErrInvalidInput, s)
+	}
+	return ReservationID(s), nil
+}
+
 // Qty is how many units one order reserves: 1 to MaxQty.
 type Qty int
 

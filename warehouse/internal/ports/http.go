@@ -28,7 +28,6 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, 
 		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
 		{Err: domain.ErrProductExists, Status: http.StatusConflict, Slug: "product-exists", Title: "Product already registered"},
 		{Err: domain.ErrBelowReserved, Status: http.StatusConflict, Slug: "stock-reserved", Title: "Stock is reserved"},
-		{Err: domain.ErrReservationClash, Status: http.StatusConflict, Slug: "reservation-clash", Title: "Order holds a different reservation"},
 		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Stock cannot be read or changed now",
 			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
@@ -131,45 +130,40 @@ func adjustStock(a *app.App, errs httpx.Errors) http.Handler {
 	})
 }
 
-// reservationResult is the answer of the reservation API. A refusal is a 200 with
-// reserved=false: Dapr's circuit breaker counts every non-2xx reply as a failure, and an
-// out-of-stock product is no failure of the warehouse.
-type reservationResult struct {
-	OrderID   string `json:"orderId"`
-	ProductID string `json:"productId"`
-	Qty       int    `json:"qty"`
-	Reserved  bool   `json:"reserved"`
-	Reason    string `json:"reason,omitempty"`
-}
-
+// reserveStock answers a reservation request. A refusal is a 200 with reserved=false: Dapr's
+// circuit breaker counts every non-2xx reply as a failure, and an out-of-stock product is no
+// failure of the warehouse.
 func reserveStock(a *app.App, errs httpx.Errors) http.Handler {
-	type request struct {
-		OrderID   string `json:"orderId"`
-		ProductID string `json:"productId"`
-		Qty       int    `json:"qty"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := httpx.Decode[request](w, r)
+		req, err := httpx.Decode[contracts.ReserveStock](w, r)
 		if err != nil {
 			errs.Write(w, r, err)
 			return
 		}
-		refusal, err := a.ReserveStock(r.Context(), req.OrderID, req.ProductID, req.Qty)
-		if err != nil {
-			errs.Write(w, r, err)
-			return
-		}
-		httpx.WriteJSON(w, http.StatusOK, reservationResult{
+		holder, refusal, err := a.ReserveStock(r.Context(), app.ReserveStock{
 			OrderID: req.OrderID, ProductID: req.ProductID, Qty: req.Qty,
-			Reserved: refusal == "", Reason: string(refusal),
+			ReservationID: req.ReservationID, Replaces: req.Replaces,
+		})
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
+		httpx.WriteJSON(w, http.StatusOK, contracts.Reservation{
+			OrderID: req.OrderID, ProductID: req.ProductID, Qty: req.Qty,
+			Reserved: refusal == "", Reason: contracts.Refusal(refusal), ReservationID: string(holder),
 		})
 	})
 }
 
 func releaseReservation(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := httpx.Decode[contracts.ReleaseStock](w, r)
+		if err != nil {
+			errs.Write(w, r, err)
+			return
+		}
 		orderID := mux.Vars(r)["orderId"]
-		if err := a.ReleaseReservation(r.Context(), orderID); err != nil {
+		if err := a.ReleaseReservation(r.Context(), orderID, req.ReservationID); err != nil {
 			errs.Write(w, r, err)
 			return
 		}

@@ -52,11 +52,11 @@ func TestWhoMayDoWhat(t *testing.T) {
 		{"GET", "/products/apple", "", alice, 200},
 		{"POST", "/products/apple/stock-adjustments", `{"delta":5}`, alice, 403},
 		{"POST", "/products/apple/stock-adjustments", `{"delta":5}`, admin, 200},
-		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, alice, 403},
-		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, admin, 403},
-		{"POST", "/reservations/o1/release", "", admin, 403},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1,"reservationId":"r1"}`, alice, 403},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1,"reservationId":"r1"}`, admin, 403},
+		{"POST", "/reservations/o1/release", `{"reservationId":"r1"}`, admin, 403},
 		{"POST", "/events/orders", `{}`, admin, 403},
-		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1}`, authtest.Sidecar, 200},
+		{"POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":1,"reservationId":"r1"}`, authtest.Sidecar, 200},
 	}
 	for _, c := range cases {
 		if rec := authtest.Do(h, c.method, c.path, c.body, c.as); rec.Code != c.status {
@@ -81,22 +81,27 @@ func TestReservationRefusalsAreResultsNotFailures(t *testing.T) {
 		body, reason string
 		reserved     bool
 	}{
-		{`{"orderId":"o1","productId":"apple","qty":2}`, "", true},
-		{`{"orderId":"o1","productId":"apple","qty":2}`, "", true},
-		{`{"orderId":"o2","productId":"apple","qty":1}`, "OUT_OF_STOCK", false},
-		{`{"orderId":"o3","productId":"durian","qty":1}`, "UNKNOWN_PRODUCT", false},
+		{`{"orderId":"o1","productId":"apple","qty":2,"reservationId":"r1"}`, "", true},
+		{`{"orderId":"o1","productId":"apple","qty":2,"reservationId":"r2"}`, "", true},
+		{`{"orderId":"o2","productId":"apple","qty":1,"reservationId":"r3"}`, "OUT_OF_STOCK", false},
+		{`{"orderId":"o3","productId":"durian","qty":1,"reservationId":"r4"}`, "UNKNOWN_PRODUCT", false},
+		// One order asking for something else than it holds: two requests with one
+		// idempotency key and different quantities. A customer can send those; they must not
+		// count against the warehouse.
+		{`{"orderId":"o1","productId":"apple","qty":1,"reservationId":"r5"}`, "RESERVATION_CLASH", false},
 	}
 	for _, c := range cases {
 		rec := authtest.Do(h, "POST", "/reservations", c.body, authtest.Sidecar)
 		var res struct {
-			Reserved bool   `json:"reserved"`
-			Reason   string `json:"reason"`
+			Reserved      bool   `json:"reserved"`
+			Reason        string `json:"reason"`
+			ReservationID string `json:"reservationId"`
 		}
 		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", c.body, rec.Code, rec.Body)
 		}
-		if res.Reserved != c.reserved || res.Reason != c.reason {
-			t.Errorf("%s: %+v, want reserved=%v reason=%q", c.body, res, c.reserved, c.reason)
+		if res.Reserved != c.reserved || res.Reason != c.reason || (res.Reserved && res.ReservationID != "r1") {
+			t.Errorf("%s: %+v, want reserved=%v reason=%q (held by r1)", c.body, res, c.reserved, c.reason)
 		}
 	}
 }
@@ -107,7 +112,7 @@ func TestConsumesContractEvents(t *testing.T) {
 	t.Parallel()
 	h, issuer := newRouter(t)
 	authtest.Do(h, "POST", "/products", `{"productId":"apple","name":"Apple","stock":5}`, issuer.Bearer("ops", "admin"))
-	authtest.Do(h, "POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":2}`, authtest.Sidecar)
+	authtest.Do(h, "POST", "/reservations", `{"orderId":"o1","productId":"apple","qty":2,"reservationId":"r1"}`, authtest.Sidecar)
 
 	started := eventsubtest.Event(contracts.DeliveryStarted, "o1", "alice", "apple", 2)
 	for range 2 {

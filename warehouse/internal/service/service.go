@@ -21,8 +21,9 @@ type Config struct {
 	svc.Base
 	StateStore string `envconfig:"STATE_STORE" default:"warehouse-store"`
 	OrderAppID string `envconfig:"ORDER_APP_ID" default:"order"`
-	// A reservation whose order is not confirmed within Hold is checked against the order
-	// service and released if the order was never stored. It must outlast any order request.
+	// A reservation whose order is not confirmed within Hold is settled with the order
+	// service: confirmed if the order is stored, released if not. It should outlast an order
+	// request; one that does not is refused its order, never oversold.
 	Hold  time.Duration `envconfig:"RESERVATION_HOLD" default:"2m"`
 	Sweep time.Duration `envconfig:"RESERVATION_SWEEP" default:"30s"`
 }
@@ -35,7 +36,7 @@ func Run(ctx context.Context) error {
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
-				adapters.NewDaprOrders(cfg.DaprHTTP(), cfg.OrderAppID, cfg.DaprAPIToken),
+				adapters.NewDaprOrders(d.Dapr, cfg.OrderAppID),
 				newMetrics(d.Registry), time.Now, cfg.Hold)
 			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
@@ -75,7 +76,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		reservations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "warehouse_reservations_total", Help: "Stock reservation requests, by outcome (reserved, out_of_stock, unknown_product).",
+			Name: "warehouse_reservations_total", Help: "Stock reservation requests, by outcome (reserved, out_of_stock, unknown_product, clash).",
 		}, []string{"outcome"}),
 		units: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "warehouse_reserved_units_total", Help: "Units asked for in reservation requests, by outcome.",

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// attempt is one answer a client got to POST /orders.
+type attempt struct {
+	status int
+	kind   string // the problem type's last segment, for refusals
+	order  order
+}
+
+// orderAttempt sends one order request and reads the answer without failing on a transport
+// error (a cut connection is an answer too: the outcome is open).
+func (s *Shop) orderAttempt(customer, productID string, qty int, key string) attempt {
+	s.t.Helper()
+	headers := s.As(customer)
+	if key != "" {
+		headers = append(headers, "Idempotency-Key", key)
+	}
+	status, body, err := s.try(http.MethodPost, "order", "/orders", map[string]any{"customerId": customer, "productId": productID, "qty": qty}, headers...)
+	if err != nil {
+		return attempt{kind: "no-answer"}
+	}
+	a := attempt{status: status}
+	if status == http.StatusCreated {
+		if err := json.Unmarshal(body, &a.order); err != nil {
+			s.t.Fatalf("201 without an order: %s", body)
+		}
+		return a
+	}
+	var problem struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &problem)
+	a.kind = problem.Type[strings.LastIndex(problem.Type, "/")+1:]
+	return a
+}
+
+// orderUntilDefinite is a client that does what the API asks: it retries with its key until
+// the answer is definite. It records a placed order in the ledger and returns every answer.
+func (s *Shop) orderUntilDefinite(l *Ledger, customer, productID string, qty int, key string) []attempt {
+	s.t.Helper()
+	var answers []attempt
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		a := s.orderAttempt(customer, productID, qty, key)
+		answers = append(answers, a)
+		switch a.status {
+		case http.StatusCreated:
+			l.mu.Lock()
+			l.accepted[a.order.OrderID] = a.order
+			l.mu.Unlock()
+			return answers
+		case http.StatusConflict, http.StatusUnprocessableEntity:
+			return answers
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	s.t.Fatalf("no definite answer for %s's order within 90s: %+v", customer, answers)
+	return nil
+}
+
+// storedOrders adds to the ledger the orders a customer has, as a client told that the
+// outcome is open would look them up.
+func (s *Shop) storedOrders(l *Ledger, customer string) []order {
+	s.t.Helper()
+	var list struct {
+		Orders []order `json:"orders"`
+	}
+	s.Call(http.MethodGet, "order", "/orders?customerId="+customer, nil, s.As(customer)...).JSON(s.t, &list)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, o := range list.Orders {
+		l.accepted[o.OrderID] = o
+	}
+	return list.Orders
+}
+
+// TestUnknownOutcomeOfStoringAnOrder cuts the reply of the commit that stores an order (the
+// commit reaches PostgreSQL; its answer never reaches the order sidecar) and then keeps the
+// store out of reach for a while, so order cannot simply ask again at once. The order is
+// stored and its OrderPlaced goes out, so its stock must stay reserved for it, and every
+// answer a client got must match what was stored.
+func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
+	shop := StartShop(t, "postgres-redis", ProxyStore("order"))
+	proxy := shop.Proxies["order"]
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 50)
+
+	t.Run("a retrying client", func(t *testing.T) {
+		proxy.CutNextCommit("lost-reply", 8*time.Second)
+		answers := shop.orderUntilDefinite(l, "lost-reply", "apple", 3, "checkout-1")
+		if proxy.Cuts != 1 {
+			t.Fatalf("the commit was not cut (cuts %d)", proxy.Cuts)
+		}
+		t.Logf("answers: %+v", answers)
+		if last := answers[len(answers)-1]; last.status != http.StatusCreated {
+			t.Fatalf("answers %+v: the order was stored, the client must learn it", answers)
+		}
+		// The request whose commit went through is answered "placed", or "not known yet";
+		// never "nothing was ordered". (Its retries, while the store is out of reach, may be
+		// told to come back: they stored nothing themselves.)
+		if first := answers[0]; first.status != http.StatusCreated && first.kind != "outcome-unknown" && first.kind != "no-answer" {
+			t.Fatalf("the request that stored the order was answered %s", first)
+		}
+	})
+
+	t.Run("concurrent requests with one key", func(t *testing.T) {
+		proxy.CutNextCommit("same-key", 8*time.Second)
+		var wg sync.WaitGroup
+		results := make([][]attempt, 8)
+		for i := range results {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = shop.orderUntilDefinite(l, "same-key", "apple", 2, "checkout-2")
+			}()
+		}
+		wg.Wait()
+		ids := map[string]bool{}
+		for _, answers := range results {
+			last := answers[len(answers)-1]
+			if last.status != http.StatusCreated {
+				t.Fatalf("a retry of the stored order ended with %+v", answers)
+			}
+			ids[last.order.OrderID] = true
+		}
+		if len(ids) != 1 || proxy.Cuts != 2 {
+			t.Fatalf("one key placed %d orders (cuts %d)", len(ids), proxy.Cuts)
+		}
+	})
+
+	t.Run("no key, the store out of reach for longer than the request", func(t *testing.T) {
+		proxy.CutNextCommit("no-key", 25*time.Second)
+		a := shop.orderAttempt("no-key", "apple", 4, "")
+		if a.status == http.StatusCreated {
+			t.Fatalf("answered 201 while the store was out of reach: %+v", a)
+		}
+		if a.kind != "outcome-unknown" {
+			t.Fatalf("answered %d %q; the outcome is open, and the answer must say so", a.status, a.kind)
+		}
+		// The client looks at its orders once the store is back.
+		time.Sleep(25 * time.Second)
+		shop.WaitReady("order")
+		if got := shop.storedOrders(l, "no-key"); len(got) != 1 {
+			t.Fatalf("no-key has %d orders, want the one whose commit went through", len(got))
+		}
+	})
+
+	shop.WaitConverged(l, 2*time.Minute)
+}
+
+// TestSettlingRacesAStoreWrite: the warehouse's hold on a reservation passes while the order
+// request that made it is still storing the order (its write is held up on the way to
+// PostgreSQL). The warehouse settles the reservation with order: either the order is stored
+// and the reservation kept, or the late write can no longer store the order on it, the
+// request is told nothing was ordered, and its retry with the same key reserves afresh.
+func TestSettlingRacesAStoreWrite(t *testing.T) {
+	shop := StartShop(t, "postgres-redis", ProxyStore("order"), AppEnv("RESERVATION_HOLD=2s", "RESERVATION_SWEEP=500ms"))
+	proxy := shop.Proxies["order"]
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 10)
+
+	proxy.DelayNext("slow-writer", 6*time.Second)
+	answers := shop.orderUntilDefinite(l, "slow-writer", "apple", 3, "checkout-1")
+	if proxy.Delays != 1 {
+		t.Fatal("the store write was not held up")
+	}
+	t.Logf("answers: %+v", answers)
+	if last := answers[len(answers)-1]; last.status != http.StatusCreated {
+		t.Fatalf("answers %+v", answers)
+	}
+	// Either the write wins (the settlement finds the order stored) or the settlement does
+	// (the attempt is abandoned, its stock given back, and the retry reserves afresh). Within
+	// one replica the two take turns; either way the books must balance.
+	t.Logf("units the warehouse gave back after settling: %v", shop.AppMetric("warehouse", "warehouse_unconfirmed_released_units_total"))
+	// Orders keep flowing, each well within the hold.
+	for i := range 3 {
+		if _, r := shop.PlaceOrder(l, "quick", "apple", 1); r.Status != http.StatusCreated {
+			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	shop.WaitConverged(l, time.Minute)
+	if p := shop.Product("apple"); p.OnHand != 4 {
+		t.Fatalf("apple %+v, want 6 shipped", p)
+	}
+}
+
+func (a attempt) String() string { return fmt.Sprintf("%d %s", a.status, a.kind) }
