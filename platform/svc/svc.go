@@ -119,12 +119,7 @@ func Run(ctx context.Context, s Service) error {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	}).Methods(http.MethodGet)
 	var going atomic.Bool
-	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
-		if going.Load() {
-			httpx.WriteProblem(w, req, http.StatusServiceUnavailable, "shutting-down", "Shutting down",
-				"This instance is stopping; send requests to another.")
-			return
-		}
+	ready := func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 2*time.Second)
 		defer cancel()
 		if s.Ready != nil {
@@ -134,7 +129,19 @@ func Run(ctx context.Context, s Service) error {
 			}
 		}
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, req *http.Request) {
+		if going.Load() {
+			httpx.WriteProblem(w, req, http.StatusServiceUnavailable, "shutting-down", "Shutting down",
+				"This instance is stopping; send requests to another.")
+			return
+		}
+		ready(w, req)
 	}).Methods(http.MethodGet)
+	// The sidecar's app health check: can events be processed now (the store reachable)?
+	// While it fails, daprd stops delivering events instead of spending their retries and
+	// dead-lettering them; unlike /readyz it holds while the instance drains on shutdown.
+	r.HandleFunc("/readyz/events", ready).Methods(http.MethodGet)
 	if err := s.Routes(ctx, r, d); err != nil {
 		return fmt.Errorf("routes: %w", err)
 	}
