@@ -67,8 +67,8 @@ func TestChartLintsAndRendersStrictly(t *testing.T) {
 			}
 			for kind, want := range map[string]int{
 				"Deployment": 4, "Service": 4, "HorizontalPodAutoscaler": 4, "PodDisruptionBudget": 4, "Ingress": 1,
-				"ConfigMap": 2, "Secret": 3, "Component": 6, "Configuration": 1, "Resiliency": 1, "Subscription": 10,
-				"PodMonitor": 1, "PrometheusRule": 1,
+				"ConfigMap": 2, "Secret": 9, "Component": 6, "Configuration": 1, "Resiliency": 1, "Subscription": 10,
+				"PodMonitor": 1, "PrometheusRule": 1, "NetworkPolicy": 4,
 			} {
 				if kinds[kind] != want {
 					t.Errorf("%d %s objects, want %d (all: %v)", kinds[kind], kind, want, kinds)
@@ -142,6 +142,73 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 	}
 }
 
+// Each app has its own pair of API tokens, so a token taken from one pod opens no other app's
+// sidecar-only routes, and a NetworkPolicy lets only what must reach an app's port reach it.
+func TestAppsAreFencedOffFromEachOther(t *testing.T) {
+	out := runHelm(t, "template", "shop", "skmall", "--namespace", "shop")
+	tokens := map[string]string{}   // Secret name -> token
+	appToken := map[string]string{} // app -> the Secret its sidecar shows it
+	policies := map[string]networkingv1.NetworkPolicy{}
+	for _, doc := range splitYAML(t, out) {
+		switch kindOf(doc) {
+		case "Secret":
+			var s corev1.Secret
+			strict(t, doc, &s)
+			if tok, ok := s.Data["token"]; ok {
+				tokens[s.Name] = string(tok)
+			}
+		case "Deployment":
+			var d appsv1.Deployment
+			strict(t, doc, &d)
+			appToken[d.Name] = d.Spec.Template.Annotations["dapr.io/app-token-secret"]
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "APP_API_TOKEN" && e.ValueFrom.SecretKeyRef.Name != appToken[d.Name] {
+					t.Errorf("%s: the app checks %s, its sidecar shows %s", d.Name, e.ValueFrom.SecretKeyRef.Name, appToken[d.Name])
+				}
+			}
+		case "NetworkPolicy":
+			var p networkingv1.NetworkPolicy
+			strict(t, doc, &p)
+			policies[p.Name] = p
+		}
+	}
+	seen := map[string]string{}
+	for app, secret := range appToken {
+		tok := tokens[secret]
+		if tok == "" {
+			t.Errorf("%s: its app token Secret %q is not rendered", app, secret)
+		}
+		if other, dup := seen[tok]; dup {
+			t.Errorf("%s and %s share an app token: one's token opens the other's sidecar-only routes", app, other)
+		}
+		seen[tok] = app
+	}
+	if len(appToken) != 4 {
+		t.Fatalf("app tokens of %d apps", len(appToken))
+	}
+	callers := map[string]string{"warehouse": "order", "order": "warehouse"}
+	for app := range appToken {
+		p, ok := policies[app]
+		if !ok || len(p.Spec.PolicyTypes) != 1 || p.Spec.PolicyTypes[0] != networkingv1.PolicyTypeIngress {
+			t.Errorf("%s: no ingress NetworkPolicy", app)
+			continue
+		}
+		for _, rule := range p.Spec.Ingress {
+			if len(rule.From) == 0 {
+				t.Errorf("%s: a rule lets anyone in: %+v", app, rule)
+			}
+			for _, port := range rule.Ports {
+				if port.Port.IntValue() != 50002 {
+					continue
+				}
+				if len(rule.From) != 1 || rule.From[0].PodSelector == nil || rule.From[0].PodSelector.MatchLabels["app.kubernetes.io/name"] != callers[app] {
+					t.Errorf("%s: the sidecars' port is open to %+v, want only %q", app, rule.From, callers[app])
+				}
+			}
+		}
+	}
+}
+
 func splitYAML(t testing.TB, raw []byte) [][]byte {
 	t.Helper()
 	var docs [][]byte
@@ -196,6 +263,7 @@ func checkObject(t testing.TB, doc []byte, crds map[string]*jsonschema.Schema) s
 		"v1/Secret": &corev1.Secret{}, "autoscaling/v2/HorizontalPodAutoscaler": &autoscalingv2.HorizontalPodAutoscaler{},
 		"policy/v1/PodDisruptionBudget": &policyv1.PodDisruptionBudget{}, "networking.k8s.io/v1/Ingress": &networkingv1.Ingress{},
 		"monitoring.coreos.com/v1/PodMonitor": &monitoringv1.PodMonitor{}, "monitoring.coreos.com/v1/PrometheusRule": &monitoringv1.PrometheusRule{},
+		"networking.k8s.io/v1/NetworkPolicy": &networkingv1.NetworkPolicy{},
 	}
 	key := meta.APIVersion + "/" + meta.Kind
 	if into, ok := typed[key]; ok {
