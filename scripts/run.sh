@@ -1,22 +1,55 @@
 #!/usr/bin/env bash
-# `make run`: the whole shop, in the foreground, until Ctrl-C. PROFILE picks the component set
-# (local by default; postgres-redis or rabbitmq), the apps do not know which.
+# `make run`: the whole shop, in the foreground, until Ctrl-C, SIGINT or SIGTERM (from a
+# terminal, a script or a supervisor). PROFILE picks the component set (local by default;
+# postgres-redis or rabbitmq), the apps do not know which. SKMALL_DATA moves the data folder
+# (.data by default).
 set -euo pipefail
+
+# Started in the background by a script, a shell ignores SIGINT, and so would everything here:
+# start over with the default action, so that the traps below hold.
+if [ -z "${SKMALL_RUN_SIGNALS:-}" ]; then
+	export SKMALL_RUN_SIGNALS=1
+	exec perl -e '$SIG{INT} = $SIG{TERM} = $SIG{HUP} = "DEFAULT"; exec @ARGV or die "exec: $!"' bash "$0" "$@"
+fi
+
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-local}
 [ -d "components/$profile" ] || { echo "no such profile: $profile (see components/)" >&2; exit 2; }
 root=$(bash scripts/dapr-tools.sh)
-data=$PWD/.data
+data=${SKMALL_DATA:-$PWD/.data}
 redis_port=${SKMALL_REDIS_PORT:-6390}
+sentry_port=3590
 mkdir -p "$data"
+
+pids=()
+cli_pid=""
+# stop stops everything this started: the dapr CLI first, which stops every app and sidecar
+# (it runs them in its own process group, which is killed too should anything linger), then
+# Sentry and the Redis.
+stop() {
+	trap - INT TERM HUP EXIT
+	if [ -n "$cli_pid" ] && kill -0 "$cli_pid" 2>/dev/null; then
+		kill -INT "$cli_pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do kill -0 "$cli_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL -- "-$cli_pid" 2>/dev/null || true
+	fi
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	redis-cli -p "$redis_port" shutdown >/dev/null 2>&1 || true
+}
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM HUP
+trap stop EXIT
+# Should whatever started this (make) go away, the shop goes too.
+parent=$PPID
+(while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -TERM $$ 2>/dev/null) &
+pids+=($!)
 
 # The local profile's Redis (pub/sub) is private to the project: its own port and data folder.
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
 	redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --dir "$data" \
 		--appendonly yes --save "" --logfile "$data/redis.log" --pidfile "$data/redis.pid"
 fi
-stop_redis() { redis-cli -p "$redis_port" shutdown >/dev/null 2>&1 || true; }
-trap stop_redis EXIT
 
 export SKMALL_REDIS_HOST=127.0.0.1:$redis_port
 for app in order warehouse delivery mypage; do
@@ -41,39 +74,57 @@ export AUTH_JWKS
 AUTH_JWKS=$(go run ./platform/cmd/token -keys "$data/auth" -keys-only)
 export AUTH_ISSUER=skmall-dev
 
-# App <-> sidecar: fresh API tokens on every run (the dapr CLI hands the same environment to
-# every app and sidecar it starts).
-export DAPR_API_TOKEN APP_API_TOKEN
-DAPR_API_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-APP_API_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# App <-> sidecar: fresh API tokens on every run, a pair per app: what the app shows its sidecar
+# (DAPR_API_TOKEN) and what the sidecar shows the app (APP_API_TOKEN). The apps get theirs in
+# the run file; the sidecars through scripts/daprd.sh, which the dapr CLI runs as daprd.
+tokens=$data/tokens
+rm -rf "$tokens"
+mkdir -p -m 700 "$tokens"
+token() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+runfile=$data/dapr.yaml
+sed "s#components/local#components/$profile#" dapr.yaml >"$runfile.tmp"
+for app in warehouse order delivery mypage; do
+	token >"$tokens/$app.dapr"
+	token >"$tokens/$app.app"
+	awk -v app="$app" -v dt="$(cat "$tokens/$app.dapr")" -v at="$(cat "$tokens/$app.app")" '
+		{ print }
+		$0 ~ "command: \\[\"../bin/" app "\"\\]" {
+			print "    env:"; print "      DAPR_API_TOKEN: " dt; print "      APP_API_TOKEN: " at
+		}' "$runfile.tmp" >"$runfile.tmp2"
+	mv "$runfile.tmp2" "$runfile.tmp"
+done
+mv "$runfile.tmp" "$runfile"
+# The run file's paths are relative to its folder: point them back at the checkout.
+sed -i "s#\./components/#$PWD/components/#; s#appDirPath: \./#appDirPath: $PWD/#" "$runfile"
 
-# Sidecar <-> sidecar: mTLS with identities from Dapr Sentry, on localhost:50001 where the
-# dapr CLI looks for it (components/config.yaml enables mTLS). Its certificates live in
-# .data/sentry; the first start makes them, and Sentry is restarted once on the finished set.
+# The runtime the CLI starts: the pinned daprd behind scripts/daprd.sh.
+runtime=$data/runtime
+mkdir -p "$runtime/.dapr/bin"
+ln -sf "$PWD/scripts/daprd.sh" "$runtime/.dapr/bin/daprd"
+cp -f "$root/.dapr/config.yaml" "$runtime/.dapr/config.yaml"
+export SKMALL_DAPRD=$root/.dapr/bin/daprd SKMALL_TOKENS=$tokens SKMALL_SENTRY_ADDRESS=127.0.0.1:$sentry_port
+
+# Sidecar <-> sidecar: mTLS with identities from Dapr Sentry. Its certificates live in
+# $data/sentry; the first start makes them, and Sentry is restarted once on the finished set.
 certs=$data/sentry
 mkdir -p "$certs"
 sentry_args=(--config components/sentry/config.yaml --issuer-credentials "$certs"
-	--port 50001 --listen-address 127.0.0.1 --healthz-port 9096 --healthz-listen-address 127.0.0.1
+	--port "$sentry_port" --listen-address 127.0.0.1 --healthz-port 9096 --healthz-listen-address 127.0.0.1
 	--metrics-port 9095 --metrics-listen-address 127.0.0.1 --log-level warn)
 if [ ! -f "$certs/issuer.key" ]; then
 	"$root/.dapr/bin/sentry" "${sentry_args[@]}" >"$data/sentry.log" 2>&1 &
+	first=$!
 	for _ in $(seq 1 100); do [ -f "$certs/issuer.key" ] && break; sleep 0.1; done
-	kill "$!" 2>/dev/null; wait "$!" 2>/dev/null || true
+	kill "$first" 2>/dev/null; wait "$first" 2>/dev/null || true
 fi
 "$root/.dapr/bin/sentry" "${sentry_args[@]}" >>"$data/sentry.log" 2>&1 &
-sentry_pid=$!
-stop_all() { kill "$sentry_pid" 2>/dev/null || true; stop_redis; }
-trap stop_all EXIT
+pids+=($!)
 for _ in $(seq 1 100); do curl -fs localhost:9096/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 export DAPR_TRUST_ANCHORS NAMESPACE=default
 DAPR_TRUST_ANCHORS=$(cat "$certs/ca.crt")
 
-export DAPR_RUNTIME_PATH=$root
 echo "SK MALL ($profile) is starting: warehouse :8081, order :8082, delivery :8083, mypage :8084 (Ctrl-C stops it)"
 echo "Get a token with: make token SUB=alice   (an admin's: make token SUB=ops ROLE=admin)"
-# The dapr CLI puts itself in a process group of its own, where Ctrl-C does not reach it: pass
-# the signal on, then wait until it has stopped every app and sidecar.
-sed "s#components/local#components/$profile#" dapr.yaml | "$root/.dapr/bin/dapr" run -f - &
-dapr_pid=$!
-trap 'kill -INT "$dapr_pid" 2>/dev/null || true' INT TERM
-while kill -0 "$dapr_pid" 2>/dev/null; do wait "$dapr_pid" || true; done
+DAPR_RUNTIME_PATH=$runtime "$root/.dapr/bin/dapr" run -f "$runfile" &
+cli_pid=$!
+wait "$cli_pid" || true
