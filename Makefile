@@ -7,12 +7,13 @@ MODULES := contracts platform $(APPS) helm images e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps token replay-deadletters manifests images test test-deps lint test-unit test-fuzz test-e2e bench
+.PHONY: run stop clean build tools deps token replay-deadletters manifests images test test-deps lint test-unit test-fuzz test-e2e bench soak
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
 
 stop:
+	@pkill -TERM -f '^bash scripts/run\.sh' 2>/dev/null && sleep 3 || true
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
 	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
@@ -86,9 +87,15 @@ test-fuzz:
 
 # The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile.
 test-e2e: test-deps
-	cd e2e && go test -count=1 -timeout 25m -v ./...
+	cd e2e && go test -count=1 -timeout 40m -v ./...
 
 # The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table and
 # writes it (and JSON) to .bench/. make test runs a smoke version of it.
 bench: test-deps
 	cd e2e && SKMALL_BENCH=full go test -count=1 -run '^TestBench$$' -timeout 30m .
+
+# The soak: two replicas of every service under mixed load with a fault every 15-25 s, then the
+# full invariant audit (make test runs a 90 s version). SOAK=30m for longer.
+SOAK ?= 10m
+soak: test-deps
+	cd e2e && SKMALL_SOAK=$(SOAK) go test -count=1 -run '^TestSoak$$' -timeout 90m -v .
