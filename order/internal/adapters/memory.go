@@ -26,6 +26,8 @@ type MemoryRepository struct {
 	FailSettles bool
 	// BeforeAdd, when set, runs before each Add stores anything, as other requests would.
 	BeforeAdd func()
+	// AfterUpdate, when set, runs once right after the next Update, as another request would.
+	AfterUpdate func()
 }
 
 // NewMemoryRepository returns an empty in-memory repository.
@@ -103,6 +105,10 @@ func (m *MemoryRepository) Settle(_ context.Context, id domain.OrderID, reservat
 }
 
 func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, *contracts.Event, error)) (domain.Order, error) {
+	if f := m.AfterUpdate; f != nil {
+		m.AfterUpdate = nil
+		defer f()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec, ok := m.orders[id]
