@@ -15,16 +15,20 @@ const LogPageSize = 100
 // Log keeps append-only lists of ids (a customer's orders, say), each in pages: the newest page
 // is the list's head and is rewritten as ids are added; a full head is kept as a page of its
 // own and never written again. Adding an id costs the same however long the list is, and a
-// reader takes one page at a time, newest first.
+// reader takes one page at a time, newest first. An id is added once, however often it is
+// added, as long as it is still in the head or the page kept last (a retry, or two writers
+// racing to add it, come well within that).
 type Log struct {
 	heads *Store[LogHead]
 	pages *Store[logPage]
 }
 
-// LogHead is a list's newest page, and how many full pages came before it.
+// LogHead is a list's newest page, how many full pages came before it, and the ids of the
+// page kept last (so that an id is not added again just after its page was kept).
 type LogHead struct {
 	IDs   []string `json:"ids"`
 	Pages int      `json:"pages,omitempty"`
+	Prev  []string `json:"prev,omitempty"`
 }
 
 type logPage struct {
@@ -40,7 +44,7 @@ func NewLog(client Client, storeName, prefix string) *Log {
 // (UpdatePair) after Append.
 func (l *Log) Heads() *Store[LogHead] { return l.heads }
 
-// Add adds id to the list under key, unless the head holds it already.
+// Add adds id to the list under key, unless the head or the page kept last holds it.
 func (l *Log) Add(ctx context.Context, key, id string) error {
 	_, err := l.heads.Update(ctx, key, func(cur *LogHead) (Change[LogHead], error) {
 		next, err := l.Append(ctx, key, cur, id)
@@ -56,10 +60,10 @@ func (l *Log) Add(ctx context.Context, key, id string) error {
 func (l *Log) Append(ctx context.Context, key string, cur *LogHead, id string) (*LogHead, error) {
 	next := LogHead{}
 	if cur != nil {
-		if slices.Contains(cur.IDs, id) {
+		if slices.Contains(cur.IDs, id) || slices.Contains(cur.Prev, id) {
 			return nil, nil
 		}
-		next = LogHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages}
+		next = LogHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages, Prev: cur.Prev}
 	}
 	if len(next.IDs) >= LogPageSize {
 		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs}, nil)
@@ -68,7 +72,7 @@ func (l *Log) Append(ctx context.Context, key string, cur *LogHead, id string) (
 		}
 		// ErrExists: another head was kept under this page number, so this one is stale and
 		// its write fails on the ETag; deciding again starts from the head that won.
-		next = LogHead{Pages: next.Pages + 1}
+		next = LogHead{Pages: next.Pages + 1, Prev: next.IDs}
 	}
 	next.IDs = append(next.IDs, id)
 	return &next, nil
