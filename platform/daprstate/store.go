@@ -93,26 +93,13 @@ func (s *Store[T]) get(ctx context.Context, key string) (T, string, bool, error)
 
 // GetMany returns the documents found under keys, in the order of keys; missing ones are left out.
 func (s *Store[T]) GetMany(ctx context.Context, keys []string) ([]T, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = s.prefix + k
-	}
-	items, err := s.getRaw(ctx, full...)
+	items, err := s.GetItems(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, 0, len(keys))
-	for _, it := range items {
-		v, _, err := decodeItem[T](it)
-		if err != nil {
-			return nil, err
-		}
-		if v != nil {
-			out = append(out, *v)
-		}
+	out := make([]T, len(items))
+	for i, it := range items {
+		out[i] = it.Value
 	}
 	return out, nil
 }
