@@ -431,13 +431,23 @@ func (s *Shop) startSidecar(a *App) {
 		// Events are delivered only while the app can process them (its store reachable).
 		// On SIGTERM the sidecar keeps serving its app until the app is gone (the check stops
 		// answering), so the app can finish what it started: a pod's graceful stop.
-		"--enable-app-health-check", "--app-health-check-path", "/readyz/events",
+		"--enable-app-health-check", "--app-health-check-path", appHealthPath(a.AppID),
 		"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1000", "--app-health-threshold", "1",
 		"--dapr-block-shutdown-duration", "15s"}
 	if a.daprPprof != 0 {
 		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(a.daprPprof))
 	}
 	a.dapr = start(s.t, "daprd-"+a.Name, s.dir, env, daprdPath, args...)
+}
+
+// appHealthPath is what an app's sidecar polls, as the chart and make run have it: whether
+// the app can process events now, but for order, whose sidecar would subscribe the outbox's
+// channel again each time the app turned healthy (Dapr 1.18).
+func appHealthPath(appID string) string {
+	if appID == "order" {
+		return "/healthz"
+	}
+	return "/readyz/events"
 }
 
 func (s *Shop) startApp(a *App) {
