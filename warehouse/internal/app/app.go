@@ -35,8 +35,8 @@ type Repository interface {
 // Orders is the order service, which owns orders.
 type Orders interface {
 	// Settle asks about an order whose reservation is still unconfirmed: stored reports
-	// whether the order is stored on that reservation. When it is not, the order service
-	// makes sure it never will be, so the reservation can be given back.
+	// whether the order is stored. When it is not, the order service makes sure it never will
+	// be on that reservation, so the reservation can be given back.
 	Settle(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) (stored bool, err error)
 }
 
@@ -56,7 +56,7 @@ type App struct {
 }
 
 // New returns the warehouse's use cases. hold is how long a reservation waits for its order
-// to be confirmed before the warehouse checks whether the order was stored at all.
+// to be confirmed before the warehouse settles it with the order service.
 func New(repo Repository, orders Orders, m Metrics, now func() time.Time, hold time.Duration) *App {
 	return &App{repo: repo, orders: orders, metrics: m, now: now, hold: hold}
 }
