@@ -19,13 +19,13 @@ const LogPageSize = 100
 // added, as long as it is still in the head or the page kept last (a retry, or two writers
 // racing to add it, come well within that).
 type Log struct {
-	heads *Store[LogHead]
+	heads *Store[logHead]
 	pages *Store[logPage]
 }
 
-// LogHead is a list's newest page, how many full pages came before it, and the ids of the
+// logHead is a list's newest page, how many full pages came before it, and the ids of the
 // page kept last (so that an id is not added again just after its page was kept).
-type LogHead struct {
+type logHead struct {
 	IDs   []string `json:"ids"`
 	Pages int      `json:"pages,omitempty"`
 	Prev  []string `json:"prev,omitempty"`
@@ -37,33 +37,29 @@ type logPage struct {
 
 // NewLog returns the lists kept under prefix (for example "customer-") in the named store.
 func NewLog(client Client, storeName, prefix string) *Log {
-	return &Log{heads: New[LogHead](client, storeName, prefix), pages: New[logPage](client, storeName, prefix+"page-")}
+	return &Log{heads: New[logHead](client, storeName, prefix), pages: New[logPage](client, storeName, prefix+"page-")}
 }
-
-// Heads is the store of the lists' heads, for changing a head together with another document
-// (UpdatePair) after Append.
-func (l *Log) Heads() *Store[LogHead] { return l.heads }
 
 // Add adds id to the list under key, unless the head or the page kept last holds it.
 func (l *Log) Add(ctx context.Context, key, id string) error {
-	_, err := l.heads.Update(ctx, key, func(cur *LogHead) (Change[LogHead], error) {
-		next, err := l.Append(ctx, key, cur, id)
-		return Change[LogHead]{Value: next}, err
+	_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
+		next, err := l.appended(ctx, key, cur, id)
+		return Change[logHead]{Value: next}, err
 	})
 	return err
 }
 
-// Append returns the head of the list under key with id added (nil: the head holds it
-// already), for the caller to write guarded by the head's ETag. A full head is first kept as
-// a page; that write is the same whoever makes it, so a caller that loses the race for the
-// head and decides again does no harm.
-func (l *Log) Append(ctx context.Context, key string, cur *LogHead, id string) (*LogHead, error) {
-	next := LogHead{}
+// appended returns the head of the list under key with id added (nil: it holds it already),
+// to be written guarded by the head's ETag. A full head is first kept as a page; that write is
+// the same whoever makes it, so a writer that loses the race for the head and decides again
+// does no harm.
+func (l *Log) appended(ctx context.Context, key string, cur *logHead, id string) (*logHead, error) {
+	next := logHead{}
 	if cur != nil {
 		if slices.Contains(cur.IDs, id) || slices.Contains(cur.Prev, id) {
 			return nil, nil
 		}
-		next = LogHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages, Prev: cur.Prev}
+		next = logHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages, Prev: cur.Prev}
 	}
 	if len(next.IDs) >= LogPageSize {
 		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs}, nil)
@@ -72,7 +68,7 @@ func (l *Log) Append(ctx context.Context, key string, cur *LogHead, id string) (
 		}
 		// ErrExists: another head was kept under this page number, so this one is stale and
 		// its write fails on the ETag; deciding again starts from the head that won.
-		next = LogHead{Pages: next.Pages + 1, Prev: next.IDs}
+		next = logHead{Pages: next.Pages + 1, Prev: next.IDs}
 	}
 	next.IDs = append(next.IDs, id)
 	return &next, nil

@@ -429,7 +429,7 @@ func retry(ctx context.Context, op func() error) error {
 	}
 	outages.Reset()
 	failed, raced := 0, 0
-	var lastWrite error
+	lastWasWrite := false
 	for {
 		err := op()
 		var perm *backoff.PermanentError
@@ -442,19 +442,19 @@ func retry(ctx context.Context, op func() error) error {
 		case errors.As(err, &write):
 			// Whether it lost a race or the store is down shows in the next attempt's read.
 			raced++
-			lastWrite = err
+			lastWasWrite = true
 			if raced > conflictAttempts {
 				return fmt.Errorf("%w: %w", ErrContended, err)
 			}
 		default:
 			failed++
-			if lastWrite != nil {
+			if lastWasWrite {
 				raced-- // the last write failed with the store, not with another writer
-				lastWrite = nil
+				lastWasWrite = false
 			}
 		}
 		var wait time.Duration
-		if lastWrite != nil {
+		if lastWasWrite {
 			wait = time.Duration(1+rand.IntN(4*min(raced, 10))) * time.Millisecond
 		} else if wait = outages.NextBackOff(); wait == backoff.Stop || failed >= outageAttempts {
 			return err

@@ -234,12 +234,8 @@ func (d *DeadLetters) replay(w http.ResponseWriter, r *http.Request) {
 			"The replayed events were handled; replaying again is safe.")
 		return
 	}
-	replayed := 0
-	for range done {
-		replayed++
-	}
-	d.log.InfoContext(ctx, "dead letters replayed", "handled", replayed, "stillFailing", len(failed))
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"replayed": replayed, "stillFailing": failed})
+	d.log.InfoContext(ctx, "dead letters replayed", "handled", len(done), "stillFailing", len(failed))
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"replayed": len(done), "stillFailing": failed})
 }
 
 func (d *DeadLetters) handle(ctx context.Context, body []byte) error {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -151,8 +151,13 @@ func (d *DaprUnconfirmed) addToIndex(ctx context.Context, starts []int64) error 
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	// Watches fall due in the future only: what this process saw of the past can go.
+	now := time.Now().Unix()
+	maps.DeleteFunc(d.indexed, func(s int64, _ bool) bool { return s < now })
 	for _, s := range idx.Starts {
-		d.indexed[s] = true
+		if s >= now {
+			d.indexed[s] = true
+		}
 	}
 	return nil
 }
@@ -180,9 +185,11 @@ func (d *DaprUnconfirmed) Due(ctx context.Context, now time.Time) ([]app.Watch, 
 		return nil, none, nil
 	}
 	keys := make([]string, 0, len(due)*watchShards)
+	startOf := map[string]int64{}
 	for _, s := range due {
 		for shard := range watchShards {
-			keys = append(keys, bucketKey(s, shard))
+			k := bucketKey(s, shard)
+			keys, startOf[k] = append(keys, k), s
 		}
 	}
 	items, err := d.buckets.GetItems(ctx, keys)
@@ -191,9 +198,8 @@ func (d *DaprUnconfirmed) Due(ctx context.Context, now time.Time) ([]app.Watch, 
 	}
 	var watches []app.Watch
 	for _, it := range items {
-		start, _, _ := parseBucketKey(it.Key)
 		for id, e := range it.Value.Watches {
-			watches = append(watches, app.Watch{Order: id, Event: e.Event, Attempts: e.Attempts, Due: time.Unix(start, 0)})
+			watches = append(watches, app.Watch{Order: id, Event: e.Event, Attempts: e.Attempts, Due: time.Unix(startOf[it.Key], 0)})
 		}
 	}
 	slices.SortFunc(watches, func(a, b app.Watch) int {
@@ -239,19 +245,6 @@ func (d *DaprUnconfirmed) takeLease(ctx context.Context, now time.Time) (bool, e
 		return daprstate.Change[watchLease]{Value: &watchLease{Owner: d.me, Until: now.Add(d.leaseOf)}}, nil
 	})
 	return mine && err == nil, err
-}
-
-func parseBucketKey(k string) (start int64, shard int, err error) {
-	for i := len(k) - 1; i >= 0; i-- {
-		if k[i] == '-' {
-			start, err = strconv.ParseInt(k[:i], 10, 64)
-			if err == nil {
-				shard, err = strconv.Atoi(k[i+1:])
-			}
-			return start, shard, err
-		}
-	}
-	return 0, 0, fmt.Errorf("bucket key %q", k)
 }
 
 // MemoryUnconfirmed is the watch list in memory, for tests.
