@@ -19,6 +19,7 @@ const (
 // EventType names a fact one service tells the others.
 type EventType string
 
+// The event types of the contract, one per fact.
 const (
 	OrderPlaced       EventType = "OrderPlaced"
 	OrderCancelled    EventType = "OrderCancelled"

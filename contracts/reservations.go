@@ -25,11 +25,12 @@ type ReserveStock struct {
 // Refusal says why the warehouse did not reserve.
 type Refusal string
 
+// The reasons the warehouse refuses a reservation. RefusedClash: the order already holds a
+// reservation of another product or quantity.
 const (
 	RefusedOutOfStock     Refusal = "OUT_OF_STOCK"
 	RefusedUnknownProduct Refusal = "UNKNOWN_PRODUCT"
-	// RefusedClash: the order already holds a reservation of another product or quantity.
-	RefusedClash Refusal = "RESERVATION_CLASH"
+	RefusedClash          Refusal = "RESERVATION_CLASH"
 )
 
 // Reservation is the warehouse's answer to ReserveStock.

@@ -49,7 +49,7 @@ func Validate(payload []byte) error {
 		EventType EventType `json:"eventType"`
 	}
 	if err := json.Unmarshal(payload, &head); err != nil {
-		return fmt.Errorf("%w: not a JSON object: %v", ErrInvalidEvent, err)
+		return fmt.Errorf("%w: not a JSON object: %w", ErrInvalidEvent, err)
 	}
 	s, ok := schemas[head.EventType]
 	if !ok {
@@ -57,10 +57,10 @@ func Validate(payload []byte) error {
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	if err := s.Validate(doc); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidEvent, head.EventType, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidEvent, head.EventType, err)
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func Decode(payload []byte) (Event, error) {
 	}
 	var e Event
 	if err := json.Unmarshal(payload, &e); err != nil {
-		return Event{}, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+		return Event{}, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	return e, nil
 }
@@ -82,7 +82,7 @@ func Decode(payload []byte) (Event, error) {
 func Encode(e Event) ([]byte, error) {
 	raw, err := json.Marshal(e)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode %s: %w", e, err)
 	}
 	if err := Validate(raw); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ require (
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/skmall/skmall/contracts v0.0.0
+	golang.org/x/sync v0.24.0
 )
 
 require (

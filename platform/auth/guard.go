@@ -16,7 +16,7 @@ const Realm = "skmall"
 // DaprTokenHeader carries Dapr's tokens both ways: the app's DAPR_API_TOKEN to its sidecar,
 // and the sidecar's APP_API_TOKEN on every call it makes to the app (service invocations and
 // event deliveries).
-const DaprTokenHeader = "dapr-api-token"
+const DaprTokenHeader = "dapr-api-token" //nolint:gosec // a header name, not a credential
 
 // Guard wraps each route in the check of who may call it. Every route a service registers,
 // but for the probes and metrics, goes through one of its methods.

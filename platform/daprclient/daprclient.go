@@ -22,9 +22,9 @@ func Connect(ctx context.Context, addr, token string, wait time.Duration, log *s
 		var err error
 		c, err = dapr.NewClientWithAddressContext(ctx, addr)
 		if err != nil {
-			log.Info("waiting for the Dapr sidecar", "addr", addr, "err", err)
+			log.InfoContext(ctx, "waiting for the Dapr sidecar", "addr", addr, "err", err)
 		}
-		return err
+		return err //nolint:wrapcheck // seen only by backoff, and wrapped below
 	}, backoff.WithContext(b, ctx))
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Dapr sidecar at %s: %w", addr, err)

@@ -455,7 +455,7 @@ func retry(ctx context.Context, op func() error) error {
 		}
 		var wait time.Duration
 		if lastWasWrite {
-			wait = time.Duration(1+rand.IntN(4*min(raced, 10))) * time.Millisecond
+			wait = time.Duration(1+rand.IntN(4*min(raced, 10))) * time.Millisecond //nolint:gosec // jitter, not a secret
 		} else if wait = outages.NextBackOff(); wait == backoff.Stop || failed >= outageAttempts {
 			return err
 		}

@@ -76,12 +76,12 @@ func FreePort(t testing.TB) int {
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		port := l.Addr().(*net.TCPAddr).Port //nolint:errcheck // a TCP listener's address is a *net.TCPAddr
+		_ = l.Close()
 		if !handed[port] {
 			handed[port] = true
 			return port
@@ -106,7 +106,7 @@ func Run(t testing.TB, dir, name string, env []string, bin string, args ...strin
 		t.Fatalf("start %s: %v", name, err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); f.Close(); close(done) }()
+	go func() { _ = cmd.Wait(); _ = f.Close(); close(done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -136,11 +136,11 @@ func Redis(t testing.TB, dir string) string {
 		"--save", "", "--appendonly", "no", "--dir", dir)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	Eventually(t, 20*time.Second, "redis to listen", func() error {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
+		c, err := (&net.Dialer{Timeout: time.Second}).DialContext(context.Background(), "tcp", addr)
+		if err != nil {
+			return fmt.Errorf("dial redis: %w", err)
 		}
-		return err
+		return c.Close()
 	})
 	return addr
 }
@@ -188,11 +188,11 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 
 // Healthy returns nil when url answers a GET with a 2xx status, and what went wrong if not.
 func Healthy(url string) error {
-	resp, err := http.Get(url)
+	resp, err := http.Get(url) //nolint:noctx // a probe of a local process, bounded by the client's default transport
 	if err != nil {
-		return err
+		return fmt.Errorf("probe: %w", err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -78,7 +77,7 @@ func TestDeadLettersAreTriedBeforeTheyAreParked(t *testing.T) {
 			return nil
 		},
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	d := eventsub.NewDeadLetters(store, "order-store", handlers, prometheus.NewRegistry(), log)
 	guard, issuer := authtest.New(t)
 	r := mux.NewRouter()

@@ -128,7 +128,7 @@ func isPoison(err error) bool {
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 256<<10))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading body: %v", contracts.ErrInvalidEvent, err)
+		return nil, fmt.Errorf("%w: reading body: %w", contracts.ErrInvalidEvent, err)
 	}
 	return body, nil
 }
@@ -136,7 +136,7 @@ func readBody(r *http.Request) ([]byte, error) {
 func decodeEnvelope(body []byte) (envelope, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return env, fmt.Errorf("%w: not a CloudEvent: %v", contracts.ErrInvalidEvent, err)
+		return env, fmt.Errorf("%w: not a CloudEvent: %w", contracts.ErrInvalidEvent, err)
 	}
 	return env, nil
 }
@@ -155,7 +155,7 @@ func decode(body []byte) (contracts.Event, error) {
 		// Published with a non-JSON content type, the payload arrives as a JSON string.
 		var s string
 		if err := json.Unmarshal(payload, &s); err != nil {
-			return contracts.Event{}, fmt.Errorf("%w: %v", contracts.ErrInvalidEvent, err)
+			return contracts.Event{}, fmt.Errorf("%w: %w", contracts.ErrInvalidEvent, err)
 		}
 		payload = []byte(s)
 	case len(payload) == 0:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -33,7 +32,7 @@ func TestRouteTellsDaprWhatBecameOfEachEvent(t *testing.T) {
 			}
 			return nil
 		},
-	}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, m, slog.New(slog.DiscardHandler))
 
 	placed := func(id string) contracts.Event { return eventsubtest.Event(contracts.OrderPlaced, id, "c1", "p1", 1) }
 	cases := []struct {

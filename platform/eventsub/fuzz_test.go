@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +32,7 @@ func FuzzRoute(f *testing.F) {
 	} {
 		f.Add(payload)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderPlaced: func(_ context.Context, e contracts.Event) error {
 			if e.OrderID == "" || e.EventID == "" || e.Qty < 1 {

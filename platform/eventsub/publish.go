@@ -41,6 +41,7 @@ type MemoryPublisher struct {
 	events []contracts.Event
 }
 
+// Publish records e after checking it against the contract, as the real publisher would.
 func (p *MemoryPublisher) Publish(_ context.Context, e contracts.Event) error {
 	if _, err := contracts.Encode(e); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -59,7 +58,7 @@ func TestErrorsMapDomainErrorsOnce(t *testing.T) {
 	t.Parallel()
 	errGone := errors.New("gone")
 	errBusy := errors.New("busy")
-	e := httpx.Errors{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Rules: []httpx.ErrorRule{
+	e := httpx.Errors{Log: slog.New(slog.DiscardHandler), Rules: []httpx.ErrorRule{
 		{Err: errGone, Status: http.StatusNotFound, Slug: "gone", Title: "Gone"},
 		{Err: errBusy, Status: http.StatusServiceUnavailable, Slug: "busy", Title: "Busy", Detail: "try later", RetryAfter: 3},
 	}}

@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,19 +35,19 @@ type Shutdown struct {
 
 // Serve runs srv until ctx ends, then shuts it down as sd says.
 func Serve(ctx context.Context, srv *http.Server, sd Shutdown, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", srv.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", srv.Addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("listen: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	log.InfoContext(ctx, "listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "delay", sd.Delay.String(), "drain", sd.Drain.String())
+	log.InfoContext(ctx, "shutting down", "delay", sd.Delay.String(), "drain", sd.Drain.String())
 	if sd.Going != nil {
 		sd.Going()
 	}
@@ -57,12 +58,12 @@ func Serve(ctx context.Context, srv *http.Server, sd Shutdown, log *slog.Logger)
 	sctx, cancel := context.WithTimeout(context.Background(), sd.Drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return err
+		return fmt.Errorf("drain: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	log.Info("stopped")
+	log.InfoContext(sctx, "stopped")
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/config"
@@ -75,8 +76,11 @@ type Service struct {
 	// Config points at the service's configuration struct, which embeds Base.
 	Config any
 	Base   *Base
-	// Routes adds the service's routes to r. Work the service does in the background runs
-	// until ctx ends.
+	// Build adds the service's routes to r and returns the work it does in the background.
+	// Run runs the workers for as long as it serves, and stops them before it closes the Dapr
+	// client they use.
+	Build func(r *mux.Router, d Deps) ([]Worker, error)
+	// Routes is the old form of Build. TRANSITIONAL: removed once every service has Build.
 	Routes func(ctx context.Context, r *mux.Router, d Deps) error
 	// Ready reports whether the service can serve (its store reachable through its sidecar).
 	Ready func(ctx context.Context, d Deps) error
@@ -92,7 +96,7 @@ func Run(ctx context.Context, s Service) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(DefaultMemoryLimit)
 	}
-	log.Info("memory", "softLimitBytes", debug.SetMemoryLimit(-1))
+	log.InfoContext(ctx, "memory", "softLimitBytes", debug.SetMemoryLimit(-1))
 
 	verifier, err := auth.NewVerifier(ctx, s.Base.Config)
 	if err != nil {
@@ -142,8 +146,13 @@ func Run(ctx context.Context, s Service) error {
 	// While it fails, daprd stops delivering events instead of spending their retries and
 	// dead-lettering them; unlike /readyz it holds while the instance drains on shutdown.
 	r.HandleFunc("/readyz/events", ready).Methods(http.MethodGet)
-	if err := s.Routes(ctx, r, d); err != nil {
-		return fmt.Errorf("routes: %w", err)
+	build := s.Build
+	if build == nil {
+		build = func(r *mux.Router, d Deps) ([]Worker, error) { return nil, s.Routes(ctx, r, d) }
+	}
+	workers, err := build(r, d)
+	if err != nil {
+		return fmt.Errorf("build %s: %w", s.Name, err)
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		httpx.WriteProblem(w, req, http.StatusNotFound, "not-found", "Not found", "no such resource: "+req.URL.Path)
@@ -154,12 +163,61 @@ func Run(ctx context.Context, s Service) error {
 	})
 
 	if s.Base.PprofAddr != "" {
-		go servePprof(ctx, s.Base.PprofAddr, log)
+		workers = append(workers, Worker{Name: "profiler", Run: func(ctx context.Context) error {
+			return servePprof(ctx, s.Base.PprofAddr, log)
+		}})
 	}
 	srv := httpx.NewServer(":"+strconv.Itoa(s.Base.Port), r)
-	return httpx.Serve(ctx, srv, httpx.Shutdown{
-		Going: func() { going.Store(true) }, Delay: s.Base.ShutdownDelay, Drain: s.Base.Drain,
-	}, log)
+	serve := func(ctx context.Context) error {
+		return httpx.Serve(ctx, srv, httpx.Shutdown{
+			Going: func() { going.Store(true) }, Delay: s.Base.ShutdownDelay, Drain: s.Base.Drain,
+		}, log)
+	}
+	return runAll(ctx, serve, workers, log)
+}
+
+// Worker is work a service does in the background for as long as it serves.
+type Worker struct {
+	Name string
+	// Run works until ctx ends. An error it returns before that stops the whole service.
+	Run func(ctx context.Context) error
+}
+
+// Every is a worker that runs pass every interval until ctx ends. A failed pass is logged
+// and the next one comes on time.
+func Every(name string, every time.Duration, pass func(ctx context.Context) error, log *slog.Logger) Worker {
+	return Worker{Name: name, Run: func(ctx context.Context) error {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+			if err := pass(ctx); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "background pass failed; trying again next time", "worker", name, "err", err)
+			}
+		}
+	}}
+}
+
+// runAll serves and runs the workers beside until ctx ends or one of them fails, and returns
+// only when the server has drained and every worker has stopped.
+func runAll(ctx context.Context, serve func(context.Context) error, workers []Worker, log *slog.Logger) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serve(ctx) })
+	for _, w := range workers {
+		g.Go(func() error {
+			err := w.Run(ctx)
+			if err != nil && ctx.Err() == nil {
+				return fmt.Errorf("worker %s: %w", w.Name, err)
+			}
+			log.InfoContext(ctx, "worker stopped", "worker", w.Name)
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // DaprHTTP is the base URL of the sidecar's HTTP API.
@@ -177,15 +235,18 @@ func StoreReady(store *string) func(ctx context.Context, d Deps) error {
 	}
 }
 
-func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+// servePprof serves the Go profiler on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { <-ctx.Done(); _ = srv.Close() }()
-	log.Info("profiler listening", "addr", addr)
+	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
+	defer stop()
+	log.InfoContext(ctx, "profiler listening", "addr", addr)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("profiler stopped", "err", err)
+		return fmt.Errorf("profiler on %s: %w", addr, err)
 	}
+	return nil
 }

@@ -4,7 +4,6 @@ package authtest
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -38,7 +37,7 @@ func New(t testing.TB) (*auth.Guard, *Issuer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := auth.NewGuard(v, AppToken, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g, err := auth.NewGuard(v, AppToken, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +57,7 @@ func (i *Issuer) Bearer(sub string, roles ...string) string {
 // AsSidecar marks req as coming from the app's sidecar.
 func AsSidecar(req *http.Request) { req.Header.Set(auth.DaprTokenHeader, AppToken) }
 
-// Sidecar, as the caller of Do, is the app's own sidecar.
+// Sidecar is the app's own sidecar, as the caller of Do.
 const Sidecar = "sidecar"
 
 // Do sends a request to h as a caller: "" for nobody, Sidecar, or an Authorization header

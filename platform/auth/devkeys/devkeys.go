@@ -24,8 +24,9 @@ import (
 )
 
 const (
-	// Issuer and Audience are what the local shop expects in a token (AUTH_ISSUER, AUTH_AUDIENCE).
-	Issuer   = "skmall-dev"
+	// Issuer is the issuer the local shop expects in a token (AUTH_ISSUER).
+	Issuer = "skmall-dev"
+	// Audience is the audience the local shop expects in a token (AUTH_AUDIENCE).
 	Audience = "skmall"
 
 	keyFile  = "signing-key.pem"
@@ -43,25 +44,25 @@ type Keys struct {
 // Ensure loads the key pair in dir, generating it (and the JWKS next to it) the first time.
 func Ensure(dir string) (*Keys, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key directory: %w", err)
 	}
 	keyPath := filepath.Join(dir, keyFile)
-	raw, err := os.ReadFile(keyPath)
+	raw, err := os.ReadFile(keyPath) //nolint:gosec // the caller names the key's directory
 	var key *ecdsa.PrivateKey
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("generate signing key: %w", err)
 		}
 		der, err := x509.MarshalPKCS8PrivateKey(key)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encode signing key: %w", err)
 		}
 		if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("save signing key: %w", err)
 		}
 	case err != nil:
-		return nil, err
+		return nil, fmt.Errorf("read signing key: %w", err)
 	default:
 		block, _ := pem.Decode(raw)
 		if block == nil {
@@ -92,18 +93,22 @@ func (k *Keys) writeJWKS() error {
 		Metadata: jwkset.JWKMetadataOptions{ALG: jwkset.AlgES256, KID: k.kid, USE: jwkset.UseSig},
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("public key as JWK: %w", err)
 	}
 	set := jwkset.NewMemoryStorage()
 	ctx := context.Background()
 	if err := set.KeyWrite(ctx, jwk); err != nil {
-		return err
+		return fmt.Errorf("JWKS: %w", err)
 	}
 	raw, err := set.JSONPublic(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("JWKS: %w", err)
 	}
-	return os.WriteFile(k.jwks, raw, 0o644)
+	// The public keys: the services (other users, in containers) read them.
+	if err := os.WriteFile(k.jwks, raw, 0o644); err != nil { //nolint:gosec // public, read by the services
+		return fmt.Errorf("save JWKS: %w", err)
+	}
+	return nil
 }
 
 // JWKSPath is the file the services read the public key from (AUTH_JWKS).
@@ -113,7 +118,11 @@ func (k *Keys) JWKSPath() string { return k.jwks }
 func (k *Keys) Sign(claims jwt.Claims) (string, error) {
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	t.Header["kid"] = k.kid
-	return t.SignedString(k.key)
+	tok, err := t.SignedString(k.key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return tok, nil
 }
 
 // Token returns a token for sub with roles, valid for ttl from now.
