@@ -94,7 +94,7 @@ func (d *DeadLetters) park(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(r)
 	status := statusSuccess
 	if err == nil {
-		if _, _, herr := dispatch(ctx, d.handlers, body); herr == nil {
+		if herr := handleBody(ctx, d.handlers, body); herr == nil {
 			d.handled.Inc()
 			d.log.InfoContext(ctx, "a dead letter was handled on arrival; not parked")
 			httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": status})
@@ -239,7 +239,7 @@ func (d *DeadLetters) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *DeadLetters) handle(ctx context.Context, body []byte) error {
-	_, _, err := dispatch(ctx, d.handlers, body)
+	err := handleBody(ctx, d.handlers, body)
 	if err != nil && !isPoison(err) {
 		return fmt.Errorf("still failing: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/telemetry"
 )
 
 // ErrPoison marks an event that can never be processed as it is. Wrap it (or return
@@ -73,11 +74,17 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 		log := log.With("topic", topic)
 		body, err := readBody(r)
 		var (
-			e       contracts.Event
-			handled bool
+			e           contracts.Event
+			traceparent string
+			handled     bool
 		)
 		if err == nil {
-			e, handled, err = dispatch(r.Context(), handlers, body)
+			e, traceparent, err = decode(body)
+		}
+		// The handler and every line logged about the event carry the event's trace.
+		ctx := telemetry.WithTraceparent(r.Context(), traceparent)
+		if err == nil {
+			handled, err = dispatch(ctx, handlers, e)
 		}
 		if e.EventType.Valid() {
 			log = log.With("orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
@@ -87,13 +94,13 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 		case err == nil && !handled:
 			outcome = "ignored"
 		case err == nil:
-			log.DebugContext(r.Context(), "event handled")
+			log.DebugContext(ctx, "event handled")
 		case isPoison(err):
 			outcome, status = "deadletter", statusDrop
-			log.ErrorContext(r.Context(), "dead-lettering an event that cannot be processed", "err", err)
+			log.ErrorContext(ctx, "dead-lettering an event that cannot be processed", "err", err)
 		default:
 			outcome, status = "retry", statusRetry
-			log.WarnContext(r.Context(), "event handling failed; daprd will deliver it again", "err", err)
+			log.WarnContext(ctx, "event handling failed; daprd will deliver it again", "err", err)
 		}
 		typ := string(e.EventType)
 		if !e.EventType.Valid() {
@@ -106,17 +113,25 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 	})
 }
 
-// dispatch decodes a delivered CloudEvent body and runs the handler for its event type;
-// handled is false when the service does not consume that type.
-func dispatch(ctx context.Context, handlers map[contracts.EventType]Handler, body []byte) (e contracts.Event, handled bool, err error) {
-	if e, err = decode(body); err != nil {
-		return e, false, err
+// handleBody decodes a delivered CloudEvent body and runs the handler for its type in the
+// event's trace.
+func handleBody(ctx context.Context, handlers map[contracts.EventType]Handler, body []byte) error {
+	e, traceparent, err := decode(body)
+	if err != nil {
+		return err
 	}
+	_, err = dispatch(telemetry.WithTraceparent(ctx, traceparent), handlers, e)
+	return err
+}
+
+// dispatch runs the handler for e's type; handled is false when the service does not consume
+// that type.
+func dispatch(ctx context.Context, handlers map[contracts.EventType]Handler, e contracts.Event) (handled bool, err error) {
 	h, ok := handlers[e.EventType]
 	if !ok {
-		return e, false, nil
+		return false, nil
 	}
-	return e, true, h(ctx, e)
+	return true, h(ctx, e)
 }
 
 // isPoison reports whether err can never go away by retrying: the event breaks the contract
@@ -141,12 +156,17 @@ func decodeEnvelope(body []byte) (envelope, error) {
 	return env, nil
 }
 
-// decode reads the contract event out of a CloudEvent body.
-func decode(body []byte) (contracts.Event, error) {
+// decode reads the contract event and its trace context out of a CloudEvent body.
+func decode(body []byte) (contracts.Event, string, error) {
 	env, err := decodeEnvelope(body)
 	if err != nil {
-		return contracts.Event{}, err
+		return contracts.Event{}, "", err
 	}
+	e, err := decodePayload(env)
+	return e, env.Traceparent, err
+}
+
+func decodePayload(env envelope) (contracts.Event, error) {
 	payload := []byte(env.Data)
 	switch {
 	case len(env.DataBase64) > 0:

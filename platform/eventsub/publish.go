@@ -9,7 +9,14 @@ import (
 	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/platform/telemetry"
 )
+
+// TraceMetadata is the publish metadata that sets the CloudEvent's traceparent: daprd takes
+// "cloudevent."-prefixed metadata as overrides of the envelope it builds.
+func TraceMetadata(traceparent string) map[string]string {
+	return map[string]string{"cloudevent.traceparent": traceparent}
+}
 
 // Publisher publishes contract events through a Dapr pub/sub component.
 type Publisher struct {
@@ -28,8 +35,12 @@ func (p *Publisher) Publish(ctx context.Context, e contracts.Event) error {
 	if err != nil {
 		return err
 	}
-	if err := p.client.PublishEvent(ctx, p.pubsub, e.EventType.Topic(), raw,
-		dapr.PublishEventWithContentType("application/json")); err != nil {
+	opts := []dapr.PublishEventOption{dapr.PublishEventWithContentType("application/json")}
+	if tp := telemetry.ChildTraceparent(ctx); tp != "" {
+		// The event continues the trace of what caused it (see TraceMetadata).
+		opts = append(opts, dapr.PublishEventWithMetadata(TraceMetadata(tp)))
+	}
+	if err := p.client.PublishEvent(ctx, p.pubsub, e.EventType.Topic(), raw, opts...); err != nil {
 		return fmt.Errorf("publish %s: %w", e, err)
 	}
 	return nil

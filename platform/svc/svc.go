@@ -117,7 +117,7 @@ func Run(ctx context.Context, s Service) error {
 	red := httpx.NewRED(reg)
 
 	r := mux.NewRouter()
-	r.Use(red.Middleware(log))
+	r.Use(httpx.Trace, red.Middleware(log))
 	r.Handle("/metrics", telemetry.Handler(reg)).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "alive"})

@@ -2,6 +2,7 @@
 package telemetry
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,13 +13,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// NewLogger returns a JSON logger that tags every line with the service name.
+// NewLogger returns a JSON logger that tags every line with the service name, and every line
+// logged with a context that carries a trace with its trace id (traceId).
 func NewLogger(service, level string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})).With("service", service)
+	return slog.New(NewHandler(os.Stderr, l)).With("service", service)
+}
+
+// NewHandler is the services' log handler: JSON lines on w, with the trace id of the context
+// a line is logged with.
+func NewHandler(w io.Writer, level slog.Leveler) slog.Handler {
+	return traceHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})}
 }
 
 // NewRegistry returns a private registry with the Go runtime and process collectors.
