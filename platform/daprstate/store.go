@@ -23,6 +23,8 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	dapr "github.com/dapr/go-sdk/client"
+
+	"github.com/skmall/skmall/platform/telemetry"
 )
 
 var (
@@ -239,6 +241,11 @@ func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) er
 	}
 	ops := []*dapr.StateOperation{{Type: dapr.StateOperationTypeUpsert, Item: item}}
 	if ch.Outbox != nil {
+		if tp := telemetry.ChildTraceparent(ctx); tp != "" {
+			// daprd's outbox copies the written item's metadata into the event's CloudEvent:
+			// the event continues the trace of the request that caused it.
+			item.Metadata = map[string]string{"traceparent": tp}
+		}
 		// The projection is never stored: daprd publishes it as the event's data, whose
 		// content type this is.
 		ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
