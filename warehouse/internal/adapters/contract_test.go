@@ -38,60 +38,63 @@ func runContract(t *testing.T, newRepos replicas) {
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	apple, pear, durian := domain.MustParseProductID("apple"), domain.MustParseProductID("pear"), domain.MustParseProductID("durian")
+	o1, o2 := domain.MustParseOrderID("o1"), domain.MustParseOrderID("o2")
 
 	t.Run("products", func(t *testing.T) {
-		p, _ := domain.NewProduct("apple", "Apple", 10)
+		p, _ := domain.NewProduct(apple, "Apple", 10)
 		if err := a.AddProduct(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.AddProduct(ctx, p); !errors.Is(err, domain.ErrProductExists) {
 			t.Fatalf("second registration: %v", err)
 		}
-		got, err := b.Product(ctx, "apple")
-		if err != nil || got.OnHand() != 10 || got.Name() != "Apple" || got.Reserved() != 0 {
+		got, err := b.Product(ctx, apple)
+		if err != nil || got.ID() != apple || got.OnHand() != 10 || got.Name() != "Apple" || got.Reserved() != 0 || len(got.Holds()) != 0 {
 			t.Fatalf("read back %+v, %v", got, err)
 		}
-		if ids, err := b.ProductIDs(ctx); err != nil || len(ids) != 1 || ids[0] != "apple" {
+		if ids, err := b.ProductIDs(ctx); err != nil || len(ids) != 1 || ids[0] != apple {
 			t.Fatalf("catalog: %v %v", ids, err)
 		}
-		if _, err := a.Product(ctx, "durian"); !errors.Is(err, domain.ErrUnknownProduct) {
+		if _, err := a.Product(ctx, durian); !errors.Is(err, domain.ErrUnknownProduct) {
 			t.Fatalf("unknown product: %v", err)
 		}
-		if _, err := a.UpdateProduct(ctx, "durian", func(*domain.Product) error { return nil }); !errors.Is(err, domain.ErrUnknownProduct) {
+		if _, err := a.UpdateProduct(ctx, durian, func(*domain.Product) error { return nil }); !errors.Is(err, domain.ErrUnknownProduct) {
 			t.Fatalf("updating an unknown product: %v", err)
 		}
-		upd, err := a.UpdateProduct(ctx, "apple", func(p *domain.Product) error { return p.Adjust(5) })
+		upd, err := a.UpdateProduct(ctx, apple, func(p *domain.Product) error { return p.Adjust(5) })
 		if err != nil || upd.OnHand() != 15 {
 			t.Fatalf("adjust: %+v %v", upd, err)
 		}
 		wantErr := errors.New("refused")
-		if _, err := a.UpdateProduct(ctx, "apple", func(*domain.Product) error { return wantErr }); !errors.Is(err, wantErr) {
+		if _, err := a.UpdateProduct(ctx, apple, func(*domain.Product) error { return wantErr }); !errors.Is(err, wantErr) {
 			t.Fatalf("a refused change: %v", err)
 		}
 	})
 
 	t.Run("reservations", func(t *testing.T) {
-		if _, err := a.Reservation(ctx, "o1"); !errors.Is(err, domain.ErrUnknownReservation) {
+		if _, err := a.Reservation(ctx, o1); !errors.Is(err, domain.ErrUnknownReservation) {
 			t.Fatalf("unknown reservation: %v", err)
 		}
-		err := a.UpdateStock(ctx, "apple", "o1", func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
+		err := a.UpdateStock(ctx, apple, o1, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
 			if r != nil {
 				t.Fatalf("o1 already holds %+v", r)
 			}
-			res, err := p.Reserve("r1", "o1", 3, now, time.Minute)
+			res, err := p.Reserve(domain.MustParseReservationID("r1"), o1, domain.MustParseQty(3), now, time.Minute)
 			return &res, err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := b.Reservation(ctx, "o1")
-		if err != nil || r.Status() != domain.Reserved || r.Qty() != 3 || r.Product() != "apple" || !r.Is("r1") || !r.CreatedAt().Equal(now) {
+		r, err := b.Reservation(ctx, o1)
+		if err != nil || r.Status() != domain.Reserved || r.Qty() != domain.MustParseQty(3) || r.Product() != apple || r.Order() != o1 ||
+			!r.Is(domain.MustParseReservationID("r1")) || !r.CreatedAt().Equal(now) || !r.UpdatedAt().Equal(now) {
 			t.Fatalf("read back %+v, %v", r, err)
 		}
-		if p, _ := b.Product(ctx, "apple"); p.Reserved() != 3 || !p.Holds()["o1"].Equal(now.Add(time.Minute)) {
+		if p, _ := b.Product(ctx, apple); p.Reserved() != 3 || len(p.Holds()) != 1 || !p.Holds()[o1].Equal(now.Add(time.Minute)) {
 			t.Fatalf("product and reservation were not written together: %+v", p)
 		}
-		if err := a.UpdateStock(ctx, "durian", "o2", func(*domain.Product, *domain.Reservation) (*domain.Reservation, error) {
+		if err := a.UpdateStock(ctx, durian, o2, func(*domain.Product, *domain.Reservation) (*domain.Reservation, error) {
 			return nil, nil
 		}); !errors.Is(err, domain.ErrUnknownProduct) {
 			t.Fatalf("unknown product: %v", err)
@@ -99,7 +102,7 @@ func runContract(t *testing.T, newRepos replicas) {
 	})
 
 	t.Run("replicas never oversell", func(t *testing.T) {
-		p, _ := domain.NewProduct("pear", "Pear", 10)
+		p, _ := domain.NewProduct(pear, "Pear", 10)
 		if err := a.AddProduct(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -116,9 +119,9 @@ func runContract(t *testing.T, newRepos replicas) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				order := domain.OrderID(fmt.Sprintf("pear-%d", i))
-				err := repo.UpdateStock(ctx, "pear", order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
-					res, err := p.Reserve(domain.ReservationID("r-"+order), order, 1, now, time.Minute)
+				order := domain.MustParseOrderID(fmt.Sprintf("pear-%d", i))
+				err := repo.UpdateStock(ctx, pear, order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
+					res, err := p.Reserve(domain.MustParseReservationID("r-"+order.String()), order, domain.MustParseQty(1), now, time.Minute)
 					return &res, err
 				})
 				switch {
@@ -132,7 +135,7 @@ func runContract(t *testing.T, newRepos replicas) {
 			}()
 		}
 		wg.Wait()
-		if p, _ := a.Product(ctx, "pear"); accepted != 10 || p.Reserved() != 10 {
+		if p, _ := a.Product(ctx, pear); accepted != 10 || p.Reserved() != 10 {
 			t.Fatalf("30 orders for 10 pears on two replicas: %d accepted, %d reserved", accepted, p.Reserved())
 		}
 	})

@@ -3,9 +3,14 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 
+	dapr "github.com/dapr/go-sdk/client"
+
+	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/platform/daprstate"
+	"github.com/skmall/skmall/platform/invoke"
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
@@ -28,20 +33,21 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 // AddProduct lists the product in the catalog first, then stores it; an id listed but not
 // stored (a failed write) is skipped when the catalog is read.
 func (d *DaprRepository) AddProduct(ctx context.Context, p domain.Product) error {
+	id := p.ID().String()
 	if _, err := d.catalog.Update(ctx, "all", func(cur *catalog) (daprstate.Change[catalog], error) {
 		next := catalog{}
 		if cur != nil {
-			if slices.Contains(cur.ProductIDs, p.ID()) {
+			if slices.Contains(cur.ProductIDs, id) {
 				return daprstate.Change[catalog]{}, nil
 			}
 			next.ProductIDs = slices.Clone(cur.ProductIDs)
 		}
-		next.ProductIDs = append(next.ProductIDs, p.ID())
+		next.ProductIDs = append(next.ProductIDs, id)
 		return daprstate.Change[catalog]{Value: &next}, nil
 	}); err != nil {
 		return err
 	}
-	_, err := d.products.Update(ctx, string(p.ID()), func(cur *productRecord) (daprstate.Change[productRecord], error) {
+	_, err := d.products.Update(ctx, id, func(cur *productRecord) (daprstate.Change[productRecord], error) {
 		if cur != nil {
 			return daprstate.Change[productRecord]{}, fmt.Errorf("%w: %s", domain.ErrProductExists, p.ID())
 		}
@@ -52,22 +58,25 @@ func (d *DaprRepository) AddProduct(ctx context.Context, p domain.Product) error
 }
 
 func (d *DaprRepository) Product(ctx context.Context, id domain.ProductID) (domain.Product, error) {
-	rec, found, err := d.products.Get(ctx, string(id))
+	rec, found, err := d.products.Get(ctx, id.String())
 	if err != nil {
 		return domain.Product{}, err
 	}
 	if !found {
 		return domain.Product{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
 	}
-	return rec.product(), nil
+	return rec.product()
 }
 
 func (d *DaprRepository) UpdateProduct(ctx context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error) {
-	rec, err := d.products.Update(ctx, string(id), func(cur *productRecord) (daprstate.Change[productRecord], error) {
+	rec, err := d.products.Update(ctx, id.String(), func(cur *productRecord) (daprstate.Change[productRecord], error) {
 		if cur == nil {
 			return daprstate.Change[productRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
 		}
-		p := cur.product()
+		p, err := cur.product()
+		if err != nil {
+			return daprstate.Change[productRecord]{}, err
+		}
 		if err := change(&p); err != nil {
 			return daprstate.Change[productRecord]{}, err
 		}
@@ -77,16 +86,19 @@ func (d *DaprRepository) UpdateProduct(ctx context.Context, id domain.ProductID,
 	if err != nil {
 		return domain.Product{}, err
 	}
-	return rec.product(), nil
+	return rec.product()
 }
 
 func (d *DaprRepository) ProductIDs(ctx context.Context) ([]domain.ProductID, error) {
 	c, _, err := d.catalog.Get(ctx, "all")
-	return c.ProductIDs, err
+	if err != nil {
+		return nil, err
+	}
+	return c.productIDs()
 }
 
 func (d *DaprRepository) Reservation(ctx context.Context, order domain.OrderID) (domain.Reservation, error) {
-	rec, found, err := d.reservations.Get(ctx, string(order))
+	rec, found, err := d.reservations.Get(ctx, order.String())
 	if err != nil {
 		return domain.Reservation{}, err
 	}
@@ -99,32 +111,31 @@ func (d *DaprRepository) Reservation(ctx context.Context, order domain.OrderID) 
 func (d *DaprRepository) UpdateStock(ctx context.Context, id domain.ProductID, order domain.OrderID,
 	change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error),
 ) error {
-	return daprstate.UpdatePair(ctx, d.products, string(id), d.reservations, string(order),
+	return daprstate.UpdatePair(ctx, d.products, id.String(), d.reservations, order.String(),
 		func(pr *productRecord, rr *reservationRecord) (*productRecord, *reservationRecord, error) {
 			return applyStockChange(id, pr, rr, change)
 		})
 }
 
-// applyStockChange runs a stock change on stored records and returns the records to write.
-func applyStockChange(id domain.ProductID, pr *productRecord, rr *reservationRecord,
-	change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error),
-) (*productRecord, *reservationRecord, error) {
-	if pr == nil {
-		return nil, nil, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
+// DaprOrders settles unconfirmed reservations with the order service, through Dapr service
+// invocation.
+type DaprOrders struct {
+	orders *invoke.Client
+}
+
+// NewDaprOrders returns the order service as the app id orderAppID.
+func NewDaprOrders(client dapr.Client, orderAppID string) *DaprOrders {
+	return &DaprOrders{orders: invoke.New(client, orderAppID)}
+}
+
+// Settle asks the order service whether the order is stored on the reservation; when it is
+// not, the order service promises it never will be.
+func (d *DaprOrders) Settle(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) (bool, error) {
+	var s contracts.OrderSettlement
+	err := d.orders.Post(ctx, "internal/orders/"+url.PathEscape(order.String())+"/settle",
+		contracts.SettleOrder{ReservationID: reservation.String()}, &s)
+	if err != nil {
+		return false, fmt.Errorf("settle order %s with the order service: %w", order, err)
 	}
-	p := pr.product()
-	var r *domain.Reservation
-	if rr != nil {
-		res, err := rr.reservation()
-		if err != nil {
-			return nil, nil, err
-		}
-		r = &res
-	}
-	next, err := change(&p, r)
-	if err != nil || next == nil {
-		return nil, nil, err
-	}
-	np, nr := toProductRecord(p), toReservationRecord(*next)
-	return &np, &nr, nil
+	return s.Stored, nil
 }

@@ -2,15 +2,18 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// MemoryRepository keeps products and reservations in memory, for tests.
+// MemoryRepository keeps products and reservations in memory, for tests. It keeps them in
+// their stored forms, as DaprRepository does, so that the contract suite covers those too.
 type MemoryRepository struct {
 	mu           sync.Mutex
 	products     map[domain.ProductID]productRecord
@@ -42,7 +45,7 @@ func (m *MemoryRepository) Product(_ context.Context, id domain.ProductID) (doma
 	if !ok {
 		return domain.Product{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
 	}
-	return rec.product(), nil
+	return rec.product()
 }
 
 func (m *MemoryRepository) UpdateProduct(_ context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error) {
@@ -52,7 +55,10 @@ func (m *MemoryRepository) UpdateProduct(_ context.Context, id domain.ProductID,
 	if !ok {
 		return domain.Product{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
 	}
-	p := rec.product()
+	p, err := rec.product()
+	if err != nil {
+		return domain.Product{}, err
+	}
 	if err := change(&p); err != nil {
 		return domain.Product{}, err
 	}
@@ -64,7 +70,7 @@ func (m *MemoryRepository) ProductIDs(context.Context) ([]domain.ProductID, erro
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids := slices.Collect(maps.Keys(m.products))
-	slices.Sort(ids)
+	slices.SortFunc(ids, func(a, b domain.ProductID) int { return strings.Compare(a.String(), b.String()) })
 	return ids, nil
 }
 
@@ -100,6 +106,9 @@ func (m *MemoryRepository) UpdateStock(_ context.Context, id domain.ProductID, o
 	return nil
 }
 
+// errOrdersDown is what MemoryOrders answers while Down.
+var errOrdersDown = errors.New("order service unreachable")
+
 // MemoryOrders stands in for the order service: it knows which orders are stored on which
 // reservation, and which reservations it settled as abandoned.
 type MemoryOrders struct {
@@ -131,7 +140,7 @@ func (m *MemoryOrders) Settle(_ context.Context, order domain.OrderID, reservati
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.Down {
-		return false, fmt.Errorf("order service unreachable")
+		return false, errOrdersDown
 	}
 	if _, ok := m.stored[order]; ok {
 		return true, nil

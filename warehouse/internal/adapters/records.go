@@ -1,8 +1,9 @@
-// Package adapters connects the warehouse to the outside: its Dapr state store, and an
-// in-memory store for tests.
+// Package adapters connects the warehouse to the outside: its Dapr state store and the order
+// service (through Dapr service invocation), and in-memory twins of both for tests.
 package adapters
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -10,28 +11,63 @@ import (
 
 // productRecord is how a product is stored.
 type productRecord struct {
-	ProductID string                       `json:"productId"`
-	Name      string                       `json:"name"`
-	OnHand    int                          `json:"onHand"`
-	Reserved  int                          `json:"reserved"`
-	Holds     map[domain.OrderID]time.Time `json:"holds,omitempty"`
+	ProductID string               `json:"productId"`
+	Name      string               `json:"name"`
+	OnHand    int                  `json:"onHand"`
+	Reserved  int                  `json:"reserved"`
+	Holds     map[string]time.Time `json:"holds,omitempty"`
 }
 
 func toProductRecord(p domain.Product) productRecord {
-	return productRecord{ProductID: string(p.ID()), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Holds: p.Holds()}
+	var holds map[string]time.Time
+	if h := p.Holds(); len(h) > 0 {
+		holds = make(map[string]time.Time, len(h))
+		for order, until := range h {
+			holds[order.String()] = until
+		}
+	}
+	return productRecord{ProductID: p.ID().String(), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Holds: holds}
 }
 
-func (r productRecord) product() domain.Product {
-	return domain.RestoreProduct(domain.ProductID(r.ProductID), r.Name, r.OnHand, r.Reserved, r.Holds)
+func (r productRecord) product() (domain.Product, error) {
+	id, err := domain.ParseProductID(r.ProductID)
+	if err != nil {
+		return domain.Product{}, fmt.Errorf("stored product %q: %w", r.ProductID, err)
+	}
+	var holds map[domain.OrderID]time.Time
+	if len(r.Holds) > 0 {
+		holds = make(map[domain.OrderID]time.Time, len(r.Holds))
+		for s, until := range r.Holds {
+			order, err := domain.ParseOrderID(s)
+			if err != nil {
+				return domain.Product{}, fmt.Errorf("stored product %s: hold: %w", id, err)
+			}
+			holds[order] = until
+		}
+	}
+	return domain.RestoreProduct(id, r.Name, r.OnHand, r.Reserved, holds), nil
 }
 
 // catalog lists the ids of all products, so that they can be visited.
 type catalog struct {
-	ProductIDs []domain.ProductID `json:"productIds"`
+	ProductIDs []string `json:"productIds"`
+}
+
+func (c catalog) productIDs() ([]domain.ProductID, error) {
+	var ids []domain.ProductID
+	for _, s := range c.ProductIDs {
+		id, err := domain.ParseProductID(s)
+		if err != nil {
+			return nil, fmt.Errorf("stored catalog: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // reservationRecord is how a reservation is stored.
 type reservationRecord struct {
+	// ID is empty in reservations stored before reservations had names.
 	ID        string    `json:"id,omitempty"`
 	OrderID   string    `json:"orderId"`
 	ProductID string    `json:"productId"`
@@ -43,16 +79,70 @@ type reservationRecord struct {
 
 func toReservationRecord(r domain.Reservation) reservationRecord {
 	return reservationRecord{
-		ID: string(r.ID()), OrderID: string(r.Order()), ProductID: string(r.Product()), Qty: int(r.Qty()),
-		Status: string(r.Status()), CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt(),
+		ID: r.ID().String(), OrderID: r.Order().String(), ProductID: r.Product().String(), Qty: r.Qty().Int(),
+		Status: r.Status().String(), CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt(),
 	}
 }
 
 func (r reservationRecord) reservation() (domain.Reservation, error) {
+	res, err := r.parse()
+	if err != nil {
+		return domain.Reservation{}, fmt.Errorf("stored reservation of order %q: %w", r.OrderID, err)
+	}
+	return res, nil
+}
+
+func (r reservationRecord) parse() (domain.Reservation, error) {
+	var id domain.ReservationID
+	if r.ID != "" {
+		var err error
+		if id, err = domain.ParseReservationID(r.ID); err != nil {
+			return domain.Reservation{}, err
+		}
+	}
+	order, err := domain.ParseOrderID(r.OrderID)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	product, err := domain.ParseProductID(r.ProductID)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	qty, err := domain.ParseQty(r.Qty)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
 	st, err := domain.ParseReservationStatus(r.Status)
 	if err != nil {
 		return domain.Reservation{}, err
 	}
-	return domain.RestoreReservation(domain.ReservationID(r.ID), domain.OrderID(r.OrderID), domain.ProductID(r.ProductID),
-		domain.Qty(r.Qty), st, r.CreatedAt, r.UpdatedAt), nil
+	return domain.RestoreReservation(id, order, product, qty, st, r.CreatedAt, r.UpdatedAt), nil
+}
+
+// applyStockChange runs a stock change on stored records and returns the records to write
+// (nil when nothing changes). Both repositories use it, so both read and write the same forms.
+func applyStockChange(id domain.ProductID, pr *productRecord, rr *reservationRecord,
+	change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error),
+) (*productRecord, *reservationRecord, error) {
+	if pr == nil {
+		return nil, nil, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
+	}
+	p, err := pr.product()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r *domain.Reservation
+	if rr != nil {
+		res, err := rr.reservation()
+		if err != nil {
+			return nil, nil, err
+		}
+		r = &res
+	}
+	next, err := change(&p, r)
+	if err != nil || next == nil {
+		return nil, nil, err
+	}
+	np, nr := toProductRecord(p), toReservationRecord(*next)
+	return &np, &nr, nil
 }

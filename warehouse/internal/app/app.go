@@ -6,13 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// Repository stores products and reservations.
+// ErrUnavailable means the stock could not be read or changed now: the store failed or could
+// not be read. Nothing was changed; the caller may try again in a moment.
+var ErrUnavailable = errors.New("stock cannot be read or changed now")
+
+// Repository stores products and reservations. The domain errors its methods name below,
+// and the errors a change function returns, are the only errors it reports that are not
+// failures of the store.
 type Repository interface {
 	// AddProduct stores a new product; domain.ErrProductExists if the id is taken.
 	AddProduct(ctx context.Context, p domain.Product) error
@@ -76,7 +83,7 @@ func (a *App) RegisterProduct(ctx context.Context, id, name string, stock int) (
 		return domain.Product{}, err
 	}
 	if err := a.repo.AddProduct(ctx, p); err != nil {
-		return domain.Product{}, err
+		return domain.Product{}, storeErr(err)
 	}
 	return p, nil
 }
@@ -87,7 +94,8 @@ func (a *App) Product(ctx context.Context, id string) (domain.Product, error) {
 	if err != nil {
 		return domain.Product{}, err
 	}
-	return a.repo.Product(ctx, pid)
+	p, err := a.repo.Product(ctx, pid)
+	return p, storeErr(err)
 }
 
 // AdjustStock changes a product's stock on hand by delta.
@@ -99,19 +107,32 @@ func (a *App) AdjustStock(ctx context.Context, id string, delta int) (domain.Pro
 	if delta == 0 || delta > domain.MaxStock || delta < -domain.MaxStock {
 		return domain.Product{}, fmt.Errorf("%w: delta must be a non-zero number of units between -%d and %d", domain.ErrInvalidInput, domain.MaxStock, domain.MaxStock)
 	}
-	return a.repo.UpdateProduct(ctx, pid, func(p *domain.Product) error { return p.Adjust(delta) })
+	p, err := a.repo.UpdateProduct(ctx, pid, func(p *domain.Product) error { return refuse(p.Adjust(delta)) })
+	return p, storeErr(err)
 }
 
-// Refusal says why stock could not be reserved.
-type Refusal string
+// Refusal says why stock could not be reserved: one of RefusedOutOfStock,
+// RefusedUnknownProduct and RefusedClash. The zero Refusal is no refusal.
+type Refusal struct{ s string }
 
-const (
-	RefusedOutOfStock     Refusal = "OUT_OF_STOCK"
-	RefusedUnknownProduct Refusal = "UNKNOWN_PRODUCT"
-	// RefusedClash: the order already holds a reservation for another product or quantity
-	// (two requests with one idempotency key asking for different things).
-	RefusedClash Refusal = "RESERVATION_CLASH"
+// The refusals of a reservation.
+var (
+	// RefusedOutOfStock means fewer units are available than the order asks for.
+	RefusedOutOfStock = Refusal{"OUT_OF_STOCK"}
+	// RefusedUnknownProduct means no product has the id the order names.
+	RefusedUnknownProduct = Refusal{"UNKNOWN_PRODUCT"}
+	// RefusedClash means the order already holds a reservation for another product or
+	// quantity (two requests with one idempotency key asking for different things).
+	RefusedClash = Refusal{"RESERVATION_CLASH"}
 )
+
+// IsZero reports whether this is no refusal: the stock was reserved.
+func (r Refusal) IsZero() bool { return r == Refusal{} }
+
+func (r Refusal) String() string { return r.s }
+
+// LogValue logs the refusal as its name (slog would otherwise log an empty struct).
+func (r Refusal) LogValue() slog.Value { return slog.StringValue(r.s) }
 
 // ReserveStock is order's request to set stock aside for one attempt at placing an order.
 type ReserveStock struct {
@@ -133,22 +154,22 @@ type ReserveStock struct {
 func (a *App) ReserveStock(ctx context.Context, cmd ReserveStock) (domain.ReservationID, Refusal, error) {
 	oid, err := domain.ParseOrderID(cmd.OrderID)
 	if err != nil {
-		return "", "", err
+		return domain.ReservationID{}, Refusal{}, err
 	}
 	pid, err := domain.ParseProductID(cmd.ProductID)
 	if err != nil {
-		return "", "", err
+		return domain.ReservationID{}, Refusal{}, err
 	}
 	q, err := domain.ParseQty(cmd.Qty)
 	if err != nil {
-		return "", "", err
+		return domain.ReservationID{}, Refusal{}, err
 	}
 	rid, err := domain.ParseReservationID(cmd.ReservationID)
 	if err != nil {
-		return "", "", err
+		return domain.ReservationID{}, Refusal{}, err
 	}
 	if len(cmd.Replaces) > MaxReplaced {
-		return "", "", fmt.Errorf("%w: at most %d reservations can be replaced", domain.ErrInvalidInput, MaxReplaced)
+		return domain.ReservationID{}, Refusal{}, fmt.Errorf("%w: at most %d reservations can be replaced", domain.ErrInvalidInput, MaxReplaced)
 	}
 	var holder domain.ReservationID
 	err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
@@ -159,13 +180,13 @@ func (a *App) ReserveStock(ctx context.Context, cmd ReserveStock) (domain.Reserv
 			// before it was stored): the order's next attempt reserves afresh.
 			res, err := p.Reserve(rid, oid, q, now, a.hold)
 			holder = res.ID()
-			return &res, err
-		case r.Status() == domain.Reserved && slices.Contains(cmd.Replaces, string(r.ID())):
+			return &res, refuse(err)
+		case r.Status() == domain.Reserved && slices.Contains(cmd.Replaces, r.ID().String()):
 			res, err := p.Replace(r, rid, q, now, a.hold)
 			holder = res.ID()
-			return &res, err
+			return &res, refuse(err)
 		case !r.Matches(pid, q):
-			return nil, fmt.Errorf("%w: order %s holds %d of %s", domain.ErrReservationClash, oid, r.Qty(), r.Product())
+			return nil, refuse(fmt.Errorf("%w: order %s holds %d of %s", domain.ErrReservationClash, oid, r.Qty().Int(), r.Product()))
 		}
 		holder = r.ID()
 		if !p.ExtendHold(r, now, a.hold) {
@@ -173,21 +194,22 @@ func (a *App) ReserveStock(ctx context.Context, cmd ReserveStock) (domain.Reserv
 		}
 		return r, nil
 	})
+	err = storeErr(err)
 	switch {
 	case errors.Is(err, domain.ErrOutOfStock):
-		a.metrics.Reservation("out_of_stock", int(q))
-		return "", RefusedOutOfStock, nil
+		a.metrics.Reservation("out_of_stock", q.Int())
+		return domain.ReservationID{}, RefusedOutOfStock, nil
 	case errors.Is(err, domain.ErrUnknownProduct):
-		a.metrics.Reservation("unknown_product", int(q))
-		return "", RefusedUnknownProduct, nil
+		a.metrics.Reservation("unknown_product", q.Int())
+		return domain.ReservationID{}, RefusedUnknownProduct, nil
 	case errors.Is(err, domain.ErrReservationClash):
-		a.metrics.Reservation("clash", int(q))
-		return "", RefusedClash, nil
+		a.metrics.Reservation("clash", q.Int())
+		return domain.ReservationID{}, RefusedClash, nil
 	case err != nil:
-		return "", "", err
+		return domain.ReservationID{}, Refusal{}, err
 	}
-	a.metrics.Reservation("reserved", int(q))
-	return holder, "", nil
+	a.metrics.Reservation("reserved", q.Int())
+	return holder, Refusal{}, nil
 }
 
 // MaxReplaced bounds how many abandoned reservations one request may name.
@@ -210,22 +232,35 @@ func (a *App) ReleaseReservation(ctx context.Context, orderID, reservationID str
 		return nil
 	}
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	return a.move(ctx, r.Product(), oid, func(p *domain.Product, r *domain.Reservation) bool {
 		return r.Is(rid) && r.Status() == domain.Reserved && p.GiveBack(r, a.now())
 	})
 }
 
-// OrderCancelled gives a cancelled order's quantity back: the reservation is released, or
-// the stock restocked if the delivery had started.
-func (a *App) OrderCancelled(ctx context.Context, orderID, productID string) error {
-	return a.moveParsed(ctx, productID, orderID, a.giveBack)
+// GiveBackStock is the order service's word that an order was cancelled.
+type GiveBackStock struct {
+	OrderID   string
+	ProductID string
 }
 
-// DeliveryStarted turns an order's reservation into a real stock decrease.
-func (a *App) DeliveryStarted(ctx context.Context, orderID, productID string) error {
-	return a.moveParsed(ctx, productID, orderID, func(p *domain.Product, r *domain.Reservation) bool {
+// GiveBackStock gives a cancelled order's quantity back: the reservation is released, or
+// the stock restocked if the delivery had started.
+func (a *App) GiveBackStock(ctx context.Context, cmd GiveBackStock) error {
+	return a.moveParsed(ctx, cmd.ProductID, cmd.OrderID, a.giveBack)
+}
+
+// ShipStock is the delivery service's word that an order's delivery started.
+type ShipStock struct {
+	OrderID   string
+	ProductID string
+}
+
+// ShipStock turns an order's reservation into a real stock decrease: the units left with the
+// delivery.
+func (a *App) ShipStock(ctx context.Context, cmd ShipStock) error {
+	return a.moveParsed(ctx, cmd.ProductID, cmd.OrderID, func(p *domain.Product, r *domain.Reservation) bool {
 		return p.ShipReserved(r, a.now())
 	})
 }
@@ -247,15 +282,15 @@ func (a *App) moveParsed(ctx context.Context, productID, orderID string, step fu
 // move applies one step of a reservation's life (confirm, ship, give back) to the stock of a
 // product; step reports whether anything changed, and repeated or late steps change nothing.
 func (a *App) move(ctx context.Context, pid domain.ProductID, oid domain.OrderID, step func(*domain.Product, *domain.Reservation) bool) error {
-	return a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
+	return storeErr(a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error) {
 		if r == nil {
-			return nil, fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid)
+			return nil, refuse(fmt.Errorf("%w: order %s holds no reservation on %s", domain.ErrUnknownReservation, oid, pid))
 		}
 		if !step(p, r) {
 			return nil, nil
 		}
 		return r, nil
-	})
+	}))
 }
 
 // ReleaseUnconfirmed gives back the stock of reservations whose order was never stored: the
@@ -267,14 +302,14 @@ func (a *App) move(ctx context.Context, pid domain.ProductID, oid domain.OrderID
 func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 	ids, err := a.repo.ProductIDs(ctx)
 	if err != nil {
-		return 0, err
+		return 0, storeErr(err)
 	}
 	released := 0
 	var errs []error
 	for _, pid := range ids {
 		p, err := a.repo.Product(ctx, pid)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, storeErr(err))
 			continue
 		}
 		for _, oid := range p.ExpiredHolds(a.now()) {
@@ -296,7 +331,7 @@ func (a *App) ReleaseUnconfirmed(ctx context.Context) (int, error) {
 func (a *App) settle(ctx context.Context, pid domain.ProductID, oid domain.OrderID) (int, error) {
 	r, err := a.repo.Reservation(ctx, oid)
 	if err != nil {
-		return 0, err
+		return 0, storeErr(err)
 	}
 	stored, err := a.orders.Settle(ctx, oid, r.ID())
 	if err != nil {
@@ -312,9 +347,41 @@ func (a *App) settle(ctx context.Context, pid domain.ProductID, oid domain.Order
 			if !p.GiveBack(cur, a.now()) {
 				return nil, nil
 			}
-			qty = int(cur.Qty())
+			qty = cur.Qty().Int()
 		}
 		return cur, nil
 	})
-	return qty, err
+	return qty, storeErr(err)
+}
+
+// refused wraps the error a change of stock returned: the domain refused the change. The
+// repository hands it back, and storeErr tells it apart from what the store reports.
+type refused struct{ err error }
+
+func (r refused) Error() string { return r.err.Error() }
+func (r refused) Unwrap() error { return r.err }
+
+// refuse marks the error of a change (nil stays nil).
+func refuse(err error) error {
+	if err == nil {
+		return nil
+	}
+	return refused{err}
+}
+
+// storeErr passes the domain's refusals and the repository's own answers (no such product,
+// product exists, no such reservation) through as they are, and marks everything else as the
+// stock being unavailable: a store that failed, or a stored record that cannot be read (whose
+// error may well wrap domain.ErrInvalidInput, yet is no fault of the caller's).
+func storeErr(err error) error {
+	var r refused
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &r):
+		return r.err
+	case errors.Is(err, domain.ErrUnknownProduct), errors.Is(err, domain.ErrProductExists), errors.Is(err, domain.ErrUnknownReservation):
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

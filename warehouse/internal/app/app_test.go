@@ -85,14 +85,14 @@ func TestReserveStock(t *testing.T) {
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 10})
 
-	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || !refusal.IsZero() {
 		t.Fatalf("reserve 4 of 10: %q, %v", refusal, err)
 	}
 	if onHand, reserved := stockOf(t, a, "apple"); onHand != 10 || reserved != 4 {
 		t.Fatalf("after reserving 4: onHand %d reserved %d", onHand, reserved)
 	}
 	// Idempotent by order: the same request again reserves nothing more.
-	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 4); err != nil || !refusal.IsZero() {
 		t.Fatalf("repeated reservation: %q, %v", refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 4 {
@@ -137,7 +137,7 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if refusal == "" {
+			if refusal.IsZero() {
 				mu.Lock()
 				accepted++
 				mu.Unlock()
@@ -167,7 +167,7 @@ func TestGiveBackConvergesWhateverTheOrderOfEvents(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			a := newWarehouse(t, map[string]int{"apple": 10})
-			if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || refusal != "" {
+			if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || !refusal.IsZero() {
 				t.Fatal(refusal, err)
 			}
 			cancelled := false
@@ -175,9 +175,9 @@ func TestGiveBackConvergesWhateverTheOrderOfEvents(t *testing.T) {
 				var err error
 				switch step {
 				case "start":
-					err = a.DeliveryStarted(ctx, "o1", "apple")
+					err = a.ShipStock(ctx, app.ShipStock{OrderID: "o1", ProductID: "apple"})
 				case "cancel":
-					err, cancelled = a.OrderCancelled(ctx, "o1", "apple"), true
+					err, cancelled = a.GiveBackStock(ctx, app.GiveBackStock{OrderID: "o1", ProductID: "apple"}), true
 				case "release":
 					err, cancelled = a.ReleaseReservation(ctx, "o1", "r-o1"), true
 				}
@@ -209,7 +209,7 @@ func TestReleasedReservationCanBeReservedAgain(t *testing.T) {
 	if err := a.ReleaseReservation(ctx, "never-reserved", "r1"); err != nil {
 		t.Fatalf("releasing nothing: %v", err)
 	}
-	if refusal, err := reserve(ctx, a, "o1", "apple", 5); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 5); err != nil || !refusal.IsZero() {
 		t.Fatalf("a retried order after its release: %q %v", refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 5 {
@@ -221,10 +221,10 @@ func TestEventsForUnknownReservationsAreRefused(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 5})
-	if err := a.DeliveryStarted(ctx, "ghost", "apple"); !errors.Is(err, domain.ErrUnknownReservation) {
+	if err := a.ShipStock(ctx, app.ShipStock{OrderID: "ghost", ProductID: "apple"}); !errors.Is(err, domain.ErrUnknownReservation) {
 		t.Fatalf("start of an unknown order: %v", err)
 	}
-	if err := a.OrderCancelled(ctx, "ghost", "pear"); !errors.Is(err, domain.ErrUnknownProduct) {
+	if err := a.GiveBackStock(ctx, app.GiveBackStock{OrderID: "ghost", ProductID: "pear"}); !errors.Is(err, domain.ErrUnknownProduct) {
 		t.Fatalf("cancel on an unknown product: %v", err)
 	}
 }
@@ -260,13 +260,13 @@ func TestUnconfirmedReservationsAreReleased(t *testing.T) {
 	ctx := context.Background()
 	a, orders, now := newWarehouseAt(t, map[string]int{"apple": 10})
 	for _, o := range []string{"stored", "lost", "shipped"} {
-		if refusal, err := reserve(ctx, a, o, "apple", 2); err != nil || refusal != "" {
+		if refusal, err := reserve(ctx, a, o, "apple", 2); err != nil || !refusal.IsZero() {
 			t.Fatal(refusal, err)
 		}
 	}
-	orders.Store("stored", "r-stored")
+	orders.Store(domain.MustParseOrderID("stored"), domain.MustParseReservationID("r-stored"))
 	// A delivery that started settles its reservation: nothing left to confirm.
-	if err := a.DeliveryStarted(ctx, "shipped", "apple"); err != nil {
+	if err := a.ShipStock(ctx, app.ShipStock{OrderID: "shipped", ProductID: "apple"}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err != nil {
@@ -299,17 +299,17 @@ func TestAbandonedReservationIsReplaced(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a := newWarehouse(t, map[string]int{"apple": 5})
-	if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || refusal != "" {
+	if refusal, err := reserve(ctx, a, "o1", "apple", 3); err != nil || !refusal.IsZero() {
 		t.Fatal(refusal, err)
 	}
 	// A repeat names the reservation the order already holds.
 	holder, _, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "second"})
-	if err != nil || holder != "r-o1" {
+	if err != nil || holder != domain.MustParseReservationID("r-o1") {
 		t.Fatalf("repeat: held by %q, %v", holder, err)
 	}
 	// The attempt that made r-o1 was abandoned; the next one replaces it.
 	holder, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "third", Replaces: []string{"r-o1"}})
-	if err != nil || refusal != "" || holder != "third" {
+	if err != nil || !refusal.IsZero() || holder != domain.MustParseReservationID("third") {
 		t.Fatalf("replacing: held by %q, %q, %v", holder, refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 3 {
@@ -362,7 +362,7 @@ func TestSweepLeavesAReplacedReservationAlone(t *testing.T) {
 	*now = now.Add(hold + time.Second)
 	orders.OnSettle = func() {
 		// While the order service settles r-o1 as abandoned, the order's retry replaces it.
-		if _, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 2, ReservationID: "retry", Replaces: []string{"r-o1"}}); err != nil || refusal != "" {
+		if _, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 2, ReservationID: "retry", Replaces: []string{"r-o1"}}); err != nil || !refusal.IsZero() {
 			t.Errorf("retry: %q %v", refusal, err)
 		}
 	}
@@ -371,5 +371,79 @@ func TestSweepLeavesAReplacedReservationAlone(t *testing.T) {
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 2 {
 		t.Fatalf("reserved %d, want the retry's 2", reserved)
+	}
+}
+
+// downStore is a repository whose store fails every call.
+type downStore struct{}
+
+var errDown = errors.New("dial tcp 127.0.0.1:3500: connection refused")
+
+func (downStore) AddProduct(context.Context, domain.Product) error { return errDown }
+func (downStore) Product(context.Context, domain.ProductID) (domain.Product, error) {
+	return domain.Product{}, errDown
+}
+func (downStore) UpdateProduct(context.Context, domain.ProductID, func(*domain.Product) error) (domain.Product, error) {
+	return domain.Product{}, errDown
+}
+func (downStore) ProductIDs(context.Context) ([]domain.ProductID, error) { return nil, errDown }
+func (downStore) Reservation(context.Context, domain.OrderID) (domain.Reservation, error) {
+	return domain.Reservation{}, errDown
+}
+func (downStore) UpdateStock(context.Context, domain.ProductID, domain.OrderID, func(*domain.Product, *domain.Reservation) (*domain.Reservation, error)) error {
+	return errDown
+}
+
+// Whatever the store's failure, every use case reports the stock as unavailable and keeps
+// the cause.
+func TestStoreFailuresAreUnavailableStock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := app.New(downStore{}, &adapters.MemoryOrders{}, noMetrics{}, time.Now, hold)
+	calls := map[string]func() error{
+		"register": func() error { _, err := a.RegisterProduct(ctx, "apple", "Apple", 1); return err },
+		"product":  func() error { _, err := a.Product(ctx, "apple"); return err },
+		"adjust":   func() error { _, err := a.AdjustStock(ctx, "apple", 1); return err },
+		"reserve": func() error {
+			_, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 1, ReservationID: "r1"})
+			if !refusal.IsZero() {
+				t.Errorf("a store that is down refused with %s", refusal)
+			}
+			return err
+		},
+		"release":   func() error { return a.ReleaseReservation(ctx, "o1", "r1") },
+		"give back": func() error { return a.GiveBackStock(ctx, app.GiveBackStock{OrderID: "o1", ProductID: "apple"}) },
+		"ship":      func() error { return a.ShipStock(ctx, app.ShipStock{OrderID: "o1", ProductID: "apple"}) },
+		"sweep":     func() error { _, err := a.ReleaseUnconfirmed(ctx); return err },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, app.ErrUnavailable) || !errors.Is(err, errDown) {
+			t.Errorf("%s: %v, want ErrUnavailable wrapping the store's error", name, err)
+		}
+	}
+}
+
+// The domain's refusals pass through as they are, never as unavailable stock.
+func TestRefusalsAreNotUnavailability(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 10})
+	if _, err := reserve(ctx, a, "o1", "apple", 6); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		err  error
+		want error
+	}{
+		"exists":          {func() error { _, err := a.RegisterProduct(ctx, "apple", "Apple", 1); return err }(), domain.ErrProductExists},
+		"unknown":         {func() error { _, err := a.Product(ctx, "durian"); return err }(), domain.ErrUnknownProduct},
+		"below reserved":  {func() error { _, err := a.AdjustStock(ctx, "apple", -5); return err }(), domain.ErrBelowReserved},
+		"above the limit": {func() error { _, err := a.AdjustStock(ctx, "apple", domain.MaxStock); return err }(), domain.ErrInvalidInput},
+		"no reservation":  {a.ShipStock(ctx, app.ShipStock{OrderID: "o2", ProductID: "apple"}), domain.ErrUnknownReservation},
+	}
+	for name, c := range cases {
+		if !errors.Is(c.err, c.want) || errors.Is(c.err, app.ErrUnavailable) {
+			t.Errorf("%s: %v, want %v and not unavailable", name, c.err, c.want)
+		}
 	}
 }

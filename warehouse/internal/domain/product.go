@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,7 +49,7 @@ func (p Product) ExpiredHolds(now time.Time) []OrderID {
 			out = append(out, o)
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b OrderID) int { return strings.Compare(a.s, b.s) })
 	return out
 }
 
@@ -56,10 +57,10 @@ func (p Product) ExpiredHolds(now time.Time) []OrderID {
 // held until the order is confirmed; past hold, an unconfirmed reservation whose order was
 // never stored is given back (see ExpiredHolds).
 func (p *Product) Reserve(id ReservationID, order OrderID, qty Qty, now time.Time, hold time.Duration) (Reservation, error) {
-	if int(qty) > p.Available() {
-		return Reservation{}, fmt.Errorf("%w: %s has %d available, order %s asks for %d", ErrOutOfStock, p.id, p.Available(), order, qty)
+	if qty.Int() > p.Available() {
+		return Reservation{}, fmt.Errorf("%w: %s has %d available, order %s asks for %d", ErrOutOfStock, p.id, p.Available(), order, qty.Int())
 	}
-	p.reserved += int(qty)
+	p.reserved += qty.Int()
 	if p.holds == nil {
 		p.holds = map[OrderID]time.Time{}
 	}
@@ -116,8 +117,8 @@ func (p *Product) ShipReserved(r *Reservation, now time.Time) bool {
 	if r.status != Reserved {
 		return false
 	}
-	p.onHand -= int(r.qty)
-	p.reserved -= int(r.qty)
+	p.onHand -= r.qty.Int()
+	p.reserved -= r.qty.Int()
 	delete(p.holds, r.order)
 	r.status, r.updatedAt = Shipped, now
 	return true
@@ -128,10 +129,10 @@ func (p *Product) ShipReserved(r *Reservation, now time.Time) bool {
 func (p *Product) GiveBack(r *Reservation, now time.Time) bool {
 	switch r.status {
 	case Reserved:
-		p.reserved -= int(r.qty)
+		p.reserved -= r.qty.Int()
 		r.status = Released
 	case Shipped:
-		p.onHand += int(r.qty)
+		p.onHand += r.qty.Int()
 		r.status = Restocked
 	default:
 		return false

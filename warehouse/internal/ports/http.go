@@ -12,7 +12,6 @@ import (
 
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/platform/auth"
-	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 	"github.com/skmall/skmall/warehouse/internal/app"
@@ -24,12 +23,15 @@ import (
 // as the sidecars' access control allows) reaches the reservation API.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		// First: a stored record that cannot be read is unavailable stock, even though its
+		// error wraps the domain's reason (an unknown status is invalid input, but not the
+		// caller's).
+		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Stock cannot be read or changed now",
+			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
 		{Err: domain.ErrProductExists, Status: http.StatusConflict, Slug: "product-exists", Title: "Product already registered"},
 		{Err: domain.ErrBelowReserved, Status: http.StatusConflict, Slug: "stock-reserved", Title: "Stock is reserved"},
-		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Stock cannot be read or changed now",
-			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
 
 	r.Handle("/products", g.Admin(registerProduct(a, errs))).Methods(http.MethodPost)
@@ -39,12 +41,14 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, 
 	r.Handle("/reservations", g.Sidecar(reserveStock(a, errs))).Methods(http.MethodPost)
 	r.Handle("/reservations/{orderId}/release", g.Sidecar(releaseReservation(a, errs))).Methods(http.MethodPost)
 
+	// The handlers decode events into the warehouse's commands; dead-letter replay calls the
+	// same map.
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
-			return eventError(a.OrderCancelled(ctx, e.OrderID, e.ProductID))
+			return eventError(a.GiveBackStock(ctx, app.GiveBackStock{OrderID: e.OrderID, ProductID: e.ProductID}))
 		},
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
-			return eventError(a.DeliveryStarted(ctx, e.OrderID, e.ProductID))
+			return eventError(a.ShipStock(ctx, app.ShipStock{OrderID: e.OrderID, ProductID: e.ProductID}))
 		},
 	}
 	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
@@ -66,7 +70,7 @@ type productJSON struct {
 }
 
 func toProductJSON(p domain.Product) productJSON {
-	return productJSON{ProductID: string(p.ID()), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Available: p.Available()}
+	return productJSON{ProductID: p.ID().String(), Name: p.Name(), OnHand: p.OnHand(), Reserved: p.Reserved(), Available: p.Available()}
 }
 
 func registerProduct(a *app.App, errs httpx.Errors) http.Handler {
@@ -90,7 +94,7 @@ func registerProduct(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		w.Header().Set("Location", "/products/"+string(p.ID()))
+		w.Header().Set("Location", "/products/"+p.ID().String())
 		httpx.WriteJSON(w, http.StatusCreated, toProductJSON(p))
 	})
 }
@@ -150,9 +154,17 @@ func reserveStock(a *app.App, errs httpx.Errors) http.Handler {
 		}
 		httpx.WriteJSON(w, http.StatusOK, contracts.Reservation{
 			OrderID: req.OrderID, ProductID: req.ProductID, Qty: req.Qty,
-			Reserved: refusal == "", Reason: contracts.Refusal(refusal), ReservationID: string(holder),
+			Reserved: refusal.IsZero(), Reason: reasons[refusal], ReservationID: holder.String(),
 		})
 	})
+}
+
+// reasons says the warehouse's refusals in the words of the reservation contract: the one
+// place the two meet. No refusal has no reason.
+var reasons = map[app.Refusal]contracts.Refusal{
+	app.RefusedOutOfStock:     contracts.RefusedOutOfStock,
+	app.RefusedUnknownProduct: contracts.RefusedUnknownProduct,
+	app.RefusedClash:          contracts.RefusedClash,
 }
 
 func releaseReservation(a *app.App, errs httpx.Errors) http.Handler {

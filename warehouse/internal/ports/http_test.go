@@ -2,7 +2,6 @@ package ports_test
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -29,7 +28,7 @@ func (noMetrics) HoldReleased(int)        {}
 func newRouter(t testing.TB) (http.Handler, *authtest.Issuer) {
 	t.Helper()
 	r := mux.NewRouter()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, app.New(adapters.NewMemoryRepository(), &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute), guard, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
@@ -100,7 +99,7 @@ func TestReservationRefusalsAreResultsNotFailures(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d %s", c.body, rec.Code, rec.Body)
 		}
-		if res.Reserved != c.reserved || res.Reason != c.reason || (res.Reserved && res.ReservationID != "r1") {
+		if res.Reserved != c.reserved || res.Reason != c.reason || (res.Reserved && res.ReservationID != "r1") || (!res.Reserved && res.ReservationID != "") {
 			t.Errorf("%s: %+v, want reserved=%v reason=%q (held by r1)", c.body, res, c.reserved, c.reason)
 		}
 	}

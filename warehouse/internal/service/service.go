@@ -34,37 +34,26 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "warehouse", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprOrders(d.Dapr, cfg.OrderAppID),
 				newMetrics(d.Registry), time.Now, cfg.Hold)
 			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			go releaseUnconfirmed(ctx, a, cfg.Sweep, d.Log)
-			return nil
+			return []svc.Worker{svc.Every("sweeper", cfg.Sweep, func(ctx context.Context) error {
+				return releaseUnconfirmed(ctx, a, d.Log)
+			}, d.Log)}, nil
 		},
 	})
 }
 
-// releaseUnconfirmed gives back, every sweep, the stock of reservations whose order was never
-// stored.
-func releaseUnconfirmed(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := a.ReleaseUnconfirmed(ctx)
-		if n > 0 {
-			log.Warn("released the stock of reservations whose order was never stored", "reservations", n)
-		}
-		if err != nil && ctx.Err() == nil {
-			log.Warn("checking unconfirmed reservations", "err", err)
-		}
+// releaseUnconfirmed gives back the stock of reservations whose order was never stored.
+func releaseUnconfirmed(ctx context.Context, a *app.App, log *slog.Logger) error {
+	n, err := a.ReleaseUnconfirmed(ctx)
+	if n > 0 {
+		log.WarnContext(ctx, "released the stock of reservations whose order was never stored", "reservations", n)
 	}
+	return err
 }
 
 type metrics struct {
