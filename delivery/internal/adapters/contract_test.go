@@ -3,14 +3,18 @@ package adapters_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/delivery/internal/adapters"
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
 	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/skmall/skmall/platform/eventsub"
 )
 
 func TestMemoryRepository(t *testing.T) {
@@ -34,13 +38,17 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	line := domain.OrderLine{Order: "o-1", Customer: "alice", Product: "apple", Qty: 2}
+	order := domain.MustParseOrderID("o-1")
+	line := domain.MustParseOrderLine("o-1", "alice", "apple", 2)
 
-	if _, err := a.Get(ctx, "o-1"); !errors.Is(err, domain.ErrUnknownDelivery) {
+	if _, err := a.Get(ctx, order); !errors.Is(err, domain.ErrUnknownDelivery) {
 		t.Fatalf("unknown delivery: %v", err)
 	}
 	// Replicas race to create the one delivery of an order: exactly one creates it.
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		creators atomic.Int32
+	)
 	for i := range 8 {
 		r := a
 		if i%2 == 1 {
@@ -49,8 +57,9 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := r.Update(ctx, "o-1", func(cur *domain.Delivery) *domain.Delivery {
-				if cur != nil {
+			created := false // what this replica's last (committed) attempt decided
+			_, err := r.Update(ctx, order, func(cur *domain.Delivery) *domain.Delivery {
+				if created = cur == nil; !created {
 					return nil
 				}
 				d := domain.Start(line, now)
@@ -59,25 +68,104 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 			if err != nil {
 				t.Error(err)
 			}
+			if created {
+				creators.Add(1)
+			}
 		}()
 	}
 	wg.Wait()
-	got, err := b.Get(ctx, "o-1")
-	if err != nil || got.Status() != domain.Started || got.Line() != line || !got.CreatedAt().Equal(now) || !got.WasStarted() {
+	if n := creators.Load(); n != 1 {
+		t.Fatalf("%d replicas created the delivery, want exactly 1", n)
+	}
+	got, err := b.Get(ctx, order)
+	if err != nil || got.Status() != domain.Started || got.Line() != line || !got.CreatedAt().Equal(now) || !got.WasStarted() ||
+		got.ID() != domain.DeliveryIDFor(order) {
 		t.Fatalf("read back %+v, %v", got, err)
 	}
-	d, err := a.Update(ctx, "o-1", func(cur *domain.Delivery) *domain.Delivery {
+	d, err := a.Update(ctx, order, func(cur *domain.Delivery) *domain.Delivery {
 		if cur == nil || !cur.Cancel(now.Add(time.Minute)) {
 			return nil
 		}
 		return cur
 	})
-	if err != nil || d.Status() != domain.Cancelled || !d.WasStarted() {
+	if err != nil || d.Status() != domain.Cancelled || !d.WasStarted() || d.Line() != line || !d.UpdatedAt().Equal(now.Add(time.Minute)) {
 		t.Fatalf("cancel: %+v %v", d, err)
 	}
 	// A change that decides nothing returns the delivery as stored.
-	d, err = b.Update(ctx, "o-1", func(*domain.Delivery) *domain.Delivery { return nil })
-	if err != nil || d.Status() != domain.Cancelled || !d.UpdatedAt().Equal(now.Add(time.Minute)) {
+	d, err = b.Update(ctx, order, func(*domain.Delivery) *domain.Delivery { return nil })
+	if err != nil || d.Status() != domain.Cancelled || !d.UpdatedAt().Equal(now.Add(time.Minute)) || d.Line() != line || !d.CreatedAt().Equal(now) {
 		t.Fatalf("no-op update: %+v %v", d, err)
+	}
+	// The delivery of an order cancelled before it was placed is stored as never started.
+	other := domain.MustParseOrderLine("o-2", "bob", "pear", 1000)
+	d, err = a.Update(ctx, other.Order(), func(*domain.Delivery) *domain.Delivery {
+		d := domain.CancelUnstarted(other, now)
+		return &d
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Get(ctx, other.Order()); err != nil || got.ID() != d.ID() || got.Line() != other || !got.UpdatedAt().Equal(now) || got.WasStarted() || got.Status() != domain.Cancelled {
+		t.Fatalf("unstarted delivery read back %+v, %v; stored %+v", got, err, d)
+	}
+}
+
+// The announcer publishes the same events, with the same ids, fields and occurredAt, as the
+// delivery service always has: DeliveryStarted when the delivery was created, DeliveryCancelled
+// when it last changed.
+func TestAnnouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pub := &eventsub.MemoryPublisher{}
+	ann := adapters.NewAnnouncer(pub)
+	created := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	cancelled := created.Add(time.Minute)
+	line := domain.MustParseOrderLine("o-1", "alice", "apple", 2)
+	d := domain.Start(line, created)
+	if err := ann.DeliveryStarted(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	d.Cancel(cancelled)
+	if err := ann.DeliveryCancelled(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	unstarted := domain.CancelUnstarted(domain.MustParseOrderLine("o-2", "bob", "pear", 1), created)
+	if err := ann.DeliveryCancelled(ctx, unstarted); err != nil {
+		t.Fatal(err)
+	}
+	want := []contracts.Event{
+		{
+			EventID: contracts.EventID(contracts.DeliveryStarted, "o-1"), EventType: contracts.DeliveryStarted, OccurredAt: created,
+			OrderID: "o-1", CustomerID: "alice", ProductID: "apple", Qty: 2, DeliveryID: domain.DeliveryIDFor(line.Order()).String(),
+		},
+		{
+			EventID: contracts.EventID(contracts.DeliveryCancelled, "o-1"), EventType: contracts.DeliveryCancelled, OccurredAt: cancelled,
+			OrderID: "o-1", CustomerID: "alice", ProductID: "apple", Qty: 2, DeliveryID: domain.DeliveryIDFor(line.Order()).String(),
+		},
+		{
+			EventID: contracts.EventID(contracts.DeliveryCancelled, "o-2"), EventType: contracts.DeliveryCancelled, OccurredAt: created,
+			OrderID: "o-2", CustomerID: "bob", ProductID: "pear", Qty: 1, DeliveryID: unstarted.ID().String(),
+		},
+	}
+	if got := pub.Events(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("published\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+// The memory announcer keeps what it is told, in order.
+func TestMemoryAnnouncer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ann := &adapters.MemoryAnnouncer{}
+	d := domain.Start(domain.MustParseOrderLine("o-1", "alice", "apple", 2), time.Now())
+	if err := ann.DeliveryStarted(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := ann.DeliveryCancelled(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	want := []adapters.Announcement{{Kind: adapters.AnnouncedStarted, Delivery: d}, {Kind: adapters.AnnouncedCancelled, Delivery: d}}
+	if got := ann.Announced(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("announced %+v, want %+v", got, want)
 	}
 }

@@ -4,13 +4,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/delivery/internal/domain"
 )
+
+// ErrUnavailable is the delivery store not answering now.
+var ErrUnavailable = errors.New("deliveries cannot be read or changed now")
 
 // Repository stores deliveries, one per order.
 type Repository interface {
@@ -21,9 +24,11 @@ type Repository interface {
 	Update(ctx context.Context, order domain.OrderID, change func(cur *domain.Delivery) *domain.Delivery) (domain.Delivery, error)
 }
 
-// EventPublisher publishes delivery events.
-type EventPublisher interface {
-	Publish(ctx context.Context, e contracts.Event) error
+// Announcer tells the other services what became of a delivery. Announcing the same delivery
+// again announces the same fact again (consumers recognise it).
+type Announcer interface {
+	DeliveryStarted(ctx context.Context, d domain.Delivery) error
+	DeliveryCancelled(ctx context.Context, d domain.Delivery) error
 }
 
 // Metrics counts what happens to deliveries.
@@ -34,29 +39,35 @@ type Metrics interface {
 
 // App is the delivery service.
 type App struct {
-	repo    Repository
-	events  EventPublisher
-	metrics Metrics
-	log     *slog.Logger
-	now     func() time.Time
+	repo     Repository
+	announce Announcer
+	metrics  Metrics
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns the delivery use cases.
-func New(repo Repository, events EventPublisher, m Metrics, log *slog.Logger, now func() time.Time) *App {
-	return &App{repo: repo, events: events, metrics: m, log: log, now: now}
+func New(repo Repository, announce Announcer, m Metrics, log *slog.Logger, now func() time.Time) *App {
+	return &App{repo: repo, announce: announce, metrics: m, log: log, now: now}
 }
 
-// OrderPlaced starts the order's delivery and publishes DeliveryStarted. The event is
-// published after the delivery is stored and again on every redelivery of OrderPlaced (with
-// the same event id), so a crash between the two loses nothing and consumers see duplicates
-// they already know how to ignore. An order cancelled before it was placed here gets no start.
-func (a *App) OrderPlaced(ctx context.Context, e contracts.Event) error {
-	line, err := orderLine(e)
+// StartDelivery says an order was placed: its line is what the delivery carries.
+type StartDelivery struct {
+	OrderID, CustomerID, ProductID string
+	Qty                            int
+}
+
+// StartDelivery starts the order's delivery and announces it. The announcement follows the
+// stored delivery and is made again on every redelivery of the order's placement, so a crash
+// between the two loses nothing and consumers see duplicates they already know how to ignore.
+// An order cancelled before it was placed here gets no start.
+func (a *App) StartDelivery(ctx context.Context, cmd StartDelivery) error {
+	line, err := domain.ParseOrderLine(cmd.OrderID, cmd.CustomerID, cmd.ProductID, cmd.Qty)
 	if err != nil {
 		return err
 	}
 	started := false
-	d, err := a.repo.Update(ctx, line.Order, func(cur *domain.Delivery) *domain.Delivery {
+	d, err := a.repo.Update(ctx, line.Order(), func(cur *domain.Delivery) *domain.Delivery {
 		if cur != nil {
 			return nil
 		}
@@ -65,27 +76,34 @@ func (a *App) OrderPlaced(ctx context.Context, e contracts.Event) error {
 		return &d
 	})
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	if started {
 		a.metrics.DeliveryStarted()
-		a.log.InfoContext(ctx, "delivery started", "orderId", line.Order, "deliveryId", d.ID())
+		a.log.InfoContext(ctx, "delivery started", "orderId", line.Order(), "deliveryId", d.ID())
 	}
 	if !d.WasStarted() {
 		return nil
 	}
-	return a.events.Publish(ctx, event(contracts.DeliveryStarted, d, d.CreatedAt()))
+	return a.announce.DeliveryStarted(ctx, d)
 }
 
-// OrderCancelled cancels the order's delivery, started or not, and publishes
-// DeliveryCancelled (again on every redelivery, with the same event id).
-func (a *App) OrderCancelled(ctx context.Context, e contracts.Event) error {
-	line, err := orderLine(e)
+// CancelDelivery says an order was cancelled. It carries the whole order line, because the
+// cancellation may reach the delivery before the placement does.
+type CancelDelivery struct {
+	OrderID, CustomerID, ProductID string
+	Qty                            int
+}
+
+// CancelDelivery cancels the order's delivery, started or not, and announces it (again on
+// every redelivery of the order's cancellation).
+func (a *App) CancelDelivery(ctx context.Context, cmd CancelDelivery) error {
+	line, err := domain.ParseOrderLine(cmd.OrderID, cmd.CustomerID, cmd.ProductID, cmd.Qty)
 	if err != nil {
 		return err
 	}
 	cancelled := false
-	d, err := a.repo.Update(ctx, line.Order, func(cur *domain.Delivery) *domain.Delivery {
+	d, err := a.repo.Update(ctx, line.Order(), func(cur *domain.Delivery) *domain.Delivery {
 		now := a.now().UTC()
 		if cur == nil {
 			d := domain.CancelUnstarted(line, now)
@@ -99,13 +117,13 @@ func (a *App) OrderCancelled(ctx context.Context, e contracts.Event) error {
 		return cur
 	})
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	if cancelled {
 		a.metrics.DeliveryCancelled()
-		a.log.InfoContext(ctx, "delivery cancelled", "orderId", line.Order, "deliveryId", d.ID(), "wasStarted", d.WasStarted())
+		a.log.InfoContext(ctx, "delivery cancelled", "orderId", line.Order(), "deliveryId", d.ID(), "wasStarted", d.WasStarted())
 	}
-	return a.events.Publish(ctx, event(contracts.DeliveryCancelled, d, d.UpdatedAt()))
+	return a.announce.DeliveryCancelled(ctx, d)
 }
 
 // Delivery returns the delivery of an order.
@@ -114,25 +132,16 @@ func (a *App) Delivery(ctx context.Context, orderID string) (domain.Delivery, er
 	if err != nil {
 		return domain.Delivery{}, err
 	}
-	return a.repo.Get(ctx, id)
+	d, err := a.repo.Get(ctx, id)
+	return d, storeErr(err)
 }
 
-func orderLine(e contracts.Event) (domain.OrderLine, error) {
-	id, err := domain.ParseOrderID(e.OrderID)
-	if err != nil {
-		return domain.OrderLine{}, err
+// storeErr passes through the one domain answer a repository gives, and marks everything else
+// as the store being unavailable: the caller's input was parsed before the store was asked,
+// so even a stored delivery that does not parse is the store's failure, not the caller's.
+func storeErr(err error) error {
+	if err == nil || errors.Is(err, domain.ErrUnknownDelivery) {
+		return err
 	}
-	if e.CustomerID == "" || e.ProductID == "" || e.Qty <= 0 {
-		return domain.OrderLine{}, fmt.Errorf("%w: %s lacks the order line", domain.ErrInvalidInput, e)
-	}
-	return domain.OrderLine{Order: id, Customer: e.CustomerID, Product: e.ProductID, Qty: e.Qty}, nil
-}
-
-func event(t contracts.EventType, d domain.Delivery, at time.Time) contracts.Event {
-	l := d.Line()
-	return contracts.Event{
-		EventID: contracts.EventID(t, string(l.Order)), EventType: t, OccurredAt: at,
-		OrderID: string(l.Order), CustomerID: l.Customer, ProductID: l.Product, Qty: l.Qty,
-		DeliveryID: string(d.ID()),
-	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

@@ -3,17 +3,13 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/delivery/internal/adapters"
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
-	"github.com/skmall/skmall/platform/eventsub"
-	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
 )
 
 type noMetrics struct{}
@@ -21,61 +17,99 @@ type noMetrics struct{}
 func (noMetrics) DeliveryStarted()   {}
 func (noMetrics) DeliveryCancelled() {}
 
-func newApp() (*app.App, *eventsub.MemoryPublisher) {
-	pub := &eventsub.MemoryPublisher{}
-	return app.New(adapters.NewMemoryRepository(), pub, noMetrics{}, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now), pub
+func newApp(repo app.Repository) (*app.App, *adapters.MemoryAnnouncer) {
+	ann := &adapters.MemoryAnnouncer{}
+	return app.New(repo, ann, noMetrics{}, slog.New(slog.DiscardHandler), time.Now), ann
 }
 
 var (
-	placed    = eventsubtest.Event(contracts.OrderPlaced, "o1", "alice", "apple", 3)
-	cancelled = eventsubtest.Event(contracts.OrderCancelled, "o1", "alice", "apple", 3)
+	placed    = app.StartDelivery{OrderID: "o1", CustomerID: "alice", ProductID: "apple", Qty: 3}
+	cancelled = app.CancelDelivery{OrderID: "o1", CustomerID: "alice", ProductID: "apple", Qty: 3}
 )
 
 // However the order's events arrive, and however often, there is one delivery whose status
-// follows the order, and each delivery event is published with the same id every time.
+// follows the order, and each fact about it is announced again every time, about the same delivery.
 func TestOneDeliveryPerOrderWhateverTheOrderOfEvents(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name        string
-		events      []contracts.Event
+		commands    []any
 		status      domain.Status
 		wasStarted  bool
-		publishedAs []contracts.EventType
+		announcedAs []string
 	}{
-		{"placed", []contracts.Event{placed}, domain.Started, true, []contracts.EventType{contracts.DeliveryStarted}},
-		{"placed twice", []contracts.Event{placed, placed}, domain.Started, true, []contracts.EventType{contracts.DeliveryStarted, contracts.DeliveryStarted}},
-		{"placed then cancelled", []contracts.Event{placed, cancelled}, domain.Cancelled, true, []contracts.EventType{contracts.DeliveryStarted, contracts.DeliveryCancelled}},
-		{"cancelled before placed", []contracts.Event{cancelled, placed}, domain.Cancelled, false, []contracts.EventType{contracts.DeliveryCancelled}},
-		{"cancelled twice", []contracts.Event{placed, cancelled, cancelled}, domain.Cancelled, true, []contracts.EventType{contracts.DeliveryStarted, contracts.DeliveryCancelled, contracts.DeliveryCancelled}},
+		{"placed", []any{placed}, domain.Started, true, []string{adapters.AnnouncedStarted}},
+		{"placed twice", []any{placed, placed}, domain.Started, true, []string{adapters.AnnouncedStarted, adapters.AnnouncedStarted}},
+		{"placed then cancelled", []any{placed, cancelled}, domain.Cancelled, true, []string{adapters.AnnouncedStarted, adapters.AnnouncedCancelled}},
+		{"cancelled before placed", []any{cancelled, placed}, domain.Cancelled, false, []string{adapters.AnnouncedCancelled}},
+		{"cancelled twice", []any{placed, cancelled, cancelled}, domain.Cancelled, true, []string{adapters.AnnouncedStarted, adapters.AnnouncedCancelled, adapters.AnnouncedCancelled}},
 	}
+	wantLine := domain.MustParseOrderLine("o1", "alice", "apple", 3)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			a, pub := newApp()
+			a, ann := newApp(adapters.NewMemoryRepository())
 			ctx := context.Background()
-			for _, e := range c.events {
+			for _, cmd := range c.commands {
 				var err error
-				if e.EventType == contracts.OrderPlaced {
-					err = a.OrderPlaced(ctx, e)
-				} else {
-					err = a.OrderCancelled(ctx, e)
+				switch cmd := cmd.(type) {
+				case app.StartDelivery:
+					err = a.StartDelivery(ctx, cmd)
+				case app.CancelDelivery:
+					err = a.CancelDelivery(ctx, cmd)
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
 			}
 			d, err := a.Delivery(ctx, "o1")
-			if err != nil || d.Status() != c.status || d.WasStarted() != c.wasStarted || d.ID() != domain.DeliveryIDFor("o1") {
+			if err != nil || d.Status() != c.status || d.WasStarted() != c.wasStarted ||
+				d.ID() != domain.DeliveryIDFor(domain.MustParseOrderID("o1")) || d.Line() != wantLine {
 				t.Fatalf("delivery %+v, %v", d, err)
 			}
-			got := pub.Events()
-			if len(got) != len(c.publishedAs) {
-				t.Fatalf("published %+v, want %v", got, c.publishedAs)
+			got := ann.Announced()
+			if len(got) != len(c.announcedAs) {
+				t.Fatalf("announced %+v, want %v", got, c.announcedAs)
 			}
-			for i, e := range got {
-				if e.EventType != c.publishedAs[i] || e.EventID != contracts.EventID(e.EventType, "o1") || e.DeliveryID != string(d.ID()) || e.Qty != 3 {
-					t.Fatalf("event %d: %+v", i, e)
+			for i, an := range got {
+				want := domain.Started
+				if an.Kind == adapters.AnnouncedCancelled {
+					want = domain.Cancelled
 				}
+				if an.Kind != c.announcedAs[i] || an.Delivery.ID() != d.ID() || an.Delivery.Line() != wantLine ||
+					an.Delivery.Status() != want || !an.Delivery.CreatedAt().Equal(d.CreatedAt()) {
+					t.Fatalf("announcement %d: %+v", i, an)
+				}
+			}
+		})
+	}
+}
+
+// A command whose order line is not valid changes nothing and says it is invalid input.
+func TestInvalidOrderLines(t *testing.T) {
+	t.Parallel()
+	for name, cmd := range map[string]app.StartDelivery{
+		"order":    {OrderID: "a b", CustomerID: "alice", ProductID: "apple", Qty: 1},
+		"customer": {OrderID: "o1", CustomerID: "", ProductID: "apple", Qty: 1},
+		"product":  {OrderID: "o1", CustomerID: "alice", ProductID: "-apple", Qty: 1},
+		"no qty":   {OrderID: "o1", CustomerID: "alice", ProductID: "apple", Qty: 0},
+		"too many": {OrderID: "o1", CustomerID: "alice", ProductID: "apple", Qty: domain.MaxQty + 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, ann := newApp(adapters.NewMemoryRepository())
+			ctx := context.Background()
+			if err := a.StartDelivery(ctx, cmd); !errors.Is(err, domain.ErrInvalidInput) || errors.Is(err, app.ErrUnavailable) {
+				t.Errorf("start: %v", err)
+			}
+			if err := a.CancelDelivery(ctx, app.CancelDelivery(cmd)); !errors.Is(err, domain.ErrInvalidInput) || errors.Is(err, app.ErrUnavailable) {
+				t.Errorf("cancel: %v", err)
+			}
+			if got := ann.Announced(); len(got) != 0 {
+				t.Errorf("announced %+v", got)
+			}
+			if _, err := a.Delivery(ctx, "o1"); !errors.Is(err, domain.ErrUnknownDelivery) {
+				t.Errorf("a delivery was stored: %v", err)
 			}
 		})
 	}
@@ -83,11 +117,44 @@ func TestOneDeliveryPerOrderWhateverTheOrderOfEvents(t *testing.T) {
 
 func TestUnknownDelivery(t *testing.T) {
 	t.Parallel()
-	a, _ := newApp()
-	if _, err := a.Delivery(context.Background(), "nope"); !errors.Is(err, domain.ErrUnknownDelivery) {
+	a, _ := newApp(adapters.NewMemoryRepository())
+	if _, err := a.Delivery(context.Background(), "nope"); !errors.Is(err, domain.ErrUnknownDelivery) || errors.Is(err, app.ErrUnavailable) {
 		t.Fatalf("err %v", err)
 	}
 	if _, err := a.Delivery(context.Background(), "a b"); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// brokenStore fails every read and write with its cause.
+type brokenStore struct{ cause error }
+
+func (s brokenStore) Get(context.Context, domain.OrderID) (domain.Delivery, error) {
+	return domain.Delivery{}, s.cause
+}
+
+func (s brokenStore) Update(context.Context, domain.OrderID, func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
+	return domain.Delivery{}, s.cause
+}
+
+// A store that fails makes every use case answer ErrUnavailable, with the store's error as
+// the cause, and nothing is announced.
+func TestStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("connection refused")
+	a, ann := newApp(brokenStore{cause})
+	ctx := context.Background()
+	_, getErr := a.Delivery(ctx, "o1")
+	for name, err := range map[string]error{
+		"start":  a.StartDelivery(ctx, placed),
+		"cancel": a.CancelDelivery(ctx, cancelled),
+		"get":    getErr,
+	} {
+		if !errors.Is(err, app.ErrUnavailable) || !errors.Is(err, cause) || errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if got := ann.Announced(); len(got) != 0 {
+		t.Errorf("announced %+v", got)
 	}
 }

@@ -4,7 +4,6 @@ package ports
 
 import (
 	"context"
-
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,33 +14,43 @@ import (
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
 	"github.com/skmall/skmall/platform/auth"
-	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 )
 
 // Routes adds the delivery service's routes to r and returns its event handlers.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
+	// ErrUnavailable comes first: a stored delivery that does not parse also wraps
+	// domain.ErrInvalidInput, yet it is the store's failure, not the caller's input.
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
+		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Deliveries cannot be read now",
+			Detail: "The delivery store is not reachable. Try again in a moment.", RetryAfter: 2},
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownDelivery, Status: http.StatusNotFound, Slug: "unknown-delivery", Title: "Unknown delivery"},
-		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Deliveries cannot be read now",
-			Detail: "The delivery store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
 	r.Handle("/deliveries/{orderId}", g.Authenticated(getDelivery(a, errs))).Methods(http.MethodGet)
 
-	poison := func(h eventsub.Handler) eventsub.Handler {
-		return func(ctx context.Context, e contracts.Event) error {
-			return eventsub.PoisonIf(h(ctx, e), domain.ErrInvalidInput)
-		}
-	}
+	// The handlers decode an order event into the use case's command. Dead-letter replay
+	// calls the same map, so a replayed event takes exactly this way too.
 	handlers := map[contracts.EventType]eventsub.Handler{
-		contracts.OrderPlaced:    poison(a.OrderPlaced),
-		contracts.OrderCancelled: poison(a.OrderCancelled),
+		contracts.OrderPlaced: func(ctx context.Context, e contracts.Event) error {
+			return poison(a.StartDelivery(ctx, app.StartDelivery{
+				OrderID: e.OrderID, CustomerID: e.CustomerID, ProductID: e.ProductID, Qty: e.Qty,
+			}))
+		},
+		contracts.OrderCancelled: func(ctx context.Context, e contracts.Event) error {
+			return poison(a.CancelDelivery(ctx, app.CancelDelivery{
+				OrderID: e.OrderID, CustomerID: e.CustomerID, ProductID: e.ProductID, Qty: e.Qty,
+			}))
+		},
 	}
 	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
 	return handlers
 }
+
+// poison marks what no retry can fix, so that daprd dead-letters the event instead of
+// delivering it again.
+func poison(err error) error { return eventsub.PoisonIf(err, domain.ErrInvalidInput) }
 
 type deliveryJSON struct {
 	DeliveryID string    `json:"deliveryId"`
@@ -62,13 +71,14 @@ func getDelivery(a *app.App, errs httpx.Errors) http.Handler {
 			return
 		}
 		l := d.Line()
-		if !auth.FromContext(r.Context()).MayActFor(l.Customer) {
+		if !auth.FromContext(r.Context()).MayActFor(l.Customer().String()) {
 			auth.WriteForbidden(w, r, "This delivery is of another customer's order.")
 			return
 		}
 		httpx.WriteJSON(w, http.StatusOK, deliveryJSON{
-			DeliveryID: string(d.ID()), OrderID: string(l.Order), Status: string(d.Status()),
-			CustomerID: l.Customer, ProductID: l.Product, Qty: l.Qty, CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(),
+			DeliveryID: d.ID().String(), OrderID: l.Order().String(), Status: d.Status().String(),
+			CustomerID: l.Customer().String(), ProductID: l.Product().String(), Qty: l.Qty().Int(),
+			CreatedAt: d.CreatedAt(), UpdatedAt: d.UpdatedAt(),
 		})
 	})
 }

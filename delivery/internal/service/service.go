@@ -27,12 +27,12 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "delivery", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
 			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
-				eventsub.NewPublisher(d.Dapr, cfg.PubSub), newMetrics(d.Registry), d.Log, time.Now)
+				adapters.NewAnnouncer(eventsub.NewPublisher(d.Dapr, cfg.PubSub)), newMetrics(d.Registry), d.Log, time.Now)
 			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			return nil
+			return nil, nil
 		},
 	})
 }
