@@ -2,8 +2,10 @@ package adapters_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
+	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
@@ -24,10 +27,58 @@ func TestMemoryRepository(t *testing.T) {
 
 func TestDaprRepository(t *testing.T) {
 	t.Parallel()
+	var client daprstate.Client
 	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
-		c := daprtest.LocalProfile(t, "mypage")
-		return adapters.NewDaprRepository(c, "mypage-store"), adapters.NewDaprRepository(c, "mypage-store")
+		client = daprtest.LocalProfile(t, "mypage")
+		return adapters.NewDaprRepository(client, "mypage-store"), adapters.NewDaprRepository(client, "mypage-store")
 	})
+	ctx := context.Background()
+	repo := adapters.NewDaprRepository(client, "mypage-store")
+
+	// Rows stay stored under the names they always had.
+	item, err := client.GetState(ctx, "mypage-store", "row-o-07", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored map[string]json.RawMessage
+	if err := json.Unmarshal(item.Value, &stored); err != nil {
+		t.Fatalf("row o-07 stored as %s: %v", item.Value, err)
+	}
+	want := map[string]string{
+		"Customer": `"alice"`, "OrderID": `"o-07"`, "ProductID": `"apple"`, "Qty": `1`,
+		"Heard": `{"DeliveryStarted":true,"OrderCancelled":true,"OrderPlaced":true}`, "listed": `true`,
+	}
+	for field, v := range want {
+		if string(stored[field]) != v {
+			t.Errorf("stored %s: %s, want %s", field, stored[field], v)
+		}
+	}
+	for _, field := range []string{"CreatedAt", "UpdatedAt"} {
+		var at time.Time
+		if err := json.Unmarshal(stored[field], &at); err != nil || at.IsZero() {
+			t.Errorf("stored %s: %s %v", field, stored[field], err)
+		}
+	}
+	if len(stored) != len(want)+2 {
+		t.Errorf("stored row has other fields: %s", item.Value)
+	}
+
+	// A stored row that does not restore is the store's failure, not the caller's invalid input.
+	corrupt := `{"Customer":"alice","OrderID":"o-99","ProductID":"apple","Qty":0,"CreatedAt":"2026-01-01T00:00:00Z","UpdatedAt":"2026-01-01T00:00:00Z","Heard":{"OrderPlaced":true},"listed":true}`
+	if err := client.SaveState(ctx, "mypage-store", "row-o-99", []byte(corrupt), nil); err != nil {
+		t.Fatal(err)
+	}
+	alice, o99 := domain.MustParseCustomerID("alice"), domain.MustParseOrderID("o-99")
+	if _, err := repo.Row(ctx, alice, o99); err == nil || errors.Is(err, domain.ErrInvalidInput) || errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("a corrupt row read: %v", err)
+	}
+	h := domain.Happening{Fact: domain.OrderCancelled, ProductID: domain.MustParseProductID("apple"), Qty: domain.MustParseQty(1), OccurredAt: time.Now()}
+	if err := repo.Update(ctx, alice, o99, func(row *domain.Row) bool { return row.Learn(h) }); err == nil || errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("a corrupt row updated: %v", err)
+	}
+	if _, err := repo.Row(ctx, domain.MustParseCustomerID("bob"), o99); !errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("bob reads alice's corrupt row: %v", err)
+	}
 }
 
 // runContract checks a Repository; a and b stand for two replicas sharing one store.
@@ -35,9 +86,21 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	alice, bob := domain.MustParseCustomerID("alice"), domain.MustParseCustomerID("bob")
+	apple := domain.MustParseProductID("apple")
 
-	if rows, next, err := a.Page(ctx, "alice", ""); err != nil || len(rows) != 0 || next != "" {
+	if rows, next, err := a.Page(ctx, alice, ""); err != nil || len(rows) != 0 || next != "" {
 		t.Fatalf("empty page: %+v %q %v", rows, next, err)
+	}
+	if _, err := a.Row(ctx, alice, domain.MustParseOrderID("o-01")); !errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("a row never stored: %v", err)
+	}
+	// A change that changes nothing stores nothing, and lists nothing.
+	if err := a.Update(ctx, alice, domain.MustParseOrderID("o-none"), func(*domain.Row) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Row(ctx, alice, domain.MustParseOrderID("o-none")); !errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("a row of no change: %v", err)
 	}
 	// Two replicas learn many facts about one customer's orders at once: none is lost, and
 	// every order is listed once.
@@ -50,45 +113,62 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := fmt.Sprintf("o-%02d", i%20)
+			id := domain.MustParseOrderID(fmt.Sprintf("o-%02d", i%20))
 			fact := domain.OrderPlaced
 			if i >= 20 {
 				fact = domain.DeliveryStarted
 			}
-			h := domain.Happening{Fact: fact, OrderID: id, ProductID: "apple", Qty: 1, OccurredAt: now.Add(time.Duration(i%20) * time.Second)}
-			if err := r.Update(ctx, "alice", id, func(row *domain.Row) bool { return row.Learn(h) }); err != nil {
+			h := domain.Happening{Fact: fact, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now.Add(time.Duration(i%20) * time.Second)}
+			if err := r.Update(ctx, alice, id, func(row *domain.Row) bool { return row.Learn(h) }); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	rows, next, err := b.Page(ctx, "alice", "")
+	rows, next, err := b.Page(ctx, alice, "")
 	if err != nil || len(rows) != 20 || next != "" {
 		t.Fatalf("after 40 facts of 20 orders: %d rows, %q, %v", len(rows), next, err)
 	}
-	seen := map[string]bool{}
+	seen := map[domain.OrderID]bool{}
 	for _, r := range rows {
-		if seen[r.OrderID] || r.OrderStatus() != domain.StatusDeliveryStarted {
+		if seen[r.OrderID()] || r.OrderStatus() != domain.StatusDeliveryStarted || r.Customer() != alice {
 			t.Fatalf("row %+v (listed twice, or a fact lost)", r)
 		}
-		seen[r.OrderID] = true
+		seen[r.OrderID()] = true
 	}
-	row, err := a.Row(ctx, "alice", "o-07")
-	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted || !row.CreatedAt.Equal(now.Add(7*time.Second)) || row.Qty != 1 {
+	row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07"))
+	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted || row.DeliveryStatus() != domain.DeliveryStatusStarted ||
+		!row.CreatedAt().Equal(now.Add(7*time.Second)) || !row.UpdatedAt().Equal(now.Add(7*time.Second)) ||
+		row.Qty() != domain.MustParseQty(1) || row.ProductID() != apple || row.OrderID() != domain.MustParseOrderID("o-07") ||
+		!slices.Equal(row.Heard(), []domain.Fact{domain.OrderPlaced, domain.DeliveryStarted}) {
 		t.Fatalf("row read back: %+v %v", row, err)
 	}
-	if rows, _, _ := a.Page(ctx, "bob", ""); len(rows) != 0 {
+	// A fact heard before changes nothing; a new one changes the stored row.
+	cancel := domain.Happening{Fact: domain.OrderCancelled, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now.Add(time.Minute)}
+	for range 2 {
+		if err := b.Update(ctx, alice, domain.MustParseOrderID("o-07"), func(row *domain.Row) bool { return row.Learn(cancel) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07")); err != nil || row.OrderStatus() != domain.StatusCancelled ||
+		!row.UpdatedAt().Equal(now.Add(time.Minute)) || len(row.Heard()) != 3 {
+		t.Fatalf("row after OrderCancelled: %+v %v", row, err)
+	}
+	if rows, _, _ := a.Page(ctx, bob, ""); len(rows) != 0 {
 		t.Fatalf("bob sees alice's orders: %+v", rows)
 	}
-	if _, err := a.Row(ctx, "bob", "o-07"); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := a.Row(ctx, bob, domain.MustParseOrderID("o-07")); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("bob reads alice's row: %v", err)
 	}
 	// An event naming another customer for a known order changes nothing.
-	h := domain.Happening{Fact: domain.OrderCancelled, OrderID: "o-07", OccurredAt: now}
-	if err := b.Update(ctx, "bob", "o-07", func(row *domain.Row) bool { return row.Learn(h) }); !errors.Is(err, domain.ErrInvalidInput) {
+	h := domain.Happening{Fact: domain.DeliveryCancelled, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now}
+	if err := b.Update(ctx, bob, domain.MustParseOrderID("o-07"), func(row *domain.Row) bool { return row.Learn(h) }); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("bob's event about alice's order: %v", err)
 	}
-	if _, _, err := a.Page(ctx, "alice", "p9"); !errors.Is(err, domain.ErrInvalidInput) {
+	if row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07")); err != nil || row.DeliveryStatus() != domain.DeliveryStatusStarted {
+		t.Fatalf("alice's row after bob's event: %+v %v", row, err)
+	}
+	if _, _, err := a.Page(ctx, alice, "p9"); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("a cursor never handed out: %v", err)
 	}
 }

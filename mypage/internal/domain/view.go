@@ -6,112 +6,117 @@ package domain
 
 import (
 	"errors"
-	"fmt"
-	"regexp"
+	"maps"
 	"time"
 )
 
+// The domain's errors; callers tell them apart with errors.Is.
 var (
 	ErrInvalidInput = errors.New("invalid input")
 	ErrUnknownOrder = errors.New("unknown order")
 )
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// CustomerID names a customer.
-type CustomerID string
-
-// ParseCustomerID validates a customer id.
-func ParseCustomerID(s string) (CustomerID, error) {
-	if !idPattern.MatchString(s) {
-		return "", fmt.Errorf("%w: customerId must be 1-64 letters, digits, '.', '_' or '-', got %q", ErrInvalidInput, s)
-	}
-	return CustomerID(s), nil
+// Row is one order on a customer's page. It is a value: a copy changes apart from the row
+// it was copied from.
+type Row struct {
+	customer  CustomerID
+	orderID   OrderID
+	productID ProductID
+	qty       Qty
+	createdAt time.Time // when the order was placed (or the first fact heard, until then)
+	updatedAt time.Time // when the latest fact happened
+	heard     map[Fact]bool
 }
 
-// Fact is one thing that happened to an order, as the view learns it.
-type Fact string
+// NewRow is the row of an order nothing was heard of yet.
+func NewRow(c CustomerID, orderID OrderID) Row {
+	return Row{customer: c, orderID: orderID}
+}
 
-const (
-	OrderPlaced       Fact = "OrderPlaced"
-	OrderCancelled    Fact = "OrderCancelled"
-	DeliveryStarted   Fact = "DeliveryStarted"
-	DeliveryCancelled Fact = "DeliveryCancelled"
-)
+// RestoreRow is a row as it was stored, with the facts it had heard.
+func RestoreRow(c CustomerID, orderID OrderID, productID ProductID, qty Qty, createdAt, updatedAt time.Time, heard []Fact) Row {
+	r := Row{customer: c, orderID: orderID, productID: productID, qty: qty, createdAt: createdAt, updatedAt: updatedAt}
+	if len(heard) > 0 {
+		r.heard = make(map[Fact]bool, len(heard))
+		for _, f := range heard {
+			r.heard[f] = true
+		}
+	}
+	return r
+}
 
-// Order statuses and delivery statuses, as the shop names them.
-const (
-	StatusPlaced          = "PLACED"
-	StatusDeliveryStarted = "DELIVERY_STARTED"
-	StatusCancelled       = "CANCELLED"
-	DeliveryStatusStarted = "STARTED"
-)
+func (r Row) Customer() CustomerID { return r.customer }
+func (r Row) OrderID() OrderID     { return r.orderID }
+func (r Row) ProductID() ProductID { return r.productID }
+func (r Row) Qty() Qty             { return r.qty }
 
-// Row is one order on a customer's page.
-type Row struct {
-	Customer  CustomerID
-	OrderID   string
-	ProductID string
-	Qty       int
-	CreatedAt time.Time // when the order was placed (or the first fact heard, until then)
-	UpdatedAt time.Time // when the latest fact happened
-	Heard     map[Fact]bool
+// CreatedAt is when the order was placed (or, until that is heard, the earliest fact heard).
+func (r Row) CreatedAt() time.Time { return r.createdAt }
+
+// UpdatedAt is when the latest fact heard happened.
+func (r Row) UpdatedAt() time.Time { return r.updatedAt }
+
+// Heard lists the facts the row has heard, in a fixed order.
+func (r Row) Heard() []Fact {
+	var out []Fact
+	for _, f := range facts {
+		if r.heard[f] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // OrderStatus is the order's status as the facts heard tell it.
-func (r Row) OrderStatus() string {
+func (r Row) OrderStatus() OrderStatus {
 	switch {
-	case r.Heard[OrderCancelled], r.Heard[DeliveryCancelled]:
+	case r.heard[OrderCancelled], r.heard[DeliveryCancelled]:
 		return StatusCancelled
-	case r.Heard[DeliveryStarted]:
+	case r.heard[DeliveryStarted]:
 		return StatusDeliveryStarted
 	}
 	return StatusPlaced
 }
 
-// DeliveryStatus is the delivery's status; empty until the delivery starts (or is cancelled).
-func (r Row) DeliveryStatus() string {
+// DeliveryStatus is the delivery's status; DeliveryStatusNone until the delivery starts (or
+// is cancelled).
+func (r Row) DeliveryStatus() DeliveryStatus {
 	switch {
-	case r.Heard[DeliveryCancelled]:
-		return StatusCancelled
-	case r.Heard[DeliveryStarted]:
+	case r.heard[DeliveryCancelled]:
+		return DeliveryStatusCancelled
+	case r.heard[DeliveryStarted]:
 		return DeliveryStatusStarted
 	}
-	return ""
+	return DeliveryStatusNone
 }
 
 // Happening is a fact about an order as an event reports it.
 type Happening struct {
 	Fact       Fact
-	OrderID    string
-	ProductID  string
-	Qty        int
+	ProductID  ProductID
+	Qty        Qty
 	OccurredAt time.Time
 }
 
-// NewRow is the row of an order nothing was heard of yet.
-func NewRow(c CustomerID, orderID string) Row {
-	return Row{Customer: c, OrderID: orderID, Heard: map[Fact]bool{}}
-}
-
 // Learn adds a fact to the row. It reports whether the row changed: a fact heard before
-// changes nothing.
+// changes nothing, and neither does a happening without a fact.
 func (r *Row) Learn(h Happening) bool {
-	if r.Heard == nil {
-		r.Heard = map[Fact]bool{}
-	}
-	if r.Heard[h.Fact] {
+	if h.Fact == (Fact{}) || r.heard[h.Fact] {
 		return false
 	}
-	if len(r.Heard) == 0 {
-		r.ProductID, r.Qty, r.CreatedAt = h.ProductID, h.Qty, h.OccurredAt
+	if len(r.heard) == 0 {
+		r.productID, r.qty, r.createdAt = h.ProductID, h.Qty, h.OccurredAt
 	}
-	r.Heard[h.Fact] = true
-	if h.Fact == OrderPlaced || h.OccurredAt.Before(r.CreatedAt) {
-		r.CreatedAt = h.OccurredAt
+	// A new map, not the one this row may share with copies of it.
+	heard := make(map[Fact]bool, len(r.heard)+1)
+	maps.Copy(heard, r.heard)
+	heard[h.Fact] = true
+	r.heard = heard
+	if h.Fact == OrderPlaced || h.OccurredAt.Before(r.createdAt) {
+		r.createdAt = h.OccurredAt
 	}
-	if h.OccurredAt.After(r.UpdatedAt) {
-		r.UpdatedAt = h.OccurredAt
+	if h.OccurredAt.After(r.updatedAt) {
+		r.updatedAt = h.OccurredAt
 	}
 	return true
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
 	"github.com/skmall/skmall/platform/auth"
-	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/httpx"
 )
@@ -25,18 +24,23 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, 
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
 		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
-		{Err: daprstate.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "My page cannot be shown now",
+		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "My page cannot be shown now",
 			Detail: "The page store is not reachable. Try again in a moment.", RetryAfter: 2},
 	}}
 	r.Handle("/mypage/{customerId}/orders", g.Authenticated(ownPage(listOrders(a, errs)))).Methods(http.MethodGet)
 	r.Handle("/mypage/{customerId}/orders/{orderId}", g.Authenticated(ownPage(getOrder(a, errs)))).Methods(http.MethodGet)
 
-	learn := func(ctx context.Context, e contracts.Event) error {
-		return eventsub.PoisonIf(a.Learn(ctx, e), domain.ErrInvalidInput)
+	// Every event the page consumes tells a fact of the same name about its order.
+	record := func(ctx context.Context, e contracts.Event) error {
+		err := a.RecordOrderFact(ctx, app.RecordOrderFact{
+			Fact: string(e.EventType), OrderID: e.OrderID, CustomerID: e.CustomerID,
+			ProductID: e.ProductID, Qty: e.Qty, OccurredAt: e.OccurredAt,
+		})
+		return eventsub.PoisonIf(err, domain.ErrInvalidInput)
 	}
 	handlers := map[contracts.EventType]eventsub.Handler{
-		contracts.OrderPlaced: learn, contracts.OrderCancelled: learn,
-		contracts.DeliveryStarted: learn, contracts.DeliveryCancelled: learn,
+		contracts.OrderPlaced: record, contracts.OrderCancelled: record,
+		contracts.DeliveryStarted: record, contracts.DeliveryCancelled: record,
 	}
 	r.Handle("/events/orders", g.Sidecar(eventsub.Route(contracts.TopicOrders, handlers, events, log))).Methods(http.MethodPost)
 	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
@@ -55,8 +59,9 @@ type rowJSON struct {
 
 func toJSON(r domain.Row) rowJSON {
 	return rowJSON{
-		OrderID: r.OrderID, ProductID: r.ProductID, Qty: r.Qty, OrderStatus: r.OrderStatus(),
-		DeliveryStatus: r.DeliveryStatus(), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		OrderID: r.OrderID().String(), ProductID: r.ProductID().String(), Qty: r.Qty().Int(),
+		OrderStatus: r.OrderStatus().String(), DeliveryStatus: r.DeliveryStatus().String(),
+		CreatedAt: r.CreatedAt(), UpdatedAt: r.UpdatedAt(),
 	}
 }
 

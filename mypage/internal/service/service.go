@@ -25,10 +25,10 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
 			handlers := ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			return nil
+			return nil, nil
 		},
 	})
 }

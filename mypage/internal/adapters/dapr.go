@@ -1,0 +1,103 @@
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/skmall/skmall/mypage/internal/domain"
+	"github.com/skmall/skmall/platform/daprstate"
+)
+
+// DaprRepository keeps rows in a Dapr state store, one document per order, and each
+// customer's list of orders in pages (daprstate.Log), so that no write grows with a
+// customer's history.
+//
+// A new row is written first, then listed, then marked listed: should the listing fail, the
+// next event of the order lists it. (A transaction would do it in one step where the store
+// has them, but Dapr's Redis store does not keep a create in a transaction from overwriting a
+// concurrent one.)
+type DaprRepository struct {
+	rows  *daprstate.Store[rowRecord]
+	lists *daprstate.Log
+}
+
+// NewDaprRepository returns a repository on the named state store.
+func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
+	return &DaprRepository{rows: daprstate.New[rowRecord](client, store, "row-"), lists: daprstate.NewLog(client, store, "customer-")}
+}
+
+func (d *DaprRepository) Row(ctx context.Context, c domain.CustomerID, orderID domain.OrderID) (domain.Row, error) {
+	rec, found, err := d.rows.Get(ctx, orderID.String())
+	if err != nil {
+		return domain.Row{}, err
+	}
+	if !found || rec.Customer != c.String() {
+		return domain.Row{}, domain.ErrUnknownOrder
+	}
+	return rec.row()
+}
+
+func (d *DaprRepository) Page(ctx context.Context, c domain.CustomerID, cursor string) ([]domain.Row, string, error) {
+	ids, next, err := d.lists.Page(ctx, c.String(), cursor)
+	if errors.Is(err, daprstate.ErrBadCursor) {
+		return nil, "", fmt.Errorf("%w: %w", domain.ErrInvalidInput, err)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	recs, err := d.rows.GetMany(ctx, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	rows := make([]domain.Row, 0, len(recs))
+	for _, rec := range recs {
+		if rec.Customer != c.String() {
+			continue
+		}
+		row, err := rec.row()
+		if err != nil {
+			return nil, "", err
+		}
+		rows = append(rows, row)
+	}
+	return rows, next, nil
+}
+
+func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error {
+	key := orderID.String()
+	rec, err := d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
+		row, listed := domain.NewRow(c, orderID), false
+		if cur != nil {
+			stored, err := cur.row()
+			if err != nil {
+				return daprstate.Change[rowRecord]{}, err
+			}
+			if stored.Customer() != c {
+				return daprstate.Change[rowRecord]{}, fmt.Errorf("%w: order %s belongs to %s, not %s", domain.ErrInvalidInput, orderID, stored.Customer(), c)
+			}
+			row, listed = stored, cur.Listed
+		}
+		if !change(&row) {
+			return daprstate.Change[rowRecord]{}, nil
+		}
+		next := toRecord(row, listed)
+		return daprstate.Change[rowRecord]{Value: &next}, nil
+	})
+	// Nothing to list when nothing is stored (the first fact changed nothing) or it is listed.
+	if err != nil || rec.Listed || rec.OrderID == "" {
+		return err
+	}
+	if err := d.lists.Add(ctx, c.String(), key); err != nil {
+		return err
+	}
+	_, err = d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
+		if cur == nil || cur.Listed {
+			return daprstate.Change[rowRecord]{}, nil
+		}
+		next := *cur
+		next.Listed = true
+		return daprstate.Change[rowRecord]{Value: &next}, nil
+	})
+	return err
+}
