@@ -2,12 +2,17 @@ package adapters_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/order/internal/adapters"
@@ -26,58 +31,102 @@ func TestMemoryRepository(t *testing.T) {
 
 func TestDaprRepository(t *testing.T) {
 	t.Parallel()
+	var c dapr.Client
 	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
-		c := daprtest.LocalProfile(t, "order")
+		c = daprtest.LocalProfile(t, "order")
 		return adapters.NewDaprRepository(c, "order-store"), adapters.NewDaprRepository(c, "order-store")
 	})
-}
+	// What the contract left in the store, in the stored form of before: an order, and the
+	// abandoned attempts under an id never stored.
+	o2 := runStart.Add(time.Second).Format(time.RFC3339Nano)
+	assertStored(t, c, "order-o-2", `{"orderId":"o-2","customerId":"alice","productId":"pear","qty":1,"reservationId":"r-2",
+		"status":"PLACED","createdAt":"`+o2+`","updatedAt":"`+o2+`"}`)
+	assertStored(t, c, "order-o-4", `{"orderId":"o-4","createdAt":"0001-01-01T00:00:00Z","updatedAt":"0001-01-01T00:00:00Z","abandoned":["r-4"]}`)
 
-func placedEvent(o domain.Order) contracts.Event {
-	return contracts.Event{
-		EventID: contracts.EventID(contracts.OrderPlaced, string(o.ID())), EventType: contracts.OrderPlaced,
-		OccurredAt: o.CreatedAt(), OrderID: string(o.ID()), CustomerID: string(o.Customer()),
-		ProductID: string(o.Product()), Qty: int(o.Qty()),
+	// A stored order that does not parse is the store failing, not the caller's invalid input.
+	ctx := context.Background()
+	bad := `{"orderId":"o-bad","customerId":"alice","productId":"apple","qty":1,"reservationId":"r-1","status":"SHIPPED",
+		"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}`
+	if err := c.SaveState(ctx, "order-store", "order-o-bad", []byte(bad), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adapters.NewDaprRepository(c, "order-store").Get(ctx, oid("o-bad")); !errors.Is(err, app.ErrUnavailable) || !errors.Is(err, domain.ErrInvalidInput) {
+		t.Fatalf("reading an order stored with an unknown status: %v, want app.ErrUnavailable caused by the parse error", err)
 	}
 }
+
+// assertStored checks the JSON stored under key, field by field.
+func assertStored(t *testing.T, c dapr.Client, key, want string) {
+	t.Helper()
+	it, err := c.GetState(context.Background(), "order-store", key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, exp map[string]any
+	if err := json.Unmarshal(it.Value, &got); err != nil {
+		t.Fatalf("%s holds %s: %v", key, it.Value, err)
+	}
+	if err := json.Unmarshal([]byte(want), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, exp) {
+		t.Fatalf("%s holds %s, want %s", key, it.Value, want)
+	}
+}
+
+var (
+	oid = domain.MustParseOrderID
+	rid = domain.MustParseReservationID
+	cid = domain.MustParseCustomerID
+)
+
+// place is domain.Place from plain values.
+func place(id, customer, product string, qty int, reservation string, now time.Time) domain.Order {
+	return domain.Place(oid(id), cid(customer), domain.MustParseProductID(product), domain.MustParseQty(qty), rid(reservation), now)
+}
+
+// runStart is the time runContract places its orders at (one run per test binary and
+// repository: the Dapr one checks its stored forms against it).
+var runStart = time.Now().UTC().Truncate(time.Millisecond)
 
 // runContract checks a Repository; a and b stand for two replicas sharing one store.
 func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Repository)) {
 	a, b := newRepos(t)
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	o1 := domain.Place("o-1", "alice", "apple", 2, "r-1", now)
-	o2 := domain.Place("o-2", "alice", "pear", 1, "r-2", now.Add(time.Second))
+	now := runStart
+	o1 := place("o-1", "alice", "apple", 2, "r-1", now)
+	o2 := place("o-2", "alice", "pear", 1, "r-2", now.Add(time.Second))
 
-	if err := a.Add(ctx, o1, placedEvent(o1)); err != nil {
+	if err := a.Add(ctx, o1); err != nil {
 		t.Fatal(err)
 	}
 	// The same order again (a retry whose first answer was lost) is stored once; another order
 	// under the same id (a concurrent request with the same idempotency key) is refused.
-	if err := b.Add(ctx, o1, placedEvent(o1)); err != nil {
+	if err := b.Add(ctx, o1); err != nil {
 		t.Fatalf("adding the same order again: %v", err)
 	}
-	rival := domain.Place("o-1", "alice", "apple", 2, "r-1", now.Add(time.Millisecond))
-	if err := b.Add(ctx, rival, placedEvent(rival)); !errors.Is(err, domain.ErrOrderExists) {
+	rival := place("o-1", "alice", "apple", 2, "r-1", now.Add(time.Millisecond))
+	if err := b.Add(ctx, rival); !errors.Is(err, domain.ErrOrderExists) {
 		t.Fatalf("adding another order under a taken id: %v", err)
 	}
-	if err := b.Add(ctx, o2, placedEvent(o2)); err != nil {
+	if err := b.Add(ctx, o2); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.Get(ctx, "o-1")
+	got, err := b.Get(ctx, oid("o-1"))
 	if err != nil || got != o1 {
 		t.Fatalf("read back %+v, %v (want %+v)", got, err, o1)
 	}
-	if _, err := a.Get(ctx, "nope"); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := a.Get(ctx, oid("nope")); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("unknown order: %v", err)
 	}
-	list, next, err := a.ByCustomer(ctx, "alice", "")
-	if err != nil || len(list) != 2 || list[0].ID() != "o-2" || next != "" {
+	list, next, err := a.ByCustomer(ctx, cid("alice"), "")
+	if err != nil || len(list) != 2 || list[0].ID() != oid("o-2") || next != "" {
 		t.Fatalf("alice's orders, newest first: %v %q %v", list, next, err)
 	}
-	if list, _, _ := a.ByCustomer(ctx, "bob", ""); len(list) != 0 {
+	if list, _, _ := a.ByCustomer(ctx, cid("bob"), ""); len(list) != 0 {
 		t.Fatalf("bob has orders: %v", list)
 	}
-	if _, _, err := a.ByCustomer(ctx, "alice", "p9"); !errors.Is(err, domain.ErrInvalidInput) {
+	if _, _, err := a.ByCustomer(ctx, cid("alice"), "p9"); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("a cursor never handed out: %v", err)
 	}
 
@@ -88,14 +137,12 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := r.Update(ctx, "o-1", func(o *domain.Order) (bool, *contracts.Event, error) {
+			_, err := r.Update(ctx, oid("o-1"), func(o *domain.Order) (bool, app.Fact, error) {
 				if !o.Cancel(now.Add(time.Minute)) {
-					return false, nil, nil
+					return false, app.Fact{}, nil
 				}
 				changes.Add(1)
-				e := placedEvent(*o)
-				e.EventType, e.EventID = contracts.OrderCancelled, contracts.EventID(contracts.OrderCancelled, "o-1")
-				return true, &e, nil
+				return true, app.OrderCancelled, nil
 			})
 			if err != nil {
 				t.Error(err)
@@ -103,7 +150,7 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		}()
 	}
 	wg.Wait()
-	got, _ = a.Get(ctx, "o-1")
+	got, _ = a.Get(ctx, oid("o-1"))
 	if got.Status() != domain.Cancelled || !got.UpdatedAt().Equal(now.Add(time.Minute)) {
 		t.Fatalf("after concurrent cancels: %+v", got)
 	}
@@ -113,59 +160,71 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		t.Fatal("no replica cancelled the order")
 	}
 	if m, ok := a.(*adapters.MemoryRepository); ok {
-		if n := len(m.Published()); n != 3 {
+		events := m.Published()
+		if n := len(events); n != 3 {
 			t.Fatalf("published %d events, want 2 OrderPlaced and 1 OrderCancelled", n)
+		}
+		want := []contracts.Event{
+			{EventID: contracts.EventID(contracts.OrderPlaced, "o-1"), EventType: contracts.OrderPlaced, OccurredAt: now,
+				OrderID: "o-1", CustomerID: "alice", ProductID: "apple", Qty: 2},
+			{EventID: contracts.EventID(contracts.OrderPlaced, "o-2"), EventType: contracts.OrderPlaced, OccurredAt: now.Add(time.Second),
+				OrderID: "o-2", CustomerID: "alice", ProductID: "pear", Qty: 1},
+			{EventID: contracts.EventID(contracts.OrderCancelled, "o-1"), EventType: contracts.OrderCancelled, OccurredAt: now.Add(time.Minute),
+				OrderID: "o-1", CustomerID: "alice", ProductID: "apple", Qty: 2},
+		}
+		if !reflect.DeepEqual(events, want) {
+			t.Fatalf("published %+v, want %+v", events, want)
 		}
 	}
 	changes.Store(0)
-	if _, err := a.Update(ctx, "nope", func(*domain.Order) (bool, *contracts.Event, error) { changes.Add(1); return false, nil, nil }); !errors.Is(err, domain.ErrUnknownOrder) || changes.Load() != 0 {
+	if _, err := a.Update(ctx, oid("nope"), func(*domain.Order) (bool, app.Fact, error) { changes.Add(1); return false, app.Fact{}, nil }); !errors.Is(err, domain.ErrUnknownOrder) || changes.Load() != 0 {
 		t.Fatalf("updating an unknown order: %v", err)
 	}
 
 	t.Run("settling", func(t *testing.T) {
 		// A stored order settles as stored, whatever reservation is asked about.
-		if p, err := b.Settle(ctx, "o-2", "r-2"); err != nil || !p.Stored || p.Order.ID() != "o-2" {
+		if p, err := b.Settle(ctx, oid("o-2"), rid("r-2")); err != nil || !p.Stored || p.Order.ID() != oid("o-2") {
 			t.Fatalf("settling a stored order: %+v %v", p, err)
 		}
 		// An order id nothing was stored under: its reservation is abandoned, for good.
 		for range 2 {
-			if p, err := a.Settle(ctx, "o-3", "r-3a"); err != nil || p.Stored || len(p.Abandoned) != 1 || p.Abandoned[0] != "r-3a" {
+			if p, err := a.Settle(ctx, oid("o-3"), rid("r-3a")); err != nil || p.Stored || len(p.Abandoned) != 1 || p.Abandoned[0] != rid("r-3a") {
 				t.Fatalf("settling an absent order: %+v %v", p, err)
 			}
 		}
-		late := domain.Place("o-3", "carol", "apple", 1, "r-3a", now)
-		if err := b.Add(ctx, late, placedEvent(late)); !errors.Is(err, domain.ErrReservationAbandoned) {
+		late := place("o-3", "carol", "apple", 1, "r-3a", now)
+		if err := b.Add(ctx, late); !errors.Is(err, domain.ErrReservationAbandoned) {
 			t.Fatalf("storing on an abandoned reservation: %v", err)
 		}
-		if _, err := a.Get(ctx, "o-3"); !errors.Is(err, domain.ErrUnknownOrder) {
+		if _, err := a.Get(ctx, oid("o-3")); !errors.Is(err, domain.ErrUnknownOrder) {
 			t.Fatalf("an abandoned attempt reads as an order: %v", err)
 		}
-		if p, err := b.Find(ctx, "o-3"); err != nil || p.Stored || len(p.Abandoned) != 1 {
+		if p, err := b.Find(ctx, oid("o-3")); err != nil || p.Stored || len(p.Abandoned) != 1 {
 			t.Fatalf("find an abandoned attempt: %+v %v", p, err)
 		}
 		// The next attempt, on a fresh reservation, stores the order over the abandoned one.
-		next := domain.Place("o-3", "carol", "apple", 1, "r-3b", now)
-		if err := a.Add(ctx, next, placedEvent(next)); err != nil {
+		next := place("o-3", "carol", "apple", 1, "r-3b", now)
+		if err := a.Add(ctx, next); err != nil {
 			t.Fatalf("the next attempt: %v", err)
 		}
-		if got, err := b.Get(ctx, "o-3"); err != nil || got != next {
+		if got, err := b.Get(ctx, oid("o-3")); err != nil || got != next {
 			t.Fatalf("read back %+v %v", got, err)
 		}
-		if p, err := b.Settle(ctx, "o-3", "r-3a"); err != nil || !p.Stored {
+		if p, err := b.Settle(ctx, oid("o-3"), rid("r-3a")); err != nil || !p.Stored {
 			t.Fatalf("settling after the next attempt was stored: %+v %v", p, err)
 		}
-		if list, _, err := a.ByCustomer(ctx, "carol", ""); err != nil || len(list) != 1 {
+		if list, _, err := a.ByCustomer(ctx, cid("carol"), ""); err != nil || len(list) != 1 {
 			t.Fatalf("carol's orders: %v %v", list, err)
 		}
 		// An id abandoned and never stored is not listed.
-		gone := domain.Place("o-4", "carol", "apple", 1, "r-4", now)
-		if _, err := a.Settle(ctx, "o-4", "r-4"); err != nil {
+		gone := place("o-4", "carol", "apple", 1, "r-4", now)
+		if _, err := a.Settle(ctx, oid("o-4"), rid("r-4")); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Add(ctx, gone, placedEvent(gone)); !errors.Is(err, domain.ErrReservationAbandoned) {
+		if err := b.Add(ctx, gone); !errors.Is(err, domain.ErrReservationAbandoned) {
 			t.Fatalf("storing on an abandoned reservation: %v", err)
 		}
-		if list, _, err := a.ByCustomer(ctx, "carol", ""); err != nil || len(list) != 1 {
+		if list, _, err := a.ByCustomer(ctx, cid("carol"), ""); err != nil || len(list) != 1 {
 			t.Fatalf("carol's orders list an abandoned attempt: %v %v", list, err)
 		}
 	})
@@ -181,6 +240,18 @@ func TestDaprUnconfirmed(t *testing.T) {
 	t.Parallel()
 	c := daprtest.LocalProfile(t, "order")
 	runUnconfirmedContract(t, adapters.NewDaprUnconfirmed(c, "order-store", time.Minute), adapters.NewDaprUnconfirmed(c, "order-store", time.Minute))
+
+	// The stored form of before: one document per second and shard (fnv-32a of the order id,
+	// modulo 8), and an index of the seconds.
+	w := adapters.NewDaprUnconfirmed(c, "order-store", time.Minute)
+	due := time.Unix(1_700_000_000, 300_000_000)
+	if err := w.Watch(context.Background(), app.Watch{Order: oid("o-form"), Fact: app.OrderCancelled, Due: due, Attempts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte("o-form"))
+	assertStored(t, c, fmt.Sprintf("unconfirmed-1700000000-%d", h.Sum32()%8), `{"watches":{"o-form":{"event":"OrderCancelled","attempts":2}}}`)
+	assertStored(t, c, "unconfirmed-index-all", `{"starts":[1700000000]}`)
 }
 
 // runUnconfirmedContract checks a watch list; a and b stand for two replicas sharing one store.
@@ -196,7 +267,7 @@ func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 			if i%2 == 1 {
 				w = b
 			}
-			err := w.Watch(ctx, app.Watch{Order: domain.OrderID(fmt.Sprintf("o-%02d", i)), Event: contracts.OrderPlaced, Due: t0.Add(time.Duration(i) * time.Second)})
+			err := w.Watch(ctx, app.Watch{Order: oid(fmt.Sprintf("o-%02d", i)), Fact: app.OrderPlaced, Due: t0.Add(time.Duration(i) * time.Second)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -204,12 +275,12 @@ func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 	}
 	wg.Wait()
 	// A cancellation of o-01 watched later is a watch of its own.
-	if err := b.Watch(ctx, app.Watch{Order: "o-01", Event: contracts.OrderCancelled, Due: t0.Add(time.Hour)}); err != nil {
+	if err := b.Watch(ctx, app.Watch{Order: oid("o-01"), Fact: app.OrderCancelled, Due: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 
 	due, done, err := a.Due(ctx, t0.Add(10*time.Second))
-	if err != nil || len(due) != 10 || due[0].Order != "o-00" || due[9].Order != "o-09" || due[1].Event != contracts.OrderPlaced {
+	if err != nil || len(due) != 10 || due[0].Order != oid("o-00") || due[9].Order != oid("o-09") || due[1].Fact != app.OrderPlaced {
 		t.Fatalf("due by t0+10s: %+v %v", due, err)
 	}
 	// The other replica takes nothing while this one works off the due watches.
@@ -217,7 +288,7 @@ func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 		t.Fatalf("the other replica took %d watches too, %v", len(other), err)
 	}
 	// o-05 is still unconfirmed: watched again, later, before the batch is done.
-	if err := a.Watch(ctx, app.Watch{Order: "o-05", Event: contracts.OrderPlaced, Due: t0.Add(30 * time.Minute), Attempts: 1}); err != nil {
+	if err := a.Watch(ctx, app.Watch{Order: oid("o-05"), Fact: app.OrderPlaced, Due: t0.Add(30 * time.Minute), Attempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := done(ctx); err != nil {
@@ -232,7 +303,7 @@ func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 	}
 	seen := map[string]app.Watch{}
 	for _, w := range due {
-		seen[string(w.Order)+"/"+string(w.Event)] = w
+		seen[w.Order.String()+"/"+w.Fact.String()] = w
 	}
 	if w := seen["o-05/OrderPlaced"]; w.Attempts != 1 {
 		t.Fatalf("o-05 watched again: %+v", w)
@@ -245,5 +316,59 @@ func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 	}
 	if due, _, _ := a.Due(ctx, t0.Add(3*time.Hour)); len(due) != 0 {
 		t.Fatalf("left after everything was done: %+v", due)
+	}
+}
+
+// warehouseStub answers the warehouse's methods with a fixed answer and records the calls.
+type warehouseStub struct {
+	dapr.Client // only InvokeMethodWithContent is called
+	answer      string
+	calls       []string
+}
+
+func (w *warehouseStub) InvokeMethodWithContent(_ context.Context, appID, method, verb string, c *dapr.DataContent) ([]byte, error) {
+	w.calls = append(w.calls, verb+" "+appID+"/"+method+" "+string(c.Data))
+	return []byte(w.answer), nil
+}
+
+// The stock reserver speaks the reservation API of contracts and maps the warehouse's refusals
+// onto the app's; an answer it cannot read is an error, never a refusal.
+func TestDaprStockReserver(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := app.Reservation{Order: oid("o-1"), Product: domain.MustParseProductID("apple"), Qty: domain.MustParseQty(2),
+		ID: rid("r-2"), Replaces: []domain.ReservationID{rid("r-1")}}
+	cases := []struct {
+		answer  string
+		holder  domain.ReservationID
+		refusal app.Refusal
+		fails   bool
+	}{
+		{answer: `{"reserved":true,"reservationId":"r-1"}`, holder: rid("r-1")},
+		{answer: `{"reserved":false,"reason":"OUT_OF_STOCK"}`, refusal: app.RefusedOutOfStock},
+		{answer: `{"reserved":false,"reason":"UNKNOWN_PRODUCT"}`, refusal: app.RefusedUnknownProduct},
+		{answer: `{"reserved":false,"reason":"RESERVATION_CLASH"}`, refusal: app.RefusedClash},
+		{answer: `{"reserved":false,"reason":"TOO_LATE"}`, fails: true},
+		{answer: `{"reserved":true}`, fails: true},
+		{answer: `{"reserved":true,"reservationId":"not a reservation"}`, fails: true},
+		{answer: `reserved`, fails: true},
+	}
+	for _, c := range cases {
+		w := &warehouseStub{answer: c.answer}
+		holder, refusal, err := adapters.NewDaprStockReserver(w, "warehouse").ReserveStock(ctx, r)
+		if holder != c.holder || refusal != c.refusal || (err != nil) != c.fails {
+			t.Errorf("%s: %v %v %v", c.answer, holder, refusal, err)
+		}
+		want := `post warehouse/reservations {"orderId":"o-1","productId":"apple","qty":2,"reservationId":"r-2","replaces":["r-1"]}`
+		if len(w.calls) != 1 || w.calls[0] != want {
+			t.Errorf("%s: called %q, want %q", c.answer, w.calls, want)
+		}
+	}
+	w := &warehouseStub{}
+	if err := adapters.NewDaprStockReserver(w, "warehouse").ReleaseStock(ctx, oid("o-1"), rid("r-2")); err != nil {
+		t.Fatal(err)
+	}
+	if want := `post warehouse/reservations/o-1/release {"reservationId":"r-2"}`; len(w.calls) != 1 || w.calls[0] != want {
+		t.Fatalf("called %q, want %q", w.calls, want)
 	}
 }

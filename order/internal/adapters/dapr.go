@@ -1,11 +1,19 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
 
@@ -13,11 +21,13 @@ import (
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/invoke"
 )
 
 // DaprRepository keeps orders in a Dapr state store configured with a transactional outbox
 // (outboxPublishPubsub / outboxPublishTopic). Every state transaction on that store publishes
-// its write, so only writes that carry an event use a transaction.
+// its write, so only writes that announce a fact use a transaction.
 type DaprRepository struct {
 	orders    *daprstate.Store[orderRecord]
 	customers *daprstate.Log
@@ -31,15 +41,16 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 	}
 }
 
-// Add lists the order under its customer first, then creates it with its event. An id listed
-// but never stored (a failed write, an abandoned attempt) is skipped when the list is read.
-func (d *DaprRepository) Add(ctx context.Context, o domain.Order, placed contracts.Event) error {
-	payload, err := contracts.Encode(placed)
+// Add lists the order under its customer first, then creates it with its OrderPlaced event.
+// An id listed but never stored (a failed write, an abandoned attempt) is skipped when the
+// list is read.
+func (d *DaprRepository) Add(ctx context.Context, o domain.Order) error {
+	payload, err := outboxEvent(app.OrderPlaced, o)
 	if err != nil {
 		return err
 	}
-	id := string(o.ID())
-	if err := d.customers.Add(ctx, string(o.Customer()), id); err != nil {
+	id := o.ID().String()
+	if err := d.customers.Add(ctx, o.Customer().String(), id); err != nil {
 		return err
 	}
 	rec := toRecord(o)
@@ -59,7 +70,7 @@ func (d *DaprRepository) Add(ctx context.Context, o domain.Order, placed contrac
 }
 
 func (d *DaprRepository) Find(ctx context.Context, id domain.OrderID) (app.Placement, error) {
-	rec, found, err := d.orders.Get(ctx, string(id))
+	rec, found, err := d.orders.Get(ctx, id.String())
 	if err != nil || !found {
 		return app.Placement{}, err
 	}
@@ -80,7 +91,7 @@ func (d *DaprRepository) Get(ctx context.Context, id domain.OrderID) (domain.Ord
 // Settle writes the abandoned reservation under the order id, guarded by the ETag (or as a
 // create), so a write of the order on that reservation that is still in flight fails.
 func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservation domain.ReservationID) (app.Placement, error) {
-	rec, err := d.orders.Update(ctx, string(id), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
+	rec, err := d.orders.Update(ctx, id.String(), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
 		return daprstate.Change[orderRecord]{Value: cur.abandon(id, reservation)}, nil
 	})
 	if err != nil {
@@ -89,8 +100,8 @@ func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservat
 	return rec.placement()
 }
 
-func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, *contracts.Event, error)) (domain.Order, error) {
-	rec, err := d.orders.Update(ctx, string(id), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
+func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, app.Fact, error)) (domain.Order, error) {
+	rec, err := d.orders.Update(ctx, id.String(), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
 		if cur == nil || !cur.stored() {
 			return daprstate.Change[orderRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 		}
@@ -98,14 +109,14 @@ func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change f
 		if err != nil {
 			return daprstate.Change[orderRecord]{}, err
 		}
-		changed, e, err := change(&o)
+		changed, announce, err := change(&o)
 		if err != nil || !changed {
 			return daprstate.Change[orderRecord]{}, err
 		}
 		next := toRecord(o)
 		ch := daprstate.Change[orderRecord]{Value: &next}
-		if e != nil {
-			if ch.Outbox, err = contracts.Encode(*e); err != nil {
+		if announce != (app.Fact{}) {
+			if ch.Outbox, err = outboxEvent(announce, o); err != nil {
 				return daprstate.Change[orderRecord]{}, err
 			}
 		}
@@ -118,7 +129,7 @@ func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change f
 }
 
 func (d *DaprRepository) ByCustomer(ctx context.Context, customer domain.CustomerID, cursor string) ([]domain.Order, string, error) {
-	ids, next, err := d.customers.Page(ctx, string(customer), cursor)
+	ids, next, err := d.customers.Page(ctx, customer.String(), cursor)
 	if errors.Is(err, daprstate.ErrBadCursor) {
 		return nil, "", fmt.Errorf("%w: %w", domain.ErrInvalidInput, err)
 	}
@@ -146,7 +157,7 @@ func (d *DaprRepository) ByCustomer(ctx context.Context, customer domain.Custome
 func (d *DaprRepository) Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error) {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
-		keys[i] = string(id)
+		keys[i] = id.String()
 	}
 	recs, err := d.orders.GetMany(ctx, keys)
 	if err != nil {
@@ -166,60 +177,287 @@ func (d *DaprRepository) Orders(ctx context.Context, ids []domain.OrderID) (map[
 	return out, nil
 }
 
-// DaprStockReserver asks the warehouse for stock through Dapr service invocation, so the
-// call runs under the Resiliency policy (timeout, retries, circuit breaker) of the sidecar.
-type DaprStockReserver struct {
-	client    dapr.Client
-	warehouse string
+// The watch list is kept in buckets of one second (see watchBucket), spread over shards.
+const (
+	watchShards = 8
+	bucketWidth = time.Second
+)
+
+// DaprUnconfirmed keeps the watch list in the order store. It writes with single saves only:
+// every transaction on the order store is published by the outbox.
+type DaprUnconfirmed struct {
+	buckets *daprstate.Store[watchBucket]
+	index   *daprstate.Store[watchIndex]
+	lease   *daprstate.Store[watchLease]
+	me      string
+	leaseOf time.Duration
+
+	mu      sync.Mutex
+	indexed map[int64]bool // buckets this process has seen in the index
 }
 
-// NewDaprStockReserver returns a reserver that invokes the given app id.
-func NewDaprStockReserver(client dapr.Client, warehouseAppID string) *DaprStockReserver {
-	return &DaprStockReserver{client: client, warehouse: warehouseAppID}
+// NewDaprUnconfirmed returns the watch list on the named state store. One replica at a time
+// takes the due watches, for leaseOf at a time.
+func NewDaprUnconfirmed(client daprstate.Client, store string, leaseOf time.Duration) *DaprUnconfirmed {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &DaprUnconfirmed{
+		buckets: daprstate.New[watchBucket](client, store, "unconfirmed-"),
+		index:   daprstate.New[watchIndex](client, store, "unconfirmed-index-"),
+		lease:   daprstate.New[watchLease](client, store, "unconfirmed-lease-"),
+		me:      hex.EncodeToString(b), leaseOf: leaseOf, indexed: map[int64]bool{},
+	}
 }
 
-func (s *DaprStockReserver) ReserveStock(ctx context.Context, r app.Reservation) (domain.ReservationID, app.Refusal, error) {
-	req := contracts.ReserveStock{OrderID: string(r.Order), ProductID: string(r.Product), Qty: int(r.Qty), ReservationID: string(r.ID)}
-	for _, id := range r.Replaces {
-		req.Replaces = append(req.Replaces, string(id))
-	}
-	var res contracts.Reservation
-	if err := s.invoke(ctx, "reservations", req, &res); err != nil {
-		return "", "", fmt.Errorf("reserve stock for order %s: %w", r.Order, err)
-	}
-	switch {
-	case res.Reserved && res.ReservationID != "":
-		return domain.ReservationID(res.ReservationID), "", nil
-	case res.Reserved:
-		return "", "", fmt.Errorf("reserve stock for order %s: the warehouse did not name the reservation", r.Order)
-	}
-	switch refusal := app.Refusal(res.Reason); refusal {
-	case app.RefusedOutOfStock, app.RefusedUnknownProduct, app.RefusedClash:
-		return "", refusal, nil
-	}
-	return "", "", fmt.Errorf("reserve stock for order %s: the warehouse refused for an unknown reason %q", r.Order, res.Reason)
+func bucketStart(t time.Time) int64 { return t.Truncate(bucketWidth).Unix() }
+
+func bucketKey(start int64, shard int) string {
+	return strconv.FormatInt(start, 10) + "-" + strconv.Itoa(shard)
 }
 
-func (s *DaprStockReserver) ReleaseStock(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) error {
-	err := s.invoke(ctx, "reservations/"+url.PathEscape(string(order))+"/release", contracts.ReleaseStock{ReservationID: string(reservation)}, nil)
-	if err != nil {
-		return fmt.Errorf("release stock of order %s: %w", order, err)
+func watchShard(id domain.OrderID) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id.String()))
+	return int(h.Sum32() % watchShards)
+}
+
+func (d *DaprUnconfirmed) Watch(ctx context.Context, watches ...app.Watch) error {
+	byKey := map[string]map[string]watchEntry{} // bucket key -> order id -> entry
+	var starts []int64
+	for _, w := range watches {
+		e, err := toWatchEntry(w)
+		if err != nil {
+			return err
+		}
+		start := bucketStart(w.Due)
+		k := bucketKey(start, watchShard(w.Order))
+		if byKey[k] == nil {
+			byKey[k] = map[string]watchEntry{}
+		}
+		byKey[k][w.Order.String()] = e
+		starts = append(starts, start)
+	}
+	if err := d.addToIndex(ctx, starts); err != nil {
+		return err
+	}
+	for k, entries := range byKey {
+		if _, err := d.buckets.Update(ctx, k, func(cur *watchBucket) (daprstate.Change[watchBucket], error) {
+			next := watchBucket{Watches: map[string]watchEntry{}}
+			if cur != nil && cur.Watches != nil {
+				next.Watches = cur.Watches // decoded afresh on every read: free to change
+			}
+			maps.Copy(next.Watches, entries)
+			return daprstate.Change[watchBucket]{Value: &next}, nil
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// invoke posts req as JSON to a method of the warehouse and decodes its answer into res.
-func (s *DaprStockReserver) invoke(ctx context.Context, method string, req, res any) error {
-	body, err := json.Marshal(req)
+// addToIndex makes sure the index names the buckets; it writes only for buckets this process
+// has not seen there yet, about once a second.
+func (d *DaprUnconfirmed) addToIndex(ctx context.Context, starts []int64) error {
+	d.mu.Lock()
+	var missing []int64
+	for _, s := range starts {
+		if !d.indexed[s] && !slices.Contains(missing, s) {
+			missing = append(missing, s)
+		}
+	}
+	d.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	idx, err := d.index.Update(ctx, "all", func(cur *watchIndex) (daprstate.Change[watchIndex], error) {
+		next := watchIndex{}
+		if cur != nil {
+			next.Starts = slices.Clone(cur.Starts)
+		}
+		changed := false
+		for _, s := range missing {
+			if i, found := slices.BinarySearch(next.Starts, s); !found {
+				next.Starts = slices.Insert(next.Starts, i, s)
+				changed = true
+			}
+		}
+		if !changed {
+			return daprstate.Change[watchIndex]{}, nil
+		}
+		return daprstate.Change[watchIndex]{Value: &next}, nil
+	})
 	if err != nil {
 		return err
 	}
-	out, err := s.client.InvokeMethodWithContent(ctx, s.warehouse, method, "post", &dapr.DataContent{ContentType: "application/json", Data: body})
-	if err != nil || res == nil {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	// Watches fall due in the future only: what this process saw of the past can go.
+	now := time.Now().Unix()
+	maps.DeleteFunc(d.indexed, func(s int64, _ bool) bool { return s < now })
+	for _, s := range idx.Starts {
+		if s >= now {
+			d.indexed[s] = true
+		}
+	}
+	return nil
+}
+
+// maxDueBuckets bounds the buckets one Due takes, so a long backlog is worked off in passes.
+const maxDueBuckets = 120
+
+func (d *DaprUnconfirmed) Due(ctx context.Context, now time.Time) ([]app.Watch, func(context.Context) error, error) {
+	none := func(context.Context) error { return nil }
+	if ok, err := d.takeLease(ctx, now); err != nil || !ok {
+		return nil, none, err
+	}
+	idx, _, err := d.index.Get(ctx, "all")
+	if err != nil {
+		return nil, none, err
+	}
+	var due []int64
+	for _, s := range idx.Starts {
+		if time.Unix(s, 0).Add(bucketWidth).After(now) || len(due) == maxDueBuckets {
+			break
+		}
+		due = append(due, s)
+	}
+	if len(due) == 0 {
+		return nil, none, nil
+	}
+	keys := make([]string, 0, len(due)*watchShards)
+	startOf := map[string]int64{}
+	for _, s := range due {
+		for shard := range watchShards {
+			k := bucketKey(s, shard)
+			keys, startOf[k] = append(keys, k), s
+		}
+	}
+	items, err := d.buckets.GetItems(ctx, keys)
+	if err != nil {
+		return nil, none, err
+	}
+	var watches []app.Watch
+	for _, it := range items {
+		for id, e := range it.Value.Watches {
+			w, err := e.watch(id, time.Unix(startOf[it.Key], 0))
+			if err != nil {
+				return nil, none, err
+			}
+			watches = append(watches, w)
+		}
+	}
+	slices.SortFunc(watches, func(a, b app.Watch) int {
+		if c := a.Due.Compare(b.Due); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Order.String(), b.Order.String())
+	})
+	done := func(ctx context.Context) error {
+		if err := d.buckets.DeleteItems(ctx, items); err != nil {
+			return err
+		}
+		_, err := d.index.Update(ctx, "all", func(cur *watchIndex) (daprstate.Change[watchIndex], error) {
+			if cur == nil {
+				return daprstate.Change[watchIndex]{}, nil
+			}
+			next := watchIndex{Starts: slices.DeleteFunc(slices.Clone(cur.Starts), func(s int64) bool {
+				_, found := slices.BinarySearch(due, s)
+				return found
+			})}
+			return daprstate.Change[watchIndex]{Value: &next}, nil
+		})
+		if err == nil {
+			d.mu.Lock()
+			for _, s := range due {
+				delete(d.indexed, s)
+			}
+			d.mu.Unlock()
+		}
 		return err
 	}
-	if err := json.Unmarshal(out, res); err != nil {
-		return fmt.Errorf("unreadable answer: %w", err)
+	return watches, done, nil
+}
+
+// takeLease makes this replica the one that republishes, unless another holds the lease.
+func (d *DaprUnconfirmed) takeLease(ctx context.Context, now time.Time) (bool, error) {
+	mine := false
+	_, err := d.lease.Update(ctx, "all", func(cur *watchLease) (daprstate.Change[watchLease], error) {
+		if cur != nil && cur.Owner != d.me && cur.Until.After(now) {
+			return daprstate.Change[watchLease]{}, nil
+		}
+		mine = true
+		return daprstate.Change[watchLease]{Value: &watchLease{Owner: d.me, Until: now.Add(d.leaseOf)}}, nil
+	})
+	return mine && err == nil, err
+}
+
+// DaprAnnouncer publishes an order's event directly on the pub/sub (not through the outbox),
+// checked against the contract first.
+type DaprAnnouncer struct {
+	pub *eventsub.Publisher
+}
+
+// NewDaprAnnouncer returns an announcer on the named pub/sub component.
+func NewDaprAnnouncer(client dapr.Client, pubsub string) *DaprAnnouncer {
+	return &DaprAnnouncer{pub: eventsub.NewPublisher(client, pubsub)}
+}
+
+func (a *DaprAnnouncer) Announce(ctx context.Context, f app.Fact, o domain.Order) error {
+	e, err := orderEvent(f, o)
+	if err != nil {
+		return err
+	}
+	return a.pub.Publish(ctx, e)
+}
+
+// DaprStockReserver asks the warehouse for stock through Dapr service invocation, so the
+// call runs under the Resiliency policy (timeout, retries, circuit breaker) of the sidecar.
+type DaprStockReserver struct {
+	warehouse *invoke.Client
+}
+
+// NewDaprStockReserver returns a reserver that invokes the given app id.
+func NewDaprStockReserver(client dapr.Client, warehouseAppID string) *DaprStockReserver {
+	return &DaprStockReserver{warehouse: invoke.New(client, warehouseAppID)}
+}
+
+// refusals maps the warehouse's reasons for refusing a reservation onto the app's: the one
+// place the two meet.
+var refusals = map[contracts.Refusal]app.Refusal{
+	contracts.RefusedOutOfStock:     app.RefusedOutOfStock,
+	contracts.RefusedUnknownProduct: app.RefusedUnknownProduct,
+	contracts.RefusedClash:          app.RefusedClash,
+}
+
+func (s *DaprStockReserver) ReserveStock(ctx context.Context, r app.Reservation) (domain.ReservationID, app.Refusal, error) {
+	req := contracts.ReserveStock{OrderID: r.Order.String(), ProductID: r.Product.String(), Qty: r.Qty.Int(), ReservationID: r.ID.String()}
+	for _, id := range r.Replaces {
+		req.Replaces = append(req.Replaces, id.String())
+	}
+	var res contracts.Reservation
+	if err := s.warehouse.Post(ctx, "reservations", req, &res); err != nil {
+		return domain.ReservationID{}, app.Refusal{}, fmt.Errorf("reserve stock for order %s: %w", r.Order, err)
+	}
+	switch {
+	case res.Reserved && res.ReservationID == "":
+		return domain.ReservationID{}, app.Refusal{}, fmt.Errorf("reserve stock for order %s: the warehouse did not name the reservation", r.Order)
+	case res.Reserved:
+		holder, err := domain.ParseReservationID(res.ReservationID)
+		if err != nil {
+			return domain.ReservationID{}, app.Refusal{}, fmt.Errorf("reserve stock for order %s: the warehouse named the reservation wrongly: %w", r.Order, err)
+		}
+		return holder, app.Refusal{}, nil
+	}
+	if refusal, ok := refusals[res.Reason]; ok {
+		return domain.ReservationID{}, refusal, nil
+	}
+	return domain.ReservationID{}, app.Refusal{}, fmt.Errorf("reserve stock for order %s: the warehouse refused for an unknown reason %q", r.Order, res.Reason)
+}
+
+func (s *DaprStockReserver) ReleaseStock(ctx context.Context, order domain.OrderID, reservation domain.ReservationID) error {
+	err := s.warehouse.Post(ctx, "reservations/"+url.PathEscape(order.String())+"/release", contracts.ReleaseStock{ReservationID: reservation.String()}, nil)
+	if err != nil {
+		return fmt.Errorf("release stock of order %s: %w", order, err)
 	}
 	return nil
 }

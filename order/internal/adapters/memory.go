@@ -1,21 +1,24 @@
 package adapters
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/eventsub"
 )
 
 // MemoryRepository keeps orders in memory and records the events it would publish, for tests.
 type MemoryRepository struct {
 	mu        sync.Mutex
 	orders    map[domain.OrderID]orderRecord
-	customers map[domain.CustomerID][]string
+	customers map[domain.CustomerID][]domain.OrderID
 	published []contracts.Event
 	// FailAdds makes Add fail without storing anything, as a store that is down would.
 	FailAdds bool
@@ -32,10 +35,10 @@ type MemoryRepository struct {
 
 // NewMemoryRepository returns an empty in-memory repository.
 func NewMemoryRepository() *MemoryRepository {
-	return &MemoryRepository{orders: map[domain.OrderID]orderRecord{}, customers: map[domain.CustomerID][]string{}}
+	return &MemoryRepository{orders: map[domain.OrderID]orderRecord{}, customers: map[domain.CustomerID][]domain.OrderID{}}
 }
 
-func (m *MemoryRepository) Add(_ context.Context, o domain.Order, placed contracts.Event) error {
+func (m *MemoryRepository) Add(_ context.Context, o domain.Order) error {
 	if m.BeforeAdd != nil {
 		m.BeforeAdd()
 	}
@@ -52,18 +55,30 @@ func (m *MemoryRepository) Add(_ context.Context, o domain.Order, placed contrac
 	if write, err := cur.add(rec); err != nil || !write {
 		return err
 	}
-	if _, err := contracts.Encode(placed); err != nil {
+	placed, err := checkedEvent(app.OrderPlaced, o)
+	if err != nil {
 		return err
 	}
 	m.orders[o.ID()] = rec
-	if !slices.Contains(m.customers[o.Customer()], string(o.ID())) {
-		m.customers[o.Customer()] = append(m.customers[o.Customer()], string(o.ID()))
+	if !slices.Contains(m.customers[o.Customer()], o.ID()) {
+		m.customers[o.Customer()] = append(m.customers[o.Customer()], o.ID())
 	}
 	m.published = append(m.published, placed)
 	if m.LoseAddReplies {
 		return fmt.Errorf("memory store: connection reset after commit")
 	}
 	return nil
+}
+
+// checkedEvent is the event announcing f of o, checked against the contract as the outbox's
+// payload is.
+func checkedEvent(f app.Fact, o domain.Order) (contracts.Event, error) {
+	e, err := orderEvent(f, o)
+	if err != nil {
+		return e, err
+	}
+	_, err = contracts.Encode(e)
+	return e, err
 }
 
 func (m *MemoryRepository) Find(_ context.Context, id domain.OrderID) (app.Placement, error) {
@@ -104,7 +119,7 @@ func (m *MemoryRepository) Settle(_ context.Context, id domain.OrderID, reservat
 	return cur.placement()
 }
 
-func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, *contracts.Event, error)) (domain.Order, error) {
+func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, app.Fact, error)) (domain.Order, error) {
 	if f := m.AfterUpdate; f != nil {
 		m.AfterUpdate = nil
 		defer f()
@@ -119,15 +134,16 @@ func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change f
 	if err != nil {
 		return o, err
 	}
-	changed, e, err := change(&o)
+	changed, announce, err := change(&o)
 	if err != nil || !changed {
 		return rec.order()
 	}
-	if e != nil {
-		if _, err := contracts.Encode(*e); err != nil {
+	if announce != (app.Fact{}) {
+		e, err := checkedEvent(announce, o)
+		if err != nil {
 			return domain.Order{}, err
 		}
-		m.published = append(m.published, *e)
+		m.published = append(m.published, e)
 	}
 	m.orders[id] = toRecord(o)
 	return o, nil
@@ -142,7 +158,7 @@ func (m *MemoryRepository) ByCustomer(_ context.Context, customer domain.Custome
 	}
 	var out []domain.Order
 	for _, id := range slices.Backward(m.customers[customer]) {
-		rec := m.orders[domain.OrderID(id)]
+		rec := m.orders[id]
 		if !rec.stored() {
 			continue
 		}
@@ -178,6 +194,78 @@ func (m *MemoryRepository) Published() []contracts.Event {
 	return slices.Clone(m.published)
 }
 
+// MemoryUnconfirmed is the watch list in memory, for tests.
+type MemoryUnconfirmed struct {
+	mu      sync.Mutex
+	watches map[watchedFact]app.Watch
+}
+
+type watchedFact struct {
+	order domain.OrderID
+	fact  app.Fact
+}
+
+func (m *MemoryUnconfirmed) Watch(_ context.Context, watches ...app.Watch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watches == nil {
+		m.watches = map[watchedFact]app.Watch{}
+	}
+	for _, w := range watches {
+		if _, err := toWatchEntry(w); err != nil { // as the stored list would
+			return err
+		}
+		m.watches[watchedFact{w.Order, w.Fact}] = w
+	}
+	return nil
+}
+
+func (m *MemoryUnconfirmed) Due(_ context.Context, now time.Time) ([]app.Watch, func(context.Context) error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []app.Watch
+	for _, w := range m.watches {
+		if w.Due.Before(now) {
+			due = append(due, w)
+		}
+	}
+	slices.SortFunc(due, func(a, b app.Watch) int { return cmp.Compare(a.Order.String(), b.Order.String()) })
+	return due, func(context.Context) error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, w := range due {
+			if k := (watchedFact{w.Order, w.Fact}); m.watches[k] == w {
+				delete(m.watches, k)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// Len returns how many events are watched.
+func (m *MemoryUnconfirmed) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.watches)
+}
+
+// MemoryAnnouncer records the events it would publish directly (after the same contract check
+// as the real one), for tests.
+type MemoryAnnouncer struct {
+	pub eventsub.MemoryPublisher
+}
+
+func (a *MemoryAnnouncer) Announce(ctx context.Context, f app.Fact, o domain.Order) error {
+	e, err := orderEvent(f, o)
+	if err != nil {
+		return err
+	}
+	return a.pub.Publish(ctx, e)
+}
+
+// Events returns the events published so far.
+func (a *MemoryAnnouncer) Events() []contracts.Event { return a.pub.Events() }
+
 // MemoryStock is a warehouse stand-in that holds stock per product, for tests.
 type MemoryStock struct {
 	mu           sync.Mutex
@@ -203,28 +291,28 @@ func (s *MemoryStock) ReserveStock(_ context.Context, r app.Reservation) (domain
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.Down {
-		return "", "", fmt.Errorf("warehouse unreachable")
+		return domain.ReservationID{}, app.Refusal{}, fmt.Errorf("warehouse unreachable")
 	}
 	cur, held := s.reservations[r.Order]
 	if held && !cur.released {
 		if !slices.Contains(r.Replaces, cur.id) {
 			if cur.product != r.Product || cur.qty != r.Qty {
-				return "", app.RefusedClash, nil
+				return domain.ReservationID{}, app.RefusedClash, nil
 			}
-			return cur.id, "", nil
+			return cur.id, app.Refusal{}, nil
 		}
-		s.available[cur.product] += int(cur.qty)
+		s.available[cur.product] += cur.qty.Int()
 	}
 	avail, ok := s.available[r.Product]
 	switch {
 	case !ok:
-		return "", app.RefusedUnknownProduct, nil
-	case avail < int(r.Qty):
-		return "", app.RefusedOutOfStock, nil
+		return domain.ReservationID{}, app.RefusedUnknownProduct, nil
+	case avail < r.Qty.Int():
+		return domain.ReservationID{}, app.RefusedOutOfStock, nil
 	}
-	s.available[r.Product] = avail - int(r.Qty)
+	s.available[r.Product] = avail - r.Qty.Int()
 	s.reservations[r.Order] = memoryReservation{id: r.ID, product: r.Product, qty: r.Qty}
-	return r.ID, "", nil
+	return r.ID, app.Refusal{}, nil
 }
 
 func (s *MemoryStock) ReleaseStock(_ context.Context, order domain.OrderID, reservation domain.ReservationID) error {
@@ -236,7 +324,7 @@ func (s *MemoryStock) ReleaseStock(_ context.Context, order domain.OrderID, rese
 	if r, ok := s.reservations[order]; ok && r.id == reservation && !r.released {
 		r.released = true
 		s.reservations[order] = r
-		s.available[r.product] += int(r.qty)
+		s.available[r.product] += r.qty.Int()
 	}
 	return nil
 }
@@ -248,7 +336,7 @@ func (s *MemoryStock) Reserved() int {
 	n := 0
 	for _, r := range s.reservations {
 		if !r.released {
-			n += int(r.qty)
+			n += r.qty.Int()
 		}
 	}
 	return n

@@ -9,34 +9,55 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/order/internal/domain"
 )
 
 var (
-	// ErrOutOfStock: the product has fewer units available than ordered.
+	// ErrOutOfStock means the product has fewer units available than ordered.
 	ErrOutOfStock = errors.New("out of stock")
-	// ErrUnknownProduct: the warehouse does not know the product.
+	// ErrUnknownProduct means the warehouse does not know the product.
 	ErrUnknownProduct = errors.New("unknown product")
-	// ErrStockUnconfirmed: the warehouse could not confirm stock now (down, slow, breaker open).
+	// ErrStockUnconfirmed means the warehouse could not confirm stock now (down, slow, breaker open).
 	ErrStockUnconfirmed = errors.New("stock cannot be confirmed now")
-	// ErrUnavailable: the order store could not be read or written now; nothing was stored.
+	// ErrUnavailable means the order store could not be read or written now; nothing was stored.
+	// Repositories also report a stored record that does not parse as ErrUnavailable (wrapping
+	// the parse error): it is the store failing, not the caller's invalid input.
 	ErrUnavailable = errors.New("orders cannot be stored now")
-	// ErrOutcomeUnknown: storing the order failed in a way that leaves open whether it was
+	// ErrOutcomeUnknown means storing the order failed in a way that leaves open whether it was
 	// stored, and the store could not be asked. A retry with the same idempotency key tells.
 	ErrOutcomeUnknown = errors.New("the order may or may not have been stored")
 )
 
-// Refusal is the warehouse's reason for not reserving stock.
-type Refusal string
+// Refusal is the warehouse's reason for not reserving stock; the zero Refusal is none (the
+// stock was reserved). The stock reserver maps the warehouse's answer onto this closed set.
+type Refusal struct{ reason string }
 
-const (
-	RefusedOutOfStock     Refusal = "OUT_OF_STOCK"
-	RefusedUnknownProduct Refusal = "UNKNOWN_PRODUCT"
-	// RefusedClash: the order holds a reservation of another product or quantity (another
+// The reasons the warehouse refuses to reserve.
+var (
+	RefusedOutOfStock     = Refusal{"out of stock"}
+	RefusedUnknownProduct = Refusal{"unknown product"}
+	// RefusedClash means the order holds a reservation of another product or quantity (another
 	// request with the same idempotency key is being placed).
-	RefusedClash Refusal = "RESERVATION_CLASH"
+	RefusedClash = Refusal{"reservation clash"}
 )
+
+func (r Refusal) String() string { return r.reason }
+
+// Fact is a change to an order that the other services are told of, as the event of the same
+// name: OrderPlaced or OrderCancelled. The zero Fact is none. (The adapters map facts to the
+// contract's events and stored forms explicitly; the name is for log lines.)
+type Fact struct{ name string }
+
+// The values of Fact.
+var (
+	OrderPlaced    = Fact{"OrderPlaced"}
+	OrderCancelled = Fact{"OrderCancelled"}
+)
+
+func (f Fact) String() string { return f.name }
+
+// LogValue logs the fact as its name (slog would otherwise log an empty struct).
+func (f Fact) LogValue() slog.Value { return slog.StringValue(f.name) }
 
 // Reservation asks the warehouse for stock for one attempt at placing an order.
 type Reservation struct {
@@ -68,13 +89,13 @@ type Placement struct {
 	Abandoned []domain.ReservationID
 }
 
-// Repository stores orders. Writes that carry an event store the order and publish the
+// Repository stores orders. Writes that announce a fact store the order and publish the fact's
 // event atomically (transactional outbox): neither happens without the other.
 type Repository interface {
-	// Add stores a new order and publishes its event. Adding the very same order again changes
-	// nothing; domain.ErrOrderExists if another order holds the id, and
+	// Add stores a new order and announces OrderPlaced. Adding the very same order again
+	// changes nothing; domain.ErrOrderExists if another order holds the id, and
 	// domain.ErrReservationAbandoned if the order's reservation was abandoned (Settle).
-	Add(ctx context.Context, o domain.Order, placed contracts.Event) error
+	Add(ctx context.Context, o domain.Order) error
 	// Find returns what is stored under an order id.
 	Find(ctx context.Context, id domain.OrderID) (Placement, error)
 	// Get returns an order; domain.ErrUnknownOrder if none is stored.
@@ -82,9 +103,9 @@ type Repository interface {
 	// Settle returns the order if it is stored. Otherwise it records reservation as
 	// abandoned, so that the order is never stored on it, and returns Stored false.
 	Settle(ctx context.Context, id domain.OrderID, reservation domain.ReservationID) (Placement, error)
-	// Update changes an order under concurrency control; change returns the event to publish
-	// with the change (nil: none) and reports whether the order changed at all.
-	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, event *contracts.Event, err error)) (domain.Order, error)
+	// Update changes an order under concurrency control; change reports whether the order
+	// changed at all and returns the fact to announce with the change (the zero Fact: none).
+	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, announce Fact, err error)) (domain.Order, error)
 	// ByCustomer returns a page of a customer's orders, newest first, and the cursor of the
 	// next page ("" after the last); cursor "" is the first page. A cursor it never handed out
 	// is domain.ErrInvalidInput.
@@ -93,13 +114,13 @@ type Repository interface {
 	Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error)
 }
 
-// Unconfirmed is the watch list of order events: each event published is watched until it
+// Unconfirmed is the watch list of order events: each fact announced is watched until it
 // falls due, some time later; the republisher then looks at the order, and publishes the event
 // again if its consumers have not confirmed it yet (the Dapr outbox publishes each event once;
 // should that publication be lost, with the broker failing at the wrong moment, the order
 // would otherwise wait forever).
 type Unconfirmed interface {
-	// Watch notes events to check when they fall due.
+	// Watch notes announced facts to check when they fall due.
 	Watch(ctx context.Context, watches ...Watch) error
 	// Due returns the watches fallen due by now and done, which removes them once every one
 	// still unconfirmed has been watched again. It returns none while another replica
@@ -107,12 +128,12 @@ type Unconfirmed interface {
 	Due(ctx context.Context, now time.Time) (due []Watch, done func(context.Context) error, err error)
 }
 
-// Watch is an order event to check when it falls due.
+// Watch is an announced fact of an order to check when it falls due.
 type Watch struct {
 	Order domain.OrderID
-	Event contracts.EventType
+	Fact  Fact
 	Due   time.Time
-	// Attempts counts how often the event was published again; each time it waits twice as
+	// Attempts counts how often the fact was announced again; each time it waits twice as
 	// long for the next check, up to MaxRepublishWait.
 	Attempts int
 }
@@ -121,9 +142,10 @@ type Watch struct {
 // long outage of a consumer, its events are published again about once an hour, not flooded.
 const MaxRepublishWait = time.Hour
 
-// EventPublisher publishes events directly (not through the outbox).
-type EventPublisher interface {
-	Publish(ctx context.Context, e contracts.Event) error
+// Announcer announces a fact of an order again, directly (not through the outbox): its event
+// keeps the id it was first published with, so consumers recognise a repeat.
+type Announcer interface {
+	Announce(ctx context.Context, f Fact, o domain.Order) error
 }
 
 // Metrics counts what happens to orders.
@@ -138,23 +160,23 @@ type Metrics interface {
 
 // App is the order service.
 type App struct {
-	repo    Repository
-	stock   StockReserver
-	watch   Unconfirmed
-	events  EventPublisher
-	metrics Metrics
-	log     *slog.Logger
-	now     func() time.Time
+	repo     Repository
+	stock    StockReserver
+	watch    Unconfirmed
+	announce Announcer
+	metrics  Metrics
+	log      *slog.Logger
+	now      func() time.Time
 	// republishAfter is how long an event may go unconfirmed before it is published again.
 	republishAfter time.Duration
 }
 
 // New returns the order use cases; an event no consumer confirms within republishAfter is
 // published again.
-func New(repo Repository, stock StockReserver, watch Unconfirmed, events EventPublisher, m Metrics, log *slog.Logger,
+func New(repo Repository, stock StockReserver, watch Unconfirmed, announce Announcer, m Metrics, log *slog.Logger,
 	now func() time.Time, republishAfter time.Duration,
 ) *App {
-	return &App{repo: repo, stock: stock, watch: watch, events: events, metrics: m, log: log, now: now, republishAfter: republishAfter}
+	return &App{repo: repo, stock: stock, watch: watch, announce: announce, metrics: m, log: log, now: now, republishAfter: republishAfter}
 }
 
 // PlaceOrder is a customer's request to order a product.
@@ -195,11 +217,11 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	log := a.log.With("orderId", id, "customerId", customer, "productId", product)
 
 	var abandoned []domain.ReservationID
-	if key != "" {
+	if !key.IsZero() {
 		p, err := a.repo.Find(ctx, id)
 		switch {
 		case err != nil:
-			return o, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return o, false, unavailable(err)
 		case p.Stored:
 			prev, err := sameRequest(p.Order, product, qty)
 			return prev, false, err
@@ -215,7 +237,7 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	switch refusal {
 	case RefusedOutOfStock:
 		a.metrics.OrderRefused("out_of_stock")
-		return o, false, fmt.Errorf("%w: %s has fewer than %d units available", ErrOutOfStock, product, qty)
+		return o, false, fmt.Errorf("%w: %s has fewer than %d units available", ErrOutOfStock, product, qty.Int())
 	case RefusedUnknownProduct:
 		a.metrics.OrderRefused("unknown_product")
 		return o, false, fmt.Errorf("%w: %s", ErrUnknownProduct, product)
@@ -225,19 +247,19 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	}
 
 	o = domain.Place(id, customer, product, qty, holder, a.now().UTC())
-	err = a.watch.Watch(ctx, Watch{Order: id, Event: contracts.OrderPlaced, Due: a.now().Add(a.republishAfter)})
+	err = a.watch.Watch(ctx, Watch{Order: id, Fact: OrderPlaced, Due: a.now().Add(a.republishAfter)})
 	if err == nil {
-		err = a.repo.Add(ctx, o, event(contracts.OrderPlaced, o))
-	} else if key == "" {
+		err = a.repo.Add(ctx, o)
+	} else if key.IsZero() {
 		// Nothing was written under a fresh order id: the reservation can go back at once.
 		// (With a key, a concurrent request may be storing the order on it: settle first.)
 		a.release(ctx, o, log)
 		a.metrics.OrderRefused("store_unavailable")
-		return o, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return o, false, unavailable(err)
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, domain.ErrOrderExists) && key != "":
+	case errors.Is(err, domain.ErrOrderExists) && !key.IsZero():
 		// A concurrent request with the same key stored it first, on the same reservation.
 		prev, err := a.repo.Get(ctx, id)
 		if err != nil {
@@ -253,7 +275,7 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	default:
 		return a.settle(ctx, o, err, log)
 	}
-	a.metrics.OrderPlaced(int(qty))
+	a.metrics.OrderPlaced(qty.Int())
 	log.InfoContext(ctx, "order placed", "qty", qty, "reservationId", holder)
 	return o, true, nil
 }
@@ -290,7 +312,7 @@ func (a *App) settle(ctx context.Context, o domain.Order, addErr error, log *slo
 	case p.Stored:
 		created := p.Order.Reservation() == o.Reservation() && p.Order.CreatedAt().Equal(o.CreatedAt())
 		if created {
-			a.metrics.OrderPlaced(int(o.Qty()))
+			a.metrics.OrderPlaced(o.Qty().Int())
 			log.InfoContext(ctx, "order placed (its store write reported a failure, but it was stored)", "qty", o.Qty(), "err", addErr)
 		}
 		prev, err := sameRequest(p.Order, o.Product(), o.Qty())
@@ -298,7 +320,7 @@ func (a *App) settle(ctx context.Context, o domain.Order, addErr error, log *slo
 	}
 	a.release(ctx, o, log)
 	a.metrics.OrderRefused("store_unavailable")
-	return o, false, fmt.Errorf("%w: %w", ErrUnavailable, addErr)
+	return o, false, unavailable(addErr)
 }
 
 // settleAtLeast is how long an order request keeps asking the store about a failed write
@@ -309,7 +331,7 @@ const settleAtLeast = 3 * time.Second
 // for, and domain.ErrIdempotencyReused if not.
 func sameRequest(prev domain.Order, product domain.ProductID, qty domain.Qty) (domain.Order, error) {
 	if !prev.SameRequest(product, qty) {
-		return prev, fmt.Errorf("%w: order %s is for %d of %s", domain.ErrIdempotencyReused, prev.ID(), prev.Qty(), prev.Product())
+		return prev, fmt.Errorf("%w: order %s is for %d of %s", domain.ErrIdempotencyReused, prev.ID(), prev.Qty().Int(), prev.Product())
 	}
 	return prev, nil
 }
@@ -354,17 +376,15 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 		return domain.Order{}, err
 	}
 	// Watched before it is stored: a watch of a cancellation that did not happen only costs a look.
-	if err := a.watch.Watch(ctx, Watch{Order: id, Event: contracts.OrderCancelled, Due: a.now().Add(a.republishAfter)}); err != nil {
+	if err := a.watch.Watch(ctx, Watch{Order: id, Fact: OrderCancelled, Due: a.now().Add(a.republishAfter)}); err != nil {
 		return domain.Order{}, a.storeErr(err)
 	}
 	cancelled := false
-	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
-		cancelled = o.Cancel(a.now().UTC())
-		if !cancelled {
-			return false, nil, nil
+	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
+		if cancelled = o.Cancel(a.now().UTC()); !cancelled {
+			return false, Fact{}, nil
 		}
-		e := event(contracts.OrderCancelled, *o)
-		return true, &e, nil
+		return true, OrderCancelled, nil
 	})
 	if err != nil {
 		return o, a.storeErr(err)
@@ -376,27 +396,38 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 	return o, nil
 }
 
+// RecordDeliveryStarted is the delivery service's word that an order's delivery started.
+type RecordDeliveryStarted struct {
+	OrderID string
+}
+
 // RecordDeliveryStarted moves an order to DELIVERY_STARTED, unless it was cancelled. The
 // start confirms that OrderPlaced went out.
-func (a *App) RecordDeliveryStarted(ctx context.Context, orderID string) error {
-	id, err := domain.ParseOrderID(orderID)
+func (a *App) RecordDeliveryStarted(ctx context.Context, cmd RecordDeliveryStarted) error {
+	id, err := domain.ParseOrderID(cmd.OrderID)
 	if err != nil {
 		return err
 	}
-	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
-		return o.StartDelivery(a.now().UTC()), nil, nil
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
+		return o.StartDelivery(a.now().UTC()), Fact{}, nil
 	})
 	return err
 }
 
+// RecordDeliveryCancelled is the delivery service's word that an order's delivery was
+// cancelled.
+type RecordDeliveryCancelled struct {
+	OrderID string
+}
+
 // RecordDeliveryCancelled records that OrderCancelled reached the delivery service.
-func (a *App) RecordDeliveryCancelled(ctx context.Context, orderID string) error {
-	id, err := domain.ParseOrderID(orderID)
+func (a *App) RecordDeliveryCancelled(ctx context.Context, cmd RecordDeliveryCancelled) error {
+	id, err := domain.ParseOrderID(cmd.OrderID)
 	if err != nil {
 		return err
 	}
-	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, *contracts.Event, error) {
-		return o.RecordDeliveryCancelled(), nil, nil
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
+		return o.RecordDeliveryCancelled(), Fact{}, nil
 	})
 	return err
 }
@@ -428,17 +459,17 @@ func (a *App) RepublishUnconfirmed(ctx context.Context) (int, error) {
 		if !stored { // never stored: nothing was announced
 			continue
 		}
-		latest := contracts.OrderPlaced
+		latest := OrderPlaced
 		if o.IsCancelled() {
-			latest = contracts.OrderCancelled
+			latest = OrderCancelled
 		}
-		if w.Event != latest || o.Announced() { // a newer event has its own watch; or confirmed
+		if w.Fact != latest || o.Announced() { // a newer fact has its own watch; or confirmed
 			continue
 		}
-		next := Watch{Order: w.Order, Event: w.Event, Attempts: w.Attempts + 1, Due: now.Add(republishWait(a.republishAfter, w.Attempts+1))}
-		if err := a.events.Publish(ctx, event(latest, o)); err != nil {
+		next := Watch{Order: w.Order, Fact: w.Fact, Attempts: w.Attempts + 1, Due: now.Add(republishWait(a.republishAfter, w.Attempts+1))}
+		if err := a.announce.Announce(ctx, latest, o); err != nil {
 			errs = append(errs, err)
-			next = Watch{Order: w.Order, Event: w.Event, Attempts: w.Attempts, Due: now.Add(a.republishAfter)}
+			next = Watch{Order: w.Order, Fact: w.Fact, Attempts: w.Attempts, Due: now.Add(a.republishAfter)}
 		} else {
 			a.log.WarnContext(ctx, "published an unconfirmed event again", "orderId", o.ID(), "eventType", latest, "attempt", next.Attempts)
 		}
@@ -489,18 +520,20 @@ func (a *App) CustomerOrders(ctx context.Context, customerID, cursor string) ([]
 	return orders, next, nil
 }
 
-// storeErr passes domain errors through and marks the rest as the store being unavailable.
+// storeErr passes the repository's domain answers (an unknown order, a cursor it never
+// handed out) through and marks the rest as the store being unavailable.
 func (a *App) storeErr(err error) error {
 	if err == nil || errors.Is(err, domain.ErrUnknownOrder) || errors.Is(err, domain.ErrInvalidInput) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	return unavailable(err)
 }
 
-// event is the event of type t about o.
-func event(t contracts.EventType, o domain.Order) contracts.Event {
-	return contracts.Event{
-		EventID: contracts.EventID(t, string(o.ID())), EventType: t, OccurredAt: o.UpdatedAt(),
-		OrderID: string(o.ID()), CustomerID: string(o.Customer()), ProductID: string(o.Product()), Qty: int(o.Qty()),
+// unavailable marks a failure of the store, once: a repository may have marked it already (a
+// stored record that does not parse).
+func unavailable(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
 	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }

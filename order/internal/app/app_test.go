@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/skmall/skmall/order/internal/adapters"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
-	"github.com/skmall/skmall/platform/eventsub"
 )
 
 type countingMetrics struct {
@@ -40,7 +38,7 @@ type fixture struct {
 	repo    *adapters.MemoryRepository
 	stock   *adapters.MemoryStock
 	watch   *adapters.MemoryUnconfirmed
-	direct  *eventsub.MemoryPublisher
+	direct  *adapters.MemoryAnnouncer
 	metrics *countingMetrics
 }
 
@@ -48,12 +46,12 @@ func newFixture() fixture {
 	f := fixture{
 		clock:   &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
 		repo:    adapters.NewMemoryRepository(),
-		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 10}),
+		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 10}),
 		watch:   &adapters.MemoryUnconfirmed{},
-		direct:  &eventsub.MemoryPublisher{},
+		direct:  &adapters.MemoryAnnouncer{},
 		metrics: &countingMetrics{},
 	}
-	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)), f.clock.Now, republishAfter)
+	f.app = app.New(f.repo, f.stock, f.watch, f.direct, f.metrics, slog.New(slog.DiscardHandler), f.clock.Now, republishAfter)
 	return f
 }
 
@@ -81,11 +79,12 @@ func TestPlaceOrderStoresTheOrderWithItsEvent(t *testing.T) {
 		t.Fatalf("place: %v %v %v", o, created, err)
 	}
 	events := f.repo.Published()
-	if len(events) != 1 || events[0].EventType != contracts.OrderPlaced || events[0].OrderID != string(o.ID()) ||
-		events[0].Qty != 3 || events[0].CustomerID != "alice" || events[0].EventID != contracts.EventID(contracts.OrderPlaced, string(o.ID())) {
+	if len(events) != 1 || events[0].EventType != contracts.OrderPlaced || events[0].OrderID != o.ID().String() ||
+		events[0].Qty != 3 || events[0].CustomerID != "alice" || events[0].EventID != contracts.EventID(contracts.OrderPlaced, o.ID().String()) ||
+		!events[0].OccurredAt.Equal(o.UpdatedAt()) || events[0].ProductID != "apple" {
 		t.Fatalf("published %+v", events)
 	}
-	if f.stock.Reserved() != 3 || f.metrics.placed != 1 || o.Reservation() == "" {
+	if f.stock.Reserved() != 3 || f.metrics.placed != 1 || o.Reservation() == (domain.ReservationID{}) {
 		t.Fatalf("reserved %d, placed %d, reservation %q", f.stock.Reserved(), f.metrics.placed, o.Reservation())
 	}
 }
@@ -154,7 +153,7 @@ func TestPlaceOrderWhoseStoreAnswerIsLost(t *testing.T) {
 		if err != nil || !created {
 			t.Fatalf("key %q: %v %v", key, created, err)
 		}
-		if got, err := f.app.Order(context.Background(), string(o.ID())); err != nil || got.Status() != domain.Placed {
+		if got, err := f.app.Order(context.Background(), o.ID().String()); err != nil || got.Status() != domain.Placed {
 			t.Fatalf("key %q: stored %v %v", key, got, err)
 		}
 		if f.stock.Reserved() != 3 || f.metrics.placed != 1 {
@@ -222,9 +221,9 @@ func TestSettledAttemptIsNotStored(t *testing.T) {
 	ctx := context.Background()
 	f.repo.BeforeAdd = func() {
 		f.repo.BeforeAdd = nil
-		id := domain.NewOrderID("alice", "k")
+		id := domain.NewOrderID(domain.MustParseCustomerID("alice"), domain.MustParseIdempotencyKey("k"))
 		for _, r := range f.stock.Holders() {
-			if stored, err := f.app.SettleOrder(ctx, string(id), string(r)); err != nil || stored {
+			if stored, err := f.app.SettleOrder(ctx, id.String(), r.String()); err != nil || stored {
 				t.Errorf("settle: %v %v", stored, err)
 			}
 		}
@@ -239,7 +238,7 @@ func TestSettledAttemptIsNotStored(t *testing.T) {
 	if err != nil || !created || f.stock.Reserved() != 3 {
 		t.Fatalf("next attempt: %v %v %v, reserved %d", o, created, err, f.stock.Reserved())
 	}
-	if stored, err := f.app.SettleOrder(ctx, string(o.ID()), string(o.Reservation())); err != nil || !stored {
+	if stored, err := f.app.SettleOrder(ctx, o.ID().String(), o.Reservation().String()); err != nil || !stored {
 		t.Fatalf("settling a stored order: %v %v", stored, err)
 	}
 }
@@ -289,7 +288,7 @@ func TestCancelOrder(t *testing.T) {
 	ctx := context.Background()
 	o, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 3, ""))
 	for range 2 {
-		c, err := f.app.CancelOrder(ctx, string(o.ID()))
+		c, err := f.app.CancelOrder(ctx, o.ID().String())
 		if err != nil || c.Status() != domain.Cancelled {
 			t.Fatalf("cancel: %v %v", c, err)
 		}
@@ -302,10 +301,10 @@ func TestCancelOrder(t *testing.T) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	// A delivery start heard after the cancellation does not revive the order.
-	if err := f.app.RecordDeliveryStarted(ctx, string(o.ID())); err != nil {
+	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: o.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.app.Order(ctx, string(o.ID())); got.Status() != domain.Cancelled {
+	if got, _ := f.app.Order(ctx, o.ID().String()); got.Status() != domain.Cancelled {
 		t.Fatalf("status %s", got.Status())
 	}
 }
@@ -316,14 +315,14 @@ func TestRecordDeliveryStarted(t *testing.T) {
 	ctx := context.Background()
 	o, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 3, ""))
 	for range 2 {
-		if err := f.app.RecordDeliveryStarted(ctx, string(o.ID())); err != nil {
+		if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: o.ID().String()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, _ := f.app.Order(ctx, string(o.ID())); got.Status() != domain.DeliveryStarted {
+	if got, _ := f.app.Order(ctx, o.ID().String()); got.Status() != domain.DeliveryStarted {
 		t.Fatalf("status %s", got.Status())
 	}
-	if err := f.app.RecordDeliveryStarted(ctx, "ghost"); !errors.Is(err, domain.ErrUnknownOrder) {
+	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: "ghost"}); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("unknown order: %v", err)
 	}
 	if n := len(f.repo.Published()); n != 1 {
@@ -337,7 +336,9 @@ func TestCustomerOrders(t *testing.T) {
 	ctx := context.Background()
 	a, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
 	b, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
-	f.app.PlaceOrder(ctx, place("bob", "apple", 1, ""))
+	if _, _, err := f.app.PlaceOrder(ctx, place("bob", "apple", 1, "")); err != nil {
+		t.Fatal(err)
+	}
 	orders, next, err := f.app.CustomerOrders(ctx, "alice", "")
 	if err != nil || len(orders) != 2 || orders[0].ID() != b.ID() || orders[1].ID() != a.ID() || next != "" {
 		t.Fatalf("alice's orders, newest first: %v %q %v", orders, next, err)
@@ -356,10 +357,10 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	started, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
 	lost, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
 	cancelled, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 3, ""))
-	if err := f.app.RecordDeliveryStarted(ctx, string(started.ID())); err != nil {
+	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: started.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.app.CancelOrder(ctx, string(cancelled.ID())); err != nil {
+	if _, err := f.app.CancelOrder(ctx, cancelled.ID().String()); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(republishAfter - time.Second)
@@ -377,8 +378,12 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 		if e.EventID != contracts.EventID(e.EventType, e.OrderID) {
 			t.Fatalf("republished with another id: %+v", e)
 		}
+		o, err := f.app.Order(ctx, e.OrderID)
+		if err != nil || !e.OccurredAt.Equal(o.UpdatedAt()) || e.CustomerID != "alice" || e.ProductID != "apple" || e.Qty != o.Qty().Int() {
+			t.Fatalf("republished %+v for the order %+v, %v", e, o, err)
+		}
 	}
-	if got[string(lost.ID())] != contracts.OrderPlaced || got[string(cancelled.ID())] != contracts.OrderCancelled || len(got) != 2 {
+	if got[lost.ID().String()] != contracts.OrderPlaced || got[cancelled.ID().String()] != contracts.OrderCancelled || len(got) != 2 {
 		t.Fatalf("republished %v", got)
 	}
 	// Still unconfirmed: published again only after twice the wait.
@@ -390,10 +395,10 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	if n, _ := f.app.RepublishUnconfirmed(ctx); n != 2 {
 		t.Fatalf("published again %d after the second wait", n)
 	}
-	if err := f.app.RecordDeliveryCancelled(ctx, string(cancelled.ID())); err != nil {
+	if err := f.app.RecordDeliveryCancelled(ctx, app.RecordDeliveryCancelled{OrderID: cancelled.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.app.RecordDeliveryStarted(ctx, string(lost.ID())); err != nil {
+	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: lost.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Hour)
@@ -416,12 +421,12 @@ func TestCancellationStaysWatchedWhenTheDeliveryStartCrossesIt(t *testing.T) {
 	f.clock.Add(time.Second)
 	f.repo.AfterUpdate = func() {
 		f.clock.Add(time.Second)
-		if _, err := f.app.CancelOrder(ctx, string(o.ID())); err != nil {
+		if _, err := f.app.CancelOrder(ctx, o.ID().String()); err != nil {
 			t.Error(err)
 		}
 		f.clock.Add(time.Second)
 	}
-	if err := f.app.RecordDeliveryStarted(ctx, string(o.ID())); err != nil {
+	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: o.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(republishAfter)

@@ -1,6 +1,10 @@
 package domain_test
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +27,8 @@ func TestOrderLife(t *testing.T) {
 		{"repeats change nothing", []string{"start", "start", "cancel", "cancel"}, domain.Cancelled},
 	}
 	for _, c := range cases {
-		o := domain.Place("o1", "alice", "apple", 1, "r1", now)
+		o := domain.Place(domain.MustParseOrderID("o1"), domain.MustParseCustomerID("alice"), domain.MustParseProductID("apple"),
+			domain.MustParseQty(1), domain.MustParseReservationID("r1"), now)
 		for _, s := range c.steps {
 			if s == "start" {
 				o.StartDelivery(now)
@@ -39,14 +44,80 @@ func TestOrderLife(t *testing.T) {
 
 func TestNewOrderIDIsStablePerCustomerAndKey(t *testing.T) {
 	t.Parallel()
-	a := domain.NewOrderID("alice", "k1")
-	if a != domain.NewOrderID("alice", "k1") || a == domain.NewOrderID("bob", "k1") || a == domain.NewOrderID("alice", "k2") {
+	alice, bob := domain.MustParseCustomerID("alice"), domain.MustParseCustomerID("bob")
+	k1, k2, none := domain.MustParseIdempotencyKey("k1"), domain.MustParseIdempotencyKey("k2"), domain.IdempotencyKey{}
+	a := domain.NewOrderID(alice, k1)
+	if a != domain.NewOrderID(alice, k1) || a == domain.NewOrderID(bob, k1) || a == domain.NewOrderID(alice, k2) {
 		t.Fatal("ids derived from keys must be stable per customer and key")
 	}
-	if domain.NewOrderID("alice", "") == domain.NewOrderID("alice", "") {
+	if first, second := domain.NewOrderID(alice, none), domain.NewOrderID(alice, none); first == second {
 		t.Fatal("orders without a key must get fresh ids")
 	}
-	if _, err := domain.ParseOrderID(string(a)); err != nil {
+	if _, err := domain.ParseOrderID(a.String()); err != nil {
 		t.Fatalf("derived id %s is not a valid order id: %v", a, err)
 	}
+}
+
+// Every value type is made only through its Parse, which refuses what the rules refuse; what
+// Parse accepts reads back as it came in, in strings, numbers and log lines alike.
+func TestValueTypes(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"", " a", "a b", "-a", "ä", strings.Repeat("a", 65)} {
+		if _, err := domain.ParseOrderID(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("order id %q: %v", bad, err)
+		}
+		if _, err := domain.ParseCustomerID(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("customer id %q: %v", bad, err)
+		}
+		if _, err := domain.ParseProductID(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("product id %q: %v", bad, err)
+		}
+		if _, err := domain.ParseReservationID(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("reservation id %q: %v", bad, err)
+		}
+	}
+	for _, n := range []int{-1, 0, domain.MaxQty + 1} {
+		if _, err := domain.ParseQty(n); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("qty %d: %v", n, err)
+		}
+	}
+	for _, bad := range []string{"with space", "tab\t", "ü", strings.Repeat("k", 129)} {
+		if _, err := domain.ParseIdempotencyKey(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("idempotency key %q: %v", bad, err)
+		}
+	}
+	for _, bad := range []string{"", "placed", "SHIPPED"} {
+		if _, err := domain.ParseStatus(bad); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("status %q: %v", bad, err)
+		}
+	}
+	if k, err := domain.ParseIdempotencyKey(""); err != nil || !k.IsZero() {
+		t.Errorf("an absent idempotency key: %v %v", k, err)
+	}
+	for _, st := range []domain.Status{domain.Placed, domain.DeliveryStarted, domain.Cancelled} {
+		if got, err := domain.ParseStatus(st.String()); err != nil || got != st {
+			t.Errorf("status %s reads back as %s, %v", st, got, err)
+		}
+	}
+	if q := domain.MustParseQty(domain.MaxQty); q.Int() != domain.MaxQty || q.String() != "1000" {
+		t.Errorf("qty %d reads back as %d, %s", domain.MaxQty, q.Int(), q)
+	}
+
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("m",
+		"orderId", domain.MustParseOrderID("o-1"), "customerId", domain.MustParseCustomerID("alice"),
+		"productId", domain.MustParseProductID("apple"), "qty", domain.MustParseQty(3),
+		"reservationId", domain.MustParseReservationID("r.1"), "key", domain.MustParseIdempotencyKey("k_1"),
+		"status", domain.DeliveryStarted)
+	want := `"orderId":"o-1","customerId":"alice","productId":"apple","qty":3,"reservationId":"r.1","key":"k_1","status":"DELIVERY_STARTED"`
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("logged %s, want %s", buf.String(), want)
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Error("MustParseOrderID accepted an invalid id")
+		}
+	}()
+	domain.MustParseOrderID("not valid")
 }

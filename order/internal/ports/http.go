@@ -22,18 +22,20 @@ import (
 // places, reads and cancels only their own orders; an admin reads and cancels anyone's.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
-		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
-		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
-		{Err: domain.ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
-			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
-		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
-		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
+		// The 503s come first: what the store or the warehouse answered may not parse, and then
+		// the error wraps the domain's parse error, which is not the caller's invalid input.
 		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
 			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
 			Detail: "Storing the order failed in a way that leaves open whether it was stored. Send the request again with the same Idempotency-Key to learn its outcome; without a key, look at your orders before ordering again.", RetryAfter: 5},
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
+		{Err: domain.ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
+			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
+		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
+		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
 	}}
 
 	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrder(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
@@ -45,10 +47,12 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *events
 
 	handlers := map[contracts.EventType]eventsub.Handler{
 		contracts.DeliveryStarted: func(ctx context.Context, e contracts.Event) error {
-			return eventsub.PoisonIf(a.RecordDeliveryStarted(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
+			err := a.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: e.OrderID})
+			return eventsub.PoisonIf(err, domain.ErrUnknownOrder, domain.ErrInvalidInput)
 		},
 		contracts.DeliveryCancelled: func(ctx context.Context, e contracts.Event) error {
-			return eventsub.PoisonIf(a.RecordDeliveryCancelled(ctx, e.OrderID), domain.ErrUnknownOrder, domain.ErrInvalidInput)
+			err := a.RecordDeliveryCancelled(ctx, app.RecordDeliveryCancelled{OrderID: e.OrderID})
+			return eventsub.PoisonIf(err, domain.ErrUnknownOrder, domain.ErrInvalidInput)
 		},
 	}
 	r.Handle("/events/deliveries", g.Sidecar(eventsub.Route(contracts.TopicDeliveries, handlers, events, log))).Methods(http.MethodPost)
@@ -75,8 +79,8 @@ type orderJSON struct {
 
 func toJSON(o domain.Order) orderJSON {
 	return orderJSON{
-		OrderID: string(o.ID()), CustomerID: string(o.Customer()), ProductID: string(o.Product()),
-		Qty: int(o.Qty()), Status: string(o.Status()), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
+		OrderID: o.ID().String(), CustomerID: o.Customer().String(), ProductID: o.Product().String(),
+		Qty: o.Qty().Int(), Status: o.Status().String(), CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
 	}
 }
 
@@ -110,7 +114,7 @@ func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handl
 		if !created {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
-		w.Header().Set("Location", "/orders/"+string(o.ID()))
+		w.Header().Set("Location", "/orders/"+o.ID().String())
 		httpx.WriteJSON(w, http.StatusCreated, toJSON(o))
 	})
 }
@@ -123,7 +127,7 @@ func callersOrder(w http.ResponseWriter, r *http.Request, a *app.App, errs httpx
 		errs.Write(w, r, err)
 		return o, false
 	}
-	if !auth.FromContext(r.Context()).MayActFor(string(o.Customer())) {
+	if !auth.FromContext(r.Context()).MayActFor(o.Customer().String()) {
 		auth.WriteForbidden(w, r, "This order belongs to another customer.")
 		return o, false
 	}
@@ -189,7 +193,7 @@ func cancelOrder(a *app.App, errs httpx.Errors) http.Handler {
 		if !ok {
 			return
 		}
-		o, err := a.CancelOrder(r.Context(), string(o.ID()))
+		o, err := a.CancelOrder(r.Context(), o.ID().String())
 		if err != nil {
 			errs.Write(w, r, err)
 			return

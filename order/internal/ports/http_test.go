@@ -1,9 +1,11 @@
 package ports_test
 
 import (
-	"io"
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -30,8 +32,8 @@ func (noMetrics) Unconfirmed(int, time.Duration) {}
 
 func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &eventsub.MemoryPublisher{}, noMetrics{}, log, time.Now, time.Minute)
+	log := slog.New(slog.DiscardHandler)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
@@ -41,7 +43,7 @@ func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authte
 // anyone's; only the sidecar reaches the internal routes.
 func TestOwnership(t *testing.T) {
 	t.Parallel()
-	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 5}))
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 5}))
 	alice, bob, admin := issuer.Bearer("alice"), issuer.Bearer("bob"), issuer.Bearer("ops", "admin")
 	rec := authtest.Do(h, "POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
 	if rec.Code != http.StatusCreated {
@@ -87,7 +89,7 @@ func TestOwnership(t *testing.T) {
 
 func TestPlaceOrderAnswers(t *testing.T) {
 	t.Parallel()
-	stock := adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 2})
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2})
 	h, issuer := newRouter(t, stock)
 	alice := issuer.Bearer("alice")
 	cases := []struct {
@@ -119,7 +121,7 @@ func TestPlaceOrderAnswers(t *testing.T) {
 
 func TestConsumesDeliveryEvents(t *testing.T) {
 	t.Parallel()
-	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{"apple": 2}))
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2}))
 	alice := issuer.Bearer("alice")
 	rec := authtest.Do(h, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
 	id := strings.Split(rec.Header().Get("Location"), "/")[2]
@@ -136,4 +138,56 @@ func TestConsumesDeliveryEvents(t *testing.T) {
 	if rec := authtest.Do(h, http.MethodGet, "/orders/"+id, "", alice); !strings.Contains(rec.Body.String(), `"status":"DELIVERY_STARTED"`) {
 		t.Fatalf("order after its delivery started: %s", rec.Body)
 	}
+}
+
+// unreadableStore holds orders that do not parse, and reports them as the adapters do.
+type unreadableStore struct{ app.Repository }
+
+func (unreadableStore) err() error {
+	_, err := domain.ParseStatus("SHIPPED")
+	return fmt.Errorf("%w: stored order %q does not parse: %w", app.ErrUnavailable, "o-1", err)
+}
+
+func (s unreadableStore) Find(context.Context, domain.OrderID) (app.Placement, error) {
+	return app.Placement{}, s.err()
+}
+
+func (s unreadableStore) Get(context.Context, domain.OrderID) (domain.Order, error) {
+	return domain.Order{}, s.err()
+}
+
+// A stored order that does not parse is the store failing (503), not the caller's invalid
+// input (422), though the error wraps the domain's parse error.
+func TestUnreadableOrderIsUnavailable(t *testing.T) {
+	t.Parallel()
+	r := mux.NewRouter()
+	log := slog.New(slog.DiscardHandler)
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2})
+	a := app.New(unreadableStore{}, stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
+	guard, issuer := authtest.New(t)
+	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	alice := issuer.Bearer("alice")
+	for _, rec := range []*httptest.ResponseRecorder{
+		authtest.Do(r, http.MethodGet, "/orders/o-1", "", alice),
+		doWithKey(r, `{"customerId":"alice","productId":"apple","qty":1}`, "k-1", alice),
+	} {
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "unavailable") || rec.Header().Get("Retry-After") != "5" ||
+			strings.Contains(rec.Body.String(), "SHIPPED") {
+			t.Errorf("%d %s (Retry-After %q)", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+		}
+	}
+	if stock.Reserved() != 0 {
+		t.Fatalf("reserved %d for an order whose key could not be looked up", stock.Reserved())
+	}
+}
+
+// doWithKey places an order with an Idempotency-Key.
+func doWithKey(h http.Handler, body, key, bearer string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", bearer)
+	req.Header.Set("Idempotency-Key", key)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
 }

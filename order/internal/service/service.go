@@ -3,7 +3,6 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -37,18 +36,20 @@ func Run(ctx context.Context) error {
 	return svc.Run(ctx, svc.Service{
 		Name: "order", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
-		Routes: func(ctx context.Context, r *mux.Router, d svc.Deps) error {
+		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
 			every := republishEvery(cfg.RepublishAfter)
 			a := app.New(
 				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
 				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every),
-				eventsub.NewPublisher(d.Dapr, cfg.PubSub),
+				adapters.NewDaprAnnouncer(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now, cfg.RepublishAfter)
-			go republishUnconfirmed(ctx, a, every, d.Log)
 			handlers := ports.Routes(r, a, d.Guard, ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			return nil
+			return []svc.Worker{svc.Every("republisher", every, func(ctx context.Context) error {
+				_, err := a.RepublishUnconfirmed(ctx)
+				return err
+			}, d.Log)}, nil
 		},
 	})
 }
@@ -56,22 +57,6 @@ func Run(ctx context.Context) error {
 // republishEvery is how often the republisher looks for events fallen due.
 func republishEvery(after time.Duration) time.Duration {
 	return min(max(after/4, time.Second), 30*time.Second)
-}
-
-// republishUnconfirmed publishes again, now and then, the order events no consumer confirmed.
-func republishUnconfirmed(ctx context.Context, a *app.App, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := a.RepublishUnconfirmed(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("publishing unconfirmed order events again", "err", err)
-		}
-	}
 }
 
 type metrics struct {
