@@ -64,9 +64,10 @@ test-deps:
 	@bash scripts/dapr-tools.sh >/dev/null
 	@bash scripts/helm-tool.sh >/dev/null
 
+# gofmt, then golangci-lint (go vet among its linters) on every module, with .golangci.yml.
 lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+	@lint=$$(bash scripts/lint-tool.sh) && for m in $(MODULES); do (cd $$m && $$lint run --config ../.golangci.yml ./...) || exit 1; done
 
 # Unit tests, the adapters' contract suites against a real daprd and real stores, and the
 # Helm chart's (lint, strict rendering, CRD schemas, alert unit tests, k8s/ up to date).

@@ -67,17 +67,22 @@ func TestImageRunsItsService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dst := filepath.Join(root, h.Name)
+		// Our own image, unpacked into a temporary directory.
+		dst := filepath.Join(root, h.Name) //nolint:gosec // names come from the image this test built
 		switch h.Typeflag {
 		case tar.TypeDir:
-			_ = os.MkdirAll(dst, 0o755)
+			_ = os.MkdirAll(dst, 0o750)
 		case tar.TypeReg:
-			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, os.FileMode(h.Mode))
+			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, h.FileInfo().Mode())
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = io.Copy(f, tr)
-			f.Close()
+			if _, err := io.Copy(f, tr); err != nil { //nolint:gosec // our own image, not a stranger's archive
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	for _, want := range []string{"etc/passwd", "etc/ssl/certs/ca-certificates.crt"} {

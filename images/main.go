@@ -10,6 +10,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -58,12 +59,12 @@ func run(root, out, repo, tag, revision string) error {
 		tag = chart.AppVersion
 	}
 	if revision == "" {
-		if b, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
+		if b, err := exec.CommandContext(context.Background(), "git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
 			revision = strings.TrimSpace(string(b))
 		}
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
+	if err := os.MkdirAll(out, 0o755); err != nil { //nolint:gosec // build output others read
+		return fmt.Errorf("output directory: %w", err)
 	}
 	for _, svc := range Services {
 		ref := fmt.Sprintf("%s/%s:%s", repo, svc, tag)
@@ -83,11 +84,11 @@ type Chart struct{ Repository, AppVersion string }
 func ChartDefaults(root string) (Chart, error) {
 	chartYAML, err := os.ReadFile(filepath.Join(root, "helm", "skmall", "Chart.yaml"))
 	if err != nil {
-		return Chart{}, err
+		return Chart{}, fmt.Errorf("chart: %w", err)
 	}
 	values, err := os.ReadFile(filepath.Join(root, "helm", "skmall", "values.yaml"))
 	if err != nil {
-		return Chart{}, err
+		return Chart{}, fmt.Errorf("chart values: %w", err)
 	}
 	app := regexp.MustCompile(`(?m)^appVersion:\s*"?([^"\s]+)"?`).FindSubmatch(chartYAML)
 	repo := regexp.MustCompile(`(?m)^\s+repository:\s*(\S+)`).FindSubmatch(values)
@@ -101,19 +102,19 @@ func ChartDefaults(root string) (Chart, error) {
 func Build(root, svc, ref, revision, path string) error {
 	bin, err := os.CreateTemp("", "skmall-"+svc+"-")
 	if err != nil {
-		return err
+		return fmt.Errorf("temporary binary: %w", err)
 	}
-	bin.Close()
-	defer os.Remove(bin.Name())
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin.Name(), ".")
+	_ = bin.Close()
+	defer func() { _ = os.Remove(bin.Name()) }()
+	cmd := exec.CommandContext(context.Background(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin.Name(), ".")
 	cmd.Dir = filepath.Join(root, svc)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	binary, err := os.ReadFile(bin.Name())
 	if err != nil {
-		return err
+		return fmt.Errorf("built binary: %w", err)
 	}
 	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
@@ -126,15 +127,15 @@ func Build(root, svc, ref, revision, path string) error {
 		{"app/service", string(binary), 0o755},
 	}))
 	if err != nil {
-		return err
+		return fmt.Errorf("layer: %w", err)
 	}
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		return err
+		return fmt.Errorf("image: %w", err)
 	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
-		return err
+		return fmt.Errorf("image config: %w", err)
 	}
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
@@ -150,13 +151,16 @@ func Build(root, svc, ref, revision, path string) error {
 		"org.opencontainers.image.source":      "https://github.com/skmall/skmall",
 	}
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		return err
+		return fmt.Errorf("image config: %w", err)
 	}
 	tagRef, err := name.NewTag(ref)
 	if err != nil {
-		return err
+		return fmt.Errorf("image name: %w", err)
 	}
-	return tarball.WriteToFile(path, tagRef, img)
+	if err := tarball.WriteToFile(path, tagRef, img); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 type file struct {
