@@ -82,8 +82,6 @@ type Service struct {
 	// Run runs the workers for as long as it serves, and stops them before it closes the Dapr
 	// client they use.
 	Build func(r *mux.Router, d Deps) ([]Worker, error)
-	// Routes is the old form of Build. TRANSITIONAL: removed once every service has Build.
-	Routes func(ctx context.Context, r *mux.Router, d Deps) error
 	// Ready reports whether the service can serve (its store reachable through its sidecar).
 	Ready func(ctx context.Context, d Deps) error
 }
@@ -148,11 +146,7 @@ func Run(ctx context.Context, s Service) error {
 	// While it fails, daprd stops delivering events instead of spending their retries and
 	// dead-lettering them; unlike /readyz it holds while the instance drains on shutdown.
 	r.HandleFunc("/readyz/events", ready).Methods(http.MethodGet)
-	build := s.Build
-	if build == nil {
-		build = func(r *mux.Router, d Deps) ([]Worker, error) { return nil, s.Routes(ctx, r, d) }
-	}
-	workers, err := build(r, d)
+	workers, err := s.Build(r, d)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", s.Name, err)
 	}
