@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -10,8 +14,83 @@ import (
 	"testing"
 	"time"
 
-	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// The benchmark's report: its figures, as Markdown for a reader and JSON for a program.
+
+type latency struct {
+	Rate     int     `json:"rate"`
+	Sent     int     `json:"sent"`
+	Accepted int     `json:"accepted"`
+	Errors   int     `json:"errors"`
+	P50      float64 `json:"p50Ms"`
+	P95      float64 `json:"p95Ms"`
+	P99      float64 `json:"p99Ms"`
+	Max      float64 `json:"maxMs"`
+}
+
+type lag struct {
+	To     string  `json:"to"`
+	P50    float64 `json:"p50Ms"`
+	P99    float64 `json:"p99Ms"`
+	Max    float64 `json:"maxMs"`
+	Sample int     `json:"sample"`
+}
+
+type footprint struct {
+	Process    string  `json:"process"`
+	RSSIdleMB  float64 `json:"rssIdleMB"`
+	RSSLoadMB  float64 `json:"rssLoadMB"`
+	CPUPer1000 float64 `json:"cpuSecondsPer1000Orders"`
+	pid        int
+}
+
+// sidecarWork is what one sidecar did per accepted order over the saturation stage, from its
+// own metrics.
+type sidecarWork struct {
+	App       string  `json:"app"`
+	APICalls  float64 `json:"apiCallsPerOrder"`        // gRPC calls of its app to the Dapr API
+	Invoked   float64 `json:"invocationsPerOrder"`     // service invocations from other sidecars
+	StateOps  float64 `json:"stateOperationsPerOrder"` // operations on its state stores
+	Published float64 `json:"publishedPerOrder"`       // events its app published (not the outbox's)
+	Delivered float64 `json:"deliveredPerOrder"`       // events it delivered to its app
+}
+
+type saturation struct {
+	Offered       int       `json:"offeredPerSecond"`
+	Seconds       float64   `json:"seconds"`
+	Accepted      int       `json:"accepted"`
+	Refused       int       `json:"refusedOrFailed"`
+	AcceptedPerS  float64   `json:"acceptedPerSecond"`
+	StartedPerS   float64   `json:"deliveriesStartedPerSecond"`
+	ViewedPerS    float64   `json:"viewsUpdatedPerSecond"`
+	BacklogSeries []float64 `json:"backlogEachSecond"`
+	BacklogAtEnd  float64   `json:"backlogAtEnd"`
+	DrainSeconds  float64   `json:"drainSeconds"`
+	P99           float64   `json:"p99Ms"`
+}
+
+type baseline struct {
+	Call  string  `json:"call"`
+	P50   float64 `json:"p50Ms"`
+	P99   float64 `json:"p99Ms"`
+	CPUMs float64 `json:"cpuMsPerCall,omitempty"` // of the processes the call goes through
+	Note  string  `json:"note,omitempty"`
+}
+
+type benchReport struct {
+	When       time.Time     `json:"when"`
+	Machine    string        `json:"machine"`
+	Versions   string        `json:"versions"`
+	Latency    []latency     `json:"latency"`
+	Saturation saturation    `json:"saturation"`
+	Lag        []lag         `json:"lag"`
+	Footprint  []footprint   `json:"footprint"`
+	Sidecars   []sidecarWork `json:"sidecarWork"`
+	Baselines  []baseline    `json:"baselines"`
+	PGTxPerS   float64       `json:"pgTransactionsPerSecond"`
+}
 
 // markdown is the report as a reader sees it: figures, ratios to the same run's baselines,
 // and the targets the shop is held to.
@@ -144,24 +223,59 @@ func series(xs []float64) string {
 	return strings.Join(parts, ", ")
 }
 
-func sortDurations(ds []time.Duration) { slices.Sort(ds) }
-
-func freePort(t testing.TB) string { return strconv.Itoa(daprtest.FreePort(t)) }
-
-func waitHealthy(t testing.TB, url string) {
+// save writes the report, as Markdown (md) and JSON, to dir: as latest and under its time.
+func (r benchReport) save(t testing.TB, dir, md string) {
 	t.Helper()
-	daprtest.Eventually(t, 60*time.Second, url, func() error { return daprtest.Healthy(url) })
-}
-
-// envValue is the value of a variable the shop gives its sidecars.
-func (s *Shop) envValue(name string) string {
-	for _, kv := range s.env {
-		if v, ok := strings.CutPrefix(kv, name+"="); ok {
-			return v
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.MarshalIndent(r, "", "  ")
+	stamp := r.When.Format("20060102-150405")
+	for name, content := range map[string][]byte{
+		"latest.md": []byte(md), "latest.json": raw, stamp + ".md": []byte(md), stamp + ".json": raw,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	s.t.Fatalf("the shop sets no %s", name)
-	return ""
+	fmt.Println(md)
+	fmt.Println("written to", filepath.Join(dir, "latest.md"), "and latest.json")
+}
+
+// quantiles returns a function giving exact quantiles (in ms) of ds; q(1) is the maximum.
+func quantiles(ds []time.Duration) func(float64) float64 {
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	return func(q float64) float64 {
+		if len(sorted) == 0 {
+			return 0
+		}
+		i := int(q*float64(len(sorted))+0.5) - 1
+		i = min(max(i, 0), len(sorted)-1)
+		return float64(sorted[i]) / float64(time.Millisecond)
+	}
+}
+
+func machine() string {
+	mem := ""
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		_, _ = fmt.Sscanf(strings.TrimPrefix(strings.SplitN(string(raw), "\n", 2)[0], "MemTotal:"), "%f", &kb)
+		mem = fmt.Sprintf(", %.0f GiB", kb/1024/1024)
+	}
+	return fmt.Sprintf("%d cores%s, %s/%s", runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH)
+}
+
+func versions(t testing.TB) string {
+	pg := "PostgreSQL ?"
+	if pool, err := pgxpool.New(context.Background(), pgURL("postgres")); err == nil {
+		var v string
+		if pool.QueryRow(context.Background(), "SHOW server_version").Scan(&v) == nil {
+			pg = "PostgreSQL " + strings.Fields(v)[0]
+		}
+		pool.Close()
+	}
+	return fmt.Sprintf("%s, daprd %s, %s, profile postgres-redis", runtime.Version(), daprVersion(t), pg)
 }
 
 func daprVersion(t testing.TB) string {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func send(req *http.Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: out}, err
 }
@@ -216,4 +217,138 @@ func readFile(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// try sends a request without failing the test on a transport error: during a crash a lost
+// connection is an expected answer.
+func (s *Shop) try(method, app, path string, body any, headers ...string) (int, []byte, error) {
+	req, _, err := s.newRequest(method, app, path, body, headers...)
+	if err != nil {
+		return 0, nil, err
+	}
+	r, err := send(req)
+	return r.Status, r.Body, err
+}
+
+// orderRequest is a customer's POST /orders.
+type orderRequest struct {
+	customer, product string
+	qty               int
+	key               string // the Idempotency-Key; none when empty
+}
+
+// attempt is one answer a client got to POST /orders.
+type attempt struct {
+	status int
+	kind   string // the problem type's last segment, for refusals
+	order  order
+}
+
+func (a attempt) String() string { return fmt.Sprintf("%d %s", a.status, a.kind) }
+
+// definite reports whether the answer settles the order: placed, or refused (out of stock;
+// invalid, for an unknown product or with a key used for another order). Any other answer,
+// or none, leaves the outcome open.
+func (a attempt) definite() bool {
+	return a.status == http.StatusCreated || a.status == http.StatusConflict || a.status == http.StatusUnprocessableEntity
+}
+
+// orderAttempt sends one order request to app (order, or a replica of it) and reads the answer
+// without failing on a transport error (a cut connection is an answer too: the outcome is open).
+func (s *Shop) orderAttempt(app string, r orderRequest) attempt {
+	s.t.Helper()
+	headers := s.As(r.customer)
+	if r.key != "" {
+		headers = append(headers, "Idempotency-Key", r.key)
+	}
+	status, body, err := s.try(http.MethodPost, app, "/orders", map[string]any{"customerId": r.customer, "productId": r.product, "qty": r.qty}, headers...)
+	if err != nil {
+		return attempt{kind: "no-answer"}
+	}
+	a := attempt{status: status}
+	if status == http.StatusCreated {
+		if err := json.Unmarshal(body, &a.order); err != nil {
+			s.t.Fatalf("201 without an order: %s", body)
+		}
+		return a
+	}
+	var problem struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &problem)
+	a.kind = problem.Type[strings.LastIndex(problem.Type, "/")+1:]
+	return a
+}
+
+// retryingClient is a client that does what the API asks when an answer leaves the outcome
+// open: it sends the same request again, an order with the same Idempotency-Key, until the
+// answer is definite. It records in the ledger what the shop accepted, and what is still open
+// when it gives up.
+type retryingClient struct {
+	shop   *Shop
+	ledger *Ledger
+	counts *clientCounts
+	pause  time.Duration // between attempts
+	// to is the app the n-th attempt goes to: a replica of order; order itself when nil.
+	to func(n int) string
+}
+
+// clientCounts is what retrying clients did, summed over them.
+type clientCounts struct{ placed, refused, cancelled, retried atomic.Int64 }
+
+func (c retryingClient) app(n int) string {
+	if c.to == nil {
+		return "order"
+	}
+	return c.to(n)
+}
+
+// placeOrder asks until the answer is definite, or ctx ends with the outcome still open; it
+// returns every answer and whether the last is definite.
+func (c retryingClient) placeOrder(ctx context.Context, r orderRequest) ([]attempt, bool) {
+	c.shop.t.Helper()
+	if r.key == "" {
+		c.shop.t.Fatal("an order sent again without an Idempotency-Key may be placed twice")
+	}
+	var answers []attempt
+	for n := 0; ; n++ {
+		a := c.shop.orderAttempt(c.app(n), r)
+		answers = append(answers, a)
+		switch {
+		case a.status == http.StatusCreated:
+			c.ledger.recordAccepted(a.order)
+			c.counts.placed.Add(1)
+			return answers, true
+		case a.definite():
+			c.counts.refused.Add(1)
+			return answers, true
+		}
+		c.counts.retried.Add(1)
+		select {
+		case <-ctx.Done():
+			c.ledger.recordOpen(r.customer, r.key)
+			return answers, false
+		case <-time.After(c.pause):
+		}
+	}
+}
+
+// cancelOrder asks, as the order's customer, until the order is cancelled, or ctx ends with
+// the outcome still open; it reports whether the order was cancelled.
+func (c retryingClient) cancelOrder(ctx context.Context, customer, id string) bool {
+	for n := 0; ; n++ {
+		status, _, err := c.shop.try(http.MethodPost, c.app(n), "/orders/"+id+"/cancel", nil, c.shop.As(customer)...)
+		if err == nil && status == http.StatusOK {
+			c.ledger.recordCancelled(id)
+			c.counts.cancelled.Add(1)
+			return true
+		}
+		c.counts.retried.Add(1)
+		select {
+		case <-ctx.Done():
+			c.ledger.recordMaybeCancelled(id)
+			return false
+		case <-time.After(c.pause):
+		}
+	}
 }

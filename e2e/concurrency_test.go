@@ -159,9 +159,7 @@ func TestNoOversellWithReplicas(t *testing.T) {
 			case http.StatusCreated:
 				var o order
 				r.JSON(t, &o)
-				l.mu.Lock()
-				l.accepted[o.OrderID] = o
-				l.mu.Unlock()
+				l.recordAccepted(o)
 				accepted.Add(1)
 			case http.StatusConflict:
 				refused.Add(1)

@@ -1,76 +1,36 @@
 package e2e
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// try sends a request without failing the test on a transport error: during a crash a lost
-// connection is an expected answer.
-func (s *Shop) try(method, app, path string, body any, headers ...string) (int, []byte, error) {
-	req, _, err := s.newRequest(method, app, path, body, headers...)
-	if err != nil {
-		return 0, nil, err
-	}
-	r, err := send(req)
-	return r.Status, r.Body, err
-}
-
-// customer is a client that behaves as the API asks: it retries an order with the same
-// Idempotency-Key until it gets a definite answer, and a cancel until it is done.
-func customer(shop *Shop, l *Ledger, id string, stop <-chan struct{}, counts *loadCounts) {
+// customer orders again and again, retrying each order as the API asks until the answer is
+// definite, and cancels one order in four, until stop is closed.
+func customer(c retryingClient, id string, stop <-chan struct{}) {
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		key := fmt.Sprintf("%s-%d", id, i)
-		var placed order
-		definite := false
-		for !definite {
-			status, body, err := shop.try(http.MethodPost, "order", "/orders",
-				map[string]any{"customerId": id, "productId": "apple", "qty": 1 + i%3}, append(shop.As(id), "Idempotency-Key", key)...)
-			switch {
-			case err == nil && status == http.StatusCreated:
-				if json.Unmarshal(body, &placed) == nil {
-					l.mu.Lock()
-					l.accepted[placed.OrderID] = placed
-					l.mu.Unlock()
-					counts.placed.Add(1)
-					definite = true
-				}
-			case err == nil && status == http.StatusConflict:
-				counts.refused.Add(1)
-				definite = true
-			default:
-				counts.retried.Add(1)
-				time.Sleep(200 * time.Millisecond)
-			}
+		answers, _ := c.placeOrder(context.Background(), orderRequest{customer: id, product: "apple", qty: 1 + i%3, key: fmt.Sprintf("%s-%d", id, i)})
+		last := answers[len(answers)-1]
+		// Every order here is valid and keeps its key's product and quantity: a 422 is a wrong
+		// refusal, whatever crashed.
+		if last.status == http.StatusUnprocessableEntity {
+			c.shop.t.Errorf("%s's valid order %d was refused: %s", id, i, last)
 		}
-		if placed.OrderID != "" && i%4 == 1 {
-			for {
-				status, _, err := shop.try(http.MethodPost, "order", "/orders/"+placed.OrderID+"/cancel", nil, shop.As(id)...)
-				if err == nil && status == http.StatusOK {
-					l.mu.Lock()
-					l.cancelled[placed.OrderID] = true
-					l.mu.Unlock()
-					break
-				}
-				counts.retried.Add(1)
-				time.Sleep(200 * time.Millisecond)
-			}
+		if last.status == http.StatusCreated && i%4 == 1 {
+			c.cancelOrder(context.Background(), id, last.order.OrderID)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-type loadCounts struct{ placed, refused, retried atomic.Int32 }
 
 // TestCrashAnywhere keeps customers ordering and cancelling while every app, every sidecar,
 // the broker and a database are killed and restarted, one at a time. Afterwards every order
@@ -82,13 +42,14 @@ func TestCrashAnywhere(t *testing.T) {
 	shop.RegisterProduct(l, "apple", 100000)
 
 	stop := make(chan struct{})
-	var counts loadCounts
+	var counts clientCounts
+	client := retryingClient{shop: shop, ledger: l, counts: &counts, pause: 200 * time.Millisecond}
 	var wg sync.WaitGroup
 	for c := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			customer(shop, l, fmt.Sprintf("crash-%d", c), stop, &counts)
+			customer(client, fmt.Sprintf("crash-%d", c), stop)
 		}()
 	}
 	defer func() {

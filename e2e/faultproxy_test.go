@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -60,7 +61,7 @@ func NewFaultProxy(t testing.TB, upstream string) *FaultProxy {
 	}
 	p := &FaultProxy{t: t, Addr: ln.Addr().String(), upstream: upstream, ln: ln, conns: map[*proxyConn]bool{}}
 	go p.accept()
-	t.Cleanup(func() { ln.Close(); p.ResetAll() })
+	t.Cleanup(func() { _ = ln.Close(); p.ResetAll() })
 	return p
 }
 
@@ -126,12 +127,12 @@ func (p *FaultProxy) accept() {
 			if tc, ok := client.(*net.TCPConn); ok {
 				_ = tc.SetLinger(0) // a reset, not a polite close
 			}
-			client.Close()
+			_ = client.Close()
 			continue
 		}
 		server, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
 		if err != nil {
-			client.Close()
+			_ = client.Close()
 			continue
 		}
 		c := &proxyConn{p: p, client: client, server: server}
@@ -161,8 +162,8 @@ func (c *proxyConn) close() {
 		if tc, ok := c.client.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
-		c.client.Close()
-		c.server.Close()
+		_ = c.client.Close()
+		_ = c.server.Close()
 		c.p.mu.Lock()
 		delete(c.p.conns, c)
 		c.p.mu.Unlock()
@@ -218,7 +219,7 @@ func (c *proxyConn) wait() {
 // reports false when the connection was cut.
 func (c *proxyConn) upstream(to net.Conn, chunk []byte) bool {
 	c.mu.Lock()
-	seen := append(c.tail, chunk...)
+	seen := slices.Concat(c.tail, chunk) // a new slice: c.tail is rewritten from it below
 	if bytes.Contains(seen, pgBegin) {
 		c.inTx, c.marked = true, false
 	}

@@ -26,7 +26,7 @@ func (s *Shop) prometheus() string {
 		s.t.Fatal("the prometheus server is needed (apt-get install prometheus; make test installs it)")
 	}
 	dir := filepath.Join(s.dir, "prometheus")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		s.t.Fatal(err)
 	}
 	var scrape strings.Builder
@@ -61,7 +61,7 @@ func promQuery(t testing.TB, api, expr string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var out struct {
 		Status string `json:"status"`
 		Error  string `json:"error"`
@@ -84,7 +84,7 @@ func alertState(api, name string) string {
 	if err != nil {
 		return ""
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var out struct {
 		Data struct {
 			Alerts []struct {

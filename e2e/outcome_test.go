@@ -1,71 +1,26 @@
 package e2e
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// attempt is one answer a client got to POST /orders.
-type attempt struct {
-	status int
-	kind   string // the problem type's last segment, for refusals
-	order  order
-}
-
-// orderAttempt sends one order request and reads the answer without failing on a transport
-// error (a cut connection is an answer too: the outcome is open).
-func (s *Shop) orderAttempt(customer, productID string, qty int, key string) attempt {
-	s.t.Helper()
-	headers := s.As(customer)
-	if key != "" {
-		headers = append(headers, "Idempotency-Key", key)
-	}
-	status, body, err := s.try(http.MethodPost, "order", "/orders", map[string]any{"customerId": customer, "productId": productID, "qty": qty}, headers...)
-	if err != nil {
-		return attempt{kind: "no-answer"}
-	}
-	a := attempt{status: status}
-	if status == http.StatusCreated {
-		if err := json.Unmarshal(body, &a.order); err != nil {
-			s.t.Fatalf("201 without an order: %s", body)
-		}
-		return a
-	}
-	var problem struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal(body, &problem)
-	a.kind = problem.Type[strings.LastIndex(problem.Type, "/")+1:]
-	return a
-}
-
 // orderUntilDefinite is a client that does what the API asks: it retries with its key until
-// the answer is definite. It records a placed order in the ledger and returns every answer.
-func (s *Shop) orderUntilDefinite(l *Ledger, customer, productID string, qty int, key string) []attempt {
+// the answer is definite, for at most 90 s. It records a placed order in the ledger and
+// returns every answer.
+func (s *Shop) orderUntilDefinite(l *Ledger, r orderRequest) []attempt {
 	s.t.Helper()
-	var answers []attempt
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		a := s.orderAttempt(customer, productID, qty, key)
-		answers = append(answers, a)
-		switch a.status {
-		case http.StatusCreated:
-			l.mu.Lock()
-			l.accepted[a.order.OrderID] = a.order
-			l.mu.Unlock()
-			return answers
-		case http.StatusConflict, http.StatusUnprocessableEntity:
-			return answers
-		}
-		time.Sleep(500 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := retryingClient{shop: s, ledger: l, counts: new(clientCounts), pause: 500 * time.Millisecond}
+	answers, definite := c.placeOrder(ctx, r)
+	if !definite {
+		s.t.Fatalf("no definite answer for %s's order within 90s: %+v", r.customer, answers)
 	}
-	s.t.Fatalf("no definite answer for %s's order within 90s: %+v", customer, answers)
-	return nil
+	return answers
 }
 
 // storedOrders adds to the ledger the orders a customer has, as a client told that the
@@ -76,10 +31,8 @@ func (s *Shop) storedOrders(l *Ledger, customer string) []order {
 		Orders []order `json:"orders"`
 	}
 	s.Call(http.MethodGet, "order", "/orders?customerId="+customer, nil, s.As(customer)...).JSON(s.t, &list)
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, o := range list.Orders {
-		l.accepted[o.OrderID] = o
+		l.recordAccepted(o)
 	}
 	return list.Orders
 }
@@ -97,7 +50,7 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 
 	t.Run("a retrying client", func(t *testing.T) {
 		proxy.CutNextCommit("lost-reply", 8*time.Second)
-		answers := shop.orderUntilDefinite(l, "lost-reply", "apple", 3, "checkout-1")
+		answers := shop.orderUntilDefinite(l, orderRequest{customer: "lost-reply", product: "apple", qty: 3, key: "checkout-1"})
 		if proxy.Cuts != 1 {
 			t.Fatalf("the commit was not cut (cuts %d)", proxy.Cuts)
 		}
@@ -121,7 +74,7 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] = shop.orderUntilDefinite(l, "same-key", "apple", 2, "checkout-2")
+				results[i] = shop.orderUntilDefinite(l, orderRequest{customer: "same-key", product: "apple", qty: 2, key: "checkout-2"})
 			}()
 		}
 		wg.Wait()
@@ -140,7 +93,7 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 
 	t.Run("no key, the store out of reach for longer than the request", func(t *testing.T) {
 		proxy.CutNextCommit("no-key", 25*time.Second)
-		a := shop.orderAttempt("no-key", "apple", 4, "")
+		a := shop.orderAttempt("order", orderRequest{customer: "no-key", product: "apple", qty: 4})
 		if a.status == http.StatusCreated {
 			t.Fatalf("answered 201 while the store was out of reach: %+v", a)
 		}
@@ -170,7 +123,7 @@ func TestSettlingRacesAStoreWrite(t *testing.T) {
 	shop.RegisterProduct(l, "apple", 10)
 
 	proxy.DelayNext("slow-writer", 6*time.Second)
-	answers := shop.orderUntilDefinite(l, "slow-writer", "apple", 3, "checkout-1")
+	answers := shop.orderUntilDefinite(l, orderRequest{customer: "slow-writer", product: "apple", qty: 3, key: "checkout-1"})
 	if proxy.Delays != 1 {
 		t.Fatal("the store write was not held up")
 	}
@@ -193,5 +146,3 @@ func TestSettlingRacesAStoreWrite(t *testing.T) {
 		t.Fatalf("apple %+v, want 6 shipped", p)
 	}
 }
-
-func (a attempt) String() string { return fmt.Sprintf("%d %s", a.status, a.kind) }

@@ -35,7 +35,7 @@ func newBalancer(t *testing.T, backends ...string) *balancer {
 		for _, u := range all {
 			resp, err := (&http.Client{Timeout: time.Second}).Get(u.String() + "/readyz")
 			if err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode/100 == 2 {
 					ready = append(ready, u)
 				}
@@ -58,7 +58,7 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no ready instance", http.StatusBadGateway)
 		return
 	}
-	u := ready[int(b.next.Add(1))%len(ready)]
+	u := ready[b.next.Add(1)%uint64(len(ready))]
 	b.proxies[u.Host].ServeHTTP(w, r)
 }
 
@@ -72,7 +72,7 @@ func TestGracefulRollout(t *testing.T) {
 	shop.RegisterProduct(l, "apple", 100000)
 	shop.StartReplica("order", "order-2")
 	lb := newBalancer(t, shop.Apps["order"].URL, shop.Apps["order-2"].URL)
-	front := &http.Server{Addr: "127.0.0.1:" + freePort(t), Handler: lb}
+	front := &http.Server{Addr: "127.0.0.1:" + freePort(t), Handler: lb, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = front.ListenAndServe() }()
 	t.Cleanup(func() { _ = front.Close() })
 	waitHealthy(t, "http://"+front.Addr+"/healthz")
@@ -107,7 +107,7 @@ func TestGracefulRollout(t *testing.T) {
 				t.Errorf("order %d: %v", i, err)
 				return
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			if resp.StatusCode != http.StatusCreated {
 				failed.Add(1)
 				t.Errorf("order %d: %s", i, resp.Status)
@@ -115,9 +115,7 @@ func TestGracefulRollout(t *testing.T) {
 			}
 			var o order
 			if err := decodeJSON(resp, &o); err == nil {
-				l.mu.Lock()
-				l.accepted[o.OrderID] = o
-				l.mu.Unlock()
+				l.recordAccepted(o)
 				placed.Add(1)
 			}
 		}()
@@ -149,7 +147,7 @@ func TestProbes(t *testing.T) {
 		if err != nil {
 			return 0
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	if status("/healthz") != 200 || status("/readyz") != 200 {

@@ -55,7 +55,9 @@ func TestScenario(t *testing.T) {
 			if _, r := shop.PlaceOrder(l, "bob", "durian", 1); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "unknown-product") {
 				t.Fatalf("ordering an unknown product: %d %s", r.Status, r.Body)
 			}
-			second, r := shop.PlaceOrder(l, "bob", "pear", 2)
+			// Bob's client names the trace his order runs in.
+			const bobsTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+			second, r := shop.PlaceOrder(l, "bob", "pear", 2, "traceparent", "00-"+bobsTrace+"-00f067aa0ba902b7-01")
 			if r.Status != http.StatusCreated {
 				t.Fatalf("bob's order: %d %s", r.Status, r.Body)
 			}
@@ -108,7 +110,7 @@ func TestScenario(t *testing.T) {
 			if r := shop.Call(http.MethodPost, "warehouse", "/products/apple/stock-adjustments", map[string]any{"delta": 5, "reason": "delivery from the farm"}); r.Status != http.StatusOK {
 				t.Fatalf("adjusting stock: %d %s", r.Status, r.Body)
 			}
-			l.stock["apple"] += 5
+			l.recordStock("apple", 5)
 			if r := shop.Call(http.MethodPost, "warehouse", "/products/pear/stock-adjustments", map[string]any{"delta": -100}); r.Status != http.StatusConflict {
 				t.Fatalf("taking more stock than there is: %d %s", r.Status, r.Body)
 			}
@@ -120,6 +122,19 @@ func TestScenario(t *testing.T) {
 			shop.Call(http.MethodGet, "mypage", "/mypage/bob/orders", nil).JSON(t, &page)
 			if len(page.Orders) != 1 || page.Orders[0].OrderID != second.OrderID || page.Orders[0].OrderStatus != "DELIVERY_STARTED" || page.Orders[0].DeliveryStatus != "STARTED" {
 				t.Fatalf("bob's page: %+v", page)
+			}
+			// Bob's order can be followed across the four services by its trace id: order placed
+			// it, its OrderPlaced (through the outbox) reached delivery and mypage, and the
+			// DeliveryStarted that delivery published in the same trace reached the warehouse,
+			// order and mypage.
+			for _, app := range []struct{ name, line string }{
+				{"order", "order placed"}, {"delivery", "delivery started"},
+				{"warehouse", `"eventType":"DeliveryStarted"`}, {"order", `"eventType":"DeliveryStarted"`},
+				{"mypage", `"eventType":"OrderPlaced"`}, {"mypage", `"eventType":"DeliveryStarted"`},
+			} {
+				if !shop.LogContains(app.name, app.line, second.OrderID, `"traceId":"`+bobsTrace+`"`) {
+					t.Errorf("%s's log has no line %s about bob's order %s in his trace", app.name, app.line, second.OrderID)
+				}
 			}
 			if p := shop.Product("apple"); p.OnHand != 15 {
 				t.Fatalf("apple at the end: %+v, want 15 on hand (10 - 3 + 3 restocked + 5)", p)

@@ -78,13 +78,14 @@ func startSentry(t testing.TB) error {
 	for {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", healthz))
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
 				break
 			}
+			err = fmt.Errorf("healthz answered %s", resp.Status)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("sentry is not healthy: %v", err)
+			return fmt.Errorf("sentry is not healthy: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

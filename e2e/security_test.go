@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -51,14 +52,18 @@ func (s *Shop) forgedTokens() map[string]string {
 		}
 		return tok
 	}
-	real := sign(claims(nil))
-	header, _, _ := strings.Cut(real, ".")
+	genuine := sign(claims(nil))
+	header, _, _ := strings.Cut(genuine, ".")
 	kid := func() string {
-		parsed, _, err := jwt.NewParser().ParseUnverified(real, jwt.MapClaims{})
+		parsed, _, err := jwt.NewParser().ParseUnverified(genuine, jwt.MapClaims{})
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		return parsed.Header["kid"].(string)
+		kid, ok := parsed.Header["kid"].(string)
+		if !ok {
+			s.t.Fatalf("the issuer's token has no kid: %v", parsed.Header)
+		}
+		return kid
 	}()
 	withKid := func(method jwt.SigningMethod, key any) string {
 		tok := jwt.NewWithClaims(method, claims(nil))
@@ -75,7 +80,7 @@ func (s *Shop) forgedTokens() map[string]string {
 	}
 	strangers, _ := stranger.Token("alice", []string{"admin"}, time.Hour)
 	jwks := readFile(s.t, issuerKeys.JWKSPath())
-	return map[string]string{
+	return map[string]string{ //nolint:gosec // G101: forged tokens every door must refuse, made up for this test
 		"garbage":                  "Bearer not.a.token",
 		"expired":                  "Bearer " + sign(claims(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Minute).Unix() })),
 		"not yet valid":            "Bearer " + sign(claims(func(c jwt.MapClaims) { c["nbf"] = now.Add(time.Hour).Unix() })),
@@ -84,7 +89,7 @@ func (s *Shop) forgedTokens() map[string]string {
 		"a stranger's key":         "Bearer " + strangers,
 		"alg none":                 "Bearer " + withKid(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType),
 		"HS256 keyed with JWKS":    "Bearer " + withKid(jwt.SigningMethodHS256, jwks),
-		"tampered payload":         "Bearer " + header + ".eyJzdWIiOiJib2IiLCJyb2xlcyI6WyJhZG1pbiJdfQ." + real[strings.LastIndex(real, ".")+1:],
+		"tampered payload":         "Bearer " + header + ".eyJzdWIiOiJib2IiLCJyb2xlcyI6WyJhZG1pbiJdfQ." + genuine[strings.LastIndex(genuine, ".")+1:],
 		"basic auth, not a bearer": "Basic YWxpY2U6c2VjcmV0",
 	}
 }
@@ -293,7 +298,7 @@ func TestSidecarAccessControl(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("order's sidecar API with token %.8q: %d, want 401", token, resp.StatusCode)
 		}
@@ -342,7 +347,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		if _, err := c.Write([]byte("POST /orders HTTP/1.1\r\nHost: shop\r\nX-Slow: ")); err != nil {
 			t.Fatal(err)
 		}
@@ -355,7 +360,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		// The server answers 408 or just closes; either way the read ends long before the deadline.
 		_, err := bufio.NewReader(c).ReadString('\n')
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
 			t.Fatalf("slow connection %d is still open after 30 s", i)
 		}
 	}

@@ -1,327 +1,140 @@
 package e2e
 
 import (
-	"crypto/sha1"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"sort"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
-	"time"
-
-	"github.com/google/uuid"
+	"testing"
 
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
-// The shapes the public APIs answer with.
-type product struct {
-	ProductID string `json:"productId"`
-	Name      string `json:"name"`
-	OnHand    int    `json:"onHand"`
-	Reserved  int    `json:"reserved"`
-	Available int    `json:"available"`
+// Shop is the four apps, their sidecars and their stores, on one profile.
+type Shop struct {
+	t       testing.TB
+	Profile string
+	Apps    map[string]*App
+	// RedisAddr is the Redis the profile's pub/sub (and, for postgres-redis, state) uses.
+	RedisAddr string
+	// Proxies are the fault-injecting proxies in front of stores (ProxyStore), by app.
+	Proxies map[string]*FaultProxy
+
+	opts options
+	root string // the repository
+	dir  string // the shop's logs and data
+	// components is the folder the sidecars load their components from: the project's
+	// components/, or a copy a test changed (EditComponents).
+	components string
+	env        []string        // what the sidecars are given: the stores' connection strings
+	redis      *redisServer    // every profile's
+	postgres   *postgresServer // with PrivatePostgres
 }
 
-type order struct {
-	OrderID    string `json:"orderId"`
-	CustomerID string `json:"customerId"`
-	ProductID  string `json:"productId"`
-	Qty        int    `json:"qty"`
-	Status     string `json:"status"`
+// Option changes how a shop is set up.
+type Option func(*options)
+
+type options struct {
+	durableBroker   bool
+	privatePostgres bool
+	proxied         []string
+	appEnv          []string
+	editComponents  func(t testing.TB, dir string)
+	profiling       bool
 }
 
-type delivery struct {
-	DeliveryID string `json:"deliveryId"`
-	OrderID    string `json:"orderId"`
-	Status     string `json:"status"`
+// DurableBroker makes the shop's Redis write every change to disk before answering, so that
+// it can be killed and restarted without losing a message.
+func DurableBroker() Option { return func(o *options) { o.durableBroker = true } }
+
+// PrivatePostgres gives the shop a PostgreSQL server of its own, which the test may restart.
+func PrivatePostgres() Option { return func(o *options) { o.privatePostgres = true } }
+
+// ProxyStore puts a FaultProxy between an app's sidecar and its PostgreSQL database
+// (postgres-redis profile); the test finds it in Shop.Proxies.
+func ProxyStore(app string) Option { return func(o *options) { o.proxied = append(o.proxied, app) } }
+
+// EditComponents gives the shop's sidecars a copy of components/ that edit changes first (for
+// example a shorter retry budget in common/resiliency.yaml).
+func EditComponents(edit func(t testing.TB, dir string)) Option {
+	return func(o *options) { o.editComponents = edit }
 }
 
-type myRow struct {
-	OrderID        string `json:"orderId"`
-	ProductID      string `json:"productId"`
-	Qty            int    `json:"qty"`
-	OrderStatus    string `json:"orderStatus"`
-	DeliveryStatus string `json:"deliveryStatus"`
+// AppEnv sets environment variables (NAME=value) of every app, over the harness's own.
+func AppEnv(vars ...string) Option { return func(o *options) { o.appEnv = append(o.appEnv, vars...) } }
+
+// StartShop starts everything the profile needs, from a clean state, and stops it when the
+// test ends.
+func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	build(t)
+	security(t)
+	dir, err := os.MkdirTemp("", "skmall-e2e-"+profile+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, Proxies: map[string]*FaultProxy{},
+		opts: o, root: daprtest.RepoRoot(t), dir: dir}
+	t.Cleanup(func() {
+		s.stopAll()
+		if t.Failed() {
+			s.dumpLogs()
+			t.Logf("logs kept in %s", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	})
+
+	s.components = filepath.Join(s.root, "components")
+	if o.editComponents != nil {
+		s.components = filepath.Join(dir, "components")
+		if err := os.CopyFS(s.components, os.DirFS(filepath.Join(s.root, "components"))); err != nil {
+			t.Fatal(err)
+		}
+		o.editComponents(t, s.components)
+	}
+	s.env = s.startStores(o)
+
+	for _, name := range appNames {
+		s.Apps[name] = &App{Name: name, AppID: name}
+	}
+	for _, name := range appNames {
+		s.StartApp(name)
+	}
+	for _, name := range appNames {
+		s.WaitReady(name)
+	}
+	return s
 }
 
-type myPage struct {
-	CustomerID string  `json:"customerId"`
-	Orders     []myRow `json:"orders"`
-}
-
-// Ledger is what the test did and the shop accepted: the truth the invariants are checked
-// against.
-type Ledger struct {
-	mu        sync.Mutex
-	stock     map[string]int // initial stock plus adjustments, per product
-	accepted  map[string]order
-	cancelled map[string]bool
-	// open are orders whose outcome the client never learned, and maybeCancelled orders whose
-	// cancellation's: the audit takes what the shop holds for them.
-	open           []openOrder
-	maybeCancelled map[string]bool
-}
-
-type openOrder struct{ customer, key string }
-
-func newLedger() *Ledger {
-	return &Ledger{stock: map[string]int{}, accepted: map[string]order{}, cancelled: map[string]bool{}, maybeCancelled: map[string]bool{}}
-}
-
-// resolveOpen looks up the orders whose outcome their client never learned (their id follows
-// from the customer and the Idempotency-Key), as the client would, and records what the shop
-// holds.
-func (s *Shop) resolveOpen(l *Ledger) {
-	s.t.Helper()
-	l.mu.Lock()
-	open, maybe := l.open, l.maybeCancelled
-	l.open, l.maybeCancelled = nil, map[string]bool{}
-	l.mu.Unlock()
-	var still []openOrder
-	for _, o := range open {
-		id := uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(o.customer+"\x00"+o.key), 5).String()
-		status, raw, err := s.try(http.MethodGet, "order", "/orders/"+id, nil, s.As(o.customer)...)
-		var got order
-		switch {
-		case err == nil && status == http.StatusOK && jsonInto(raw, &got) == nil:
-			l.mu.Lock()
-			l.accepted[got.OrderID] = got
-			if got.Status == "CANCELLED" {
-				l.cancelled[got.OrderID] = true
-			}
-			l.mu.Unlock()
-		case err == nil && status == http.StatusNotFound:
-		default:
-			still = append(still, o)
+func (s *Shop) stopAll() {
+	var wg sync.WaitGroup
+	for _, a := range s.Apps {
+		if a.app != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.StopApp(a.Name) }()
 		}
 	}
-	unresolved := map[string]bool{}
-	for id := range maybe {
-		status, raw, err := s.try(http.MethodGet, "order", "/orders/"+id, nil)
-		var got order
-		if err != nil || status != http.StatusOK || jsonInto(raw, &got) != nil {
-			unresolved[id] = true
-			continue
-		}
-		if got.Status == "CANCELLED" {
-			l.mu.Lock()
-			l.cancelled[id] = true
-			l.mu.Unlock()
-		}
+	wg.Wait()
+	if s.redis != nil && s.redis.proc != nil {
+		s.redis.proc.stop()
 	}
-	l.mu.Lock()
-	l.open = append(l.open, still...)
-	for id := range unresolved {
-		l.maybeCancelled[id] = true
-	}
-	l.mu.Unlock()
 }
 
-func jsonInto(raw []byte, v any) error { return json.Unmarshal(raw, v) }
-
-// RegisterProduct registers a product and records its stock.
-func (s *Shop) RegisterProduct(l *Ledger, id string, stock int) {
-	s.t.Helper()
-	r := s.Call(http.MethodPost, "warehouse", "/products", map[string]any{"productId": id, "name": "Product " + id, "stock": stock})
-	if r.Status != http.StatusCreated {
-		s.t.Fatalf("register %s: %d %s", id, r.Status, r.Body)
+func (s *Shop) dumpLogs() {
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".log") {
+			s.t.Logf("--- last lines of %s ---\n%s", e.Name(), lastLines(filepath.Join(s.dir, e.Name()), 40))
+		}
 	}
-	l.mu.Lock()
-	l.stock[id] += stock
-	l.mu.Unlock()
 }
 
-// PlaceOrder places an order and records it if accepted.
-func (s *Shop) PlaceOrder(l *Ledger, customer, productID string, qty int, headers ...string) (order, Response) {
-	s.t.Helper()
-	r := s.Call(http.MethodPost, "order", "/orders", map[string]any{"customerId": customer, "productId": productID, "qty": qty}, append(s.As(customer), headers...)...)
-	var o order
-	if r.Status == http.StatusCreated {
-		r.JSON(s.t, &o)
-		l.mu.Lock()
-		l.accepted[o.OrderID] = o
-		l.mu.Unlock()
-	}
-	return o, r
+// LogContains reports whether a process's log has a line containing all of parts.
+func (s *Shop) LogContains(name string, parts ...string) bool {
+	return logContains(filepath.Join(s.dir, name+".log"), parts...)
 }
-
-// CancelOrder cancels an order, as its customer, and records it.
-func (s *Shop) CancelOrder(l *Ledger, id string) order {
-	s.t.Helper()
-	l.mu.Lock()
-	customer := l.accepted[id].CustomerID
-	l.mu.Unlock()
-	r := s.Call(http.MethodPost, "order", "/orders/"+id+"/cancel", nil, s.As(customer)...)
-	if r.Status != http.StatusOK {
-		s.t.Fatalf("cancel %s: %d %s", id, r.Status, r.Body)
-	}
-	var o order
-	r.JSON(s.t, &o)
-	l.mu.Lock()
-	l.cancelled[id] = true
-	l.mu.Unlock()
-	return o
-}
-
-// Product reads a product's stock.
-func (s *Shop) Product(id string) product {
-	s.t.Helper()
-	r := s.Call(http.MethodGet, "warehouse", "/products/"+id, nil)
-	if r.Status != http.StatusOK {
-		s.t.Fatalf("product %s: %d %s", id, r.Status, r.Body)
-	}
-	var p product
-	r.JSON(s.t, &p)
-	return p
-}
-
-// Converged checks every invariant of the design that holds at quiescence; it returns the
-// first one that does not hold yet.
-func (s *Shop) Converged(l *Ledger) error {
-	if errs := s.Audit(l); len(errs) > 0 {
-		return errs[0]
-	}
-	return nil
-}
-
-// Audit checks every invariant of the design that holds at quiescence and returns every
-// violation.
-func (s *Shop) Audit(l *Ledger) []error {
-	s.resolveOpen(l)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var errs []error
-	perCustomer := map[string][]string{}
-	shipped := map[string]int{}
-	for id, want := range l.accepted {
-		perCustomer[want.CustomerID] = append(perCustomer[want.CustomerID], id)
-		cancelled := l.cancelled[id]
-		if !cancelled {
-			shipped[want.ProductID] += want.Qty
-		}
-
-		r := s.Call(http.MethodGet, "order", "/orders/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("accepted order %s: %d", id, r.Status))
-			continue
-		}
-		var o order
-		r.JSON(s.t, &o)
-		wantStatus := "DELIVERY_STARTED"
-		if cancelled {
-			wantStatus = "CANCELLED"
-		}
-		if o.Status != wantStatus || o.Qty != want.Qty || o.ProductID != want.ProductID || o.CustomerID != want.CustomerID {
-			errs = append(errs, fmt.Errorf("order %s is %+v, want status %s of %+v", id, o, wantStatus, want))
-			continue
-		}
-
-		// Exactly one delivery per accepted order; a cancelled order's delivery ends CANCELLED.
-		r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("delivery of order %s: %d", id, r.Status))
-			continue
-		}
-		var d delivery
-		r.JSON(s.t, &d)
-		wantDelivery := "STARTED"
-		if cancelled {
-			wantDelivery = "CANCELLED"
-		}
-		if d.Status != wantDelivery || d.OrderID != id {
-			errs = append(errs, fmt.Errorf("delivery of order %s is %+v, want %s", id, d, wantDelivery))
-			continue
-		}
-
-		// The view equals the source services' state.
-		r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("mypage row of order %s: %d", id, r.Status))
-			continue
-		}
-		var row myRow
-		r.JSON(s.t, &row)
-		if row.OrderStatus != o.Status || row.DeliveryStatus != d.Status || row.Qty != o.Qty || row.ProductID != o.ProductID {
-			errs = append(errs, fmt.Errorf("mypage row %+v does not match order %+v and delivery %+v", row, o, d))
-			continue
-		}
-	}
-
-	// Stock conservation: every non-cancelled order shipped (its delivery started), nothing
-	// is left reserved.
-	for id, stock := range l.stock {
-		p := s.Product(id)
-		if want := stock - shipped[id]; p.OnHand != want || p.Reserved != 0 || p.Available != want {
-			errs = append(errs, fmt.Errorf("product %s is %+v, want onHand=available=%d (initial+adjustments %d, shipped %d) and nothing reserved",
-				id, p, want, stock, shipped[id]))
-		}
-	}
-
-	// Each customer's lists hold exactly their orders, in the order service and in mypage.
-	for customer, ids := range perCustomer {
-		sort.Strings(ids)
-		got := s.listed(customer, "order", "/orders?customerId="+customer)
-		if fmt.Sprint(got) != fmt.Sprint(ids) {
-			errs = append(errs, fmt.Errorf("orders of %s: %v, want %v", customer, got, ids))
-			continue
-		}
-		got = s.listed(customer, "mypage", "/mypage/"+customer+"/orders")
-		if fmt.Sprint(got) != fmt.Sprint(ids) {
-			errs = append(errs, fmt.Errorf("mypage of %s: %v, want %v", customer, got, ids))
-			continue
-		}
-	}
-	return errs
-}
-
-// listed reads every page of a customer's list of orders (newest first, each page at most
-// 100) and returns the order ids, sorted.
-func (s *Shop) listed(customer, app, path string) []string {
-	s.t.Helper()
-	var ids []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		p := path
-		if cursor != "" {
-			p += sep + "cursor=" + cursor
-		}
-		var page struct {
-			Orders []struct {
-				OrderID   string    `json:"orderId"`
-				CreatedAt time.Time `json:"createdAt"`
-			} `json:"orders"`
-			NextCursor string `json:"nextCursor"`
-		}
-		s.Call(http.MethodGet, app, p, nil, s.As(customer)...).JSON(s.t, &page)
-		if len(page.Orders) > 100 {
-			s.t.Fatalf("%s %s: a page of %d orders", app, p, len(page.Orders))
-		}
-		for _, o := range page.Orders {
-			ids = append(ids, o.OrderID)
-		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
-		if pages > 1000 {
-			s.t.Fatalf("%s %s: pages without end", app, path)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// WaitConverged waits until every invariant holds.
-func (s *Shop) WaitConverged(l *Ledger, within time.Duration) {
-	s.t.Helper()
-	daprtest.Eventually(s.t, within, "the shop to converge", func() error { return s.Converged(l) })
-}
-
-func errStatus(r Response) error { return fmt.Errorf("answered %d: %s", r.Status, r.Body) }
-
-func contains(body []byte, s string) bool { return strings.Contains(string(body), s) }

@@ -52,6 +52,9 @@ MOD
 }
 
 mkdir -p "$BIN" "$ROOT/.dapr/components"
+# Several test binaries may ask at once: one builds, the others wait for it.
+exec 9>"$ROOT/.lock"
+flock 9
 installed="$HOME/.dapr/bin/daprd"
 if [ ! -x "$BIN/daprd" ] && [ -x "$installed" ] && [ "$("$installed" --version 2>/dev/null)" = "$DAPR_VERSION" ]; then
 	log "using the installed daprd $DAPR_VERSION at $installed"

@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// daprd is how the harness starts one sidecar. Every sidecar gets mTLS through the shared
+// Sentry, no placement or scheduler, and its APIs on loopback only; the rest is here.
+type daprd struct {
+	appID   string
+	appPort int // 0 for a sidecar without an app
+
+	httpPort, grpcPort, internalGRPCPort, metricsPort int
+
+	resources []string // each a --resources-path, in order
+	config    string
+	logLevel  string
+	// pod makes it the sidecar of a pod, as the chart runs it: metrics on loopback only, a
+	// graceful stop, events only while the app can process them, and its app served until it
+	// is gone.
+	pod         bool
+	profilePort int // Go's profiler; 0 for none
+	// apiToken is what the app shows its sidecar (DAPR_API_TOKEN), appToken what the sidecar
+	// shows the app (APP_API_TOKEN); empty for none.
+	apiToken, appToken string
+	env                []string // connection strings (SKMALL_*) and the like
+}
+
+func (d daprd) args() []string {
+	args := []string{"--enable-mtls", "--sentry-address", sentryAddr, "--app-id", d.appID}
+	if d.appPort != 0 {
+		args = append(args, "--app-port", strconv.Itoa(d.appPort), "--app-protocol", "http")
+	}
+	args = append(args,
+		"--dapr-http-port", strconv.Itoa(d.httpPort), "--dapr-grpc-port", strconv.Itoa(d.grpcPort),
+		"--dapr-internal-grpc-port", strconv.Itoa(d.internalGRPCPort), "--metrics-port", strconv.Itoa(d.metricsPort))
+	for _, dir := range d.resources {
+		args = append(args, "--resources-path", dir)
+	}
+	args = append(args, "--config", d.config,
+		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1",
+		"--log-level", d.logLevel)
+	if d.pod {
+		args = append(args, "--metrics-listen-address", "127.0.0.1", "--dapr-graceful-shutdown-seconds", "5",
+			// Events are delivered only while the app can process them (its store reachable).
+			// On SIGTERM the sidecar keeps serving its app until the app is gone (the check stops
+			// answering), so the app can finish what it started: a pod's graceful stop.
+			"--enable-app-health-check", "--app-health-check-path", appHealthPath(d.appID),
+			"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1000", "--app-health-threshold", "1",
+			"--dapr-block-shutdown-duration", "15s")
+	}
+	if d.profilePort != 0 {
+		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(d.profilePort))
+	}
+	return args
+}
+
+func (d daprd) environ() []string {
+	var env []string
+	if d.apiToken != "" {
+		env = append(env, "DAPR_API_TOKEN="+d.apiToken)
+	}
+	if d.appToken != "" {
+		env = append(env, "APP_API_TOKEN="+d.appToken)
+	}
+	env = append(env, "DAPR_TRUST_ANCHORS="+trustAnchors, "NAMESPACE=default")
+	return append(env, d.env...)
+}
+
+// start runs the sidecar as process name, logging to logDir.
+func (d daprd) start(t testing.TB, name, logDir string) *proc {
+	t.Helper()
+	return start(t, name, logDir, d.environ(), daprdPath, d.args()...)
+}
+
+// appHealthPath is what an app's sidecar polls, as the chart and make run have it: whether
+// the app can process events now, but for order, whose sidecar would subscribe the outbox's
+// channel again each time the app turned healthy (Dapr 1.18).
+func appHealthPath(appID string) string {
+	if appID == "order" {
+		return "/healthz"
+	}
+	return "/readyz/events"
+}
+
+// sidecar is the sidecar of one of the shop's apps: a pod's, on the app's ports, with the
+// components of the shop's profile.
+func (s *Shop) sidecar(a *App) daprd {
+	return daprd{
+		appID: a.AppID, appPort: a.port,
+		httpPort: a.daprHTTPPort, grpcPort: a.daprGRPC, internalGRPCPort: a.internal, metricsPort: a.metrics,
+		resources: []string{filepath.Join(s.components, "common"), filepath.Join(s.components, s.Profile)},
+		config:    filepath.Join(s.components, "config.yaml"),
+		logLevel:  "info",
+		pod:       true, profilePort: a.daprPprof,
+		apiToken: a.DaprToken, appToken: a.appToken, env: s.env,
+	}
+}
+
+func (s *Shop) startSidecar(a *App) {
+	a.dapr = s.sidecar(a).start(s.t, "daprd-"+a.Name, s.dir)
+}
+
+// CrashSidecar kills an app's sidecar with SIGKILL and starts it again on the same ports.
+func (s *Shop) CrashSidecar(name string, down time.Duration) {
+	s.t.Helper()
+	a := s.Apps[name]
+	a.dapr.kill()
+	time.Sleep(down)
+	s.startSidecar(a)
+}
+
+// SidecarMetric sums the samples of a metric on an app's sidecar whose labels include every
+// one of labels (each written as name="value").
+func (s *Shop) SidecarMetric(name, metric string, labels ...string) float64 {
+	s.t.Helper()
+	return scrape(s.t, fmt.Sprintf("http://127.0.0.1:%d/metrics", s.Apps[name].metrics), metric, labels...)
+}
