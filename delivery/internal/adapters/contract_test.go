@@ -15,7 +15,12 @@ import (
 	"github.com/skmall/skmall/delivery/internal/domain"
 	"github.com/skmall/skmall/platform/daprtest"
 	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/value"
 )
+
+func orderLine(order, customer, product string, qty int) domain.OrderLine {
+	return value.Must(domain.ParseOrderLine(order, customer, product, qty))
+}
 
 func TestMemoryRepository(t *testing.T) {
 	t.Parallel()
@@ -38,8 +43,8 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	order := domain.MustParseOrderID("o-1")
-	line := domain.MustParseOrderLine("o-1", "alice", "apple", 2)
+	order := value.Must(domain.ParseOrderID("o-1"))
+	line := orderLine("o-1", "alice", "apple", 2)
 
 	if _, err := a.Get(ctx, order); !errors.Is(err, domain.ErrUnknownDelivery) {
 		t.Fatalf("unknown delivery: %v", err)
@@ -97,7 +102,7 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		t.Fatalf("no-op update: %+v %v", d, err)
 	}
 	// The delivery of an order cancelled before it was placed is stored as never started.
-	other := domain.MustParseOrderLine("o-2", "bob", "pear", 1000)
+	other := orderLine("o-2", "bob", "pear", 1000)
 	d, err = a.Update(ctx, other.Order(), func(*domain.Delivery) *domain.Delivery {
 		d := domain.CancelUnstarted(other, now)
 		return &d
@@ -120,7 +125,7 @@ func TestAnnouncer(t *testing.T) {
 	ann := adapters.NewAnnouncer(pub)
 	created := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	cancelled := created.Add(time.Minute)
-	line := domain.MustParseOrderLine("o-1", "alice", "apple", 2)
+	line := orderLine("o-1", "alice", "apple", 2)
 	d := domain.Start(line, created)
 	if err := ann.DeliveryStarted(ctx, d); err != nil {
 		t.Fatal(err)
@@ -129,7 +134,7 @@ func TestAnnouncer(t *testing.T) {
 	if err := ann.DeliveryCancelled(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	unstarted := domain.CancelUnstarted(domain.MustParseOrderLine("o-2", "bob", "pear", 1), created)
+	unstarted := domain.CancelUnstarted(orderLine("o-2", "bob", "pear", 1), created)
 	if err := ann.DeliveryCancelled(ctx, unstarted); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +162,7 @@ func TestMemoryAnnouncer(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ann := &adapters.MemoryAnnouncer{}
-	d := domain.Start(domain.MustParseOrderLine("o-1", "alice", "apple", 2), time.Now())
+	d := domain.Start(orderLine("o-1", "alice", "apple", 2), time.Now())
 	if err := ann.DeliveryStarted(ctx, d); err != nil {
 		t.Fatal(err)
 	}

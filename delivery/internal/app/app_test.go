@@ -10,6 +10,7 @@ import (
 	"github.com/skmall/skmall/delivery/internal/adapters"
 	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
+	"github.com/skmall/skmall/platform/value"
 )
 
 type noMetrics struct{}
@@ -44,7 +45,7 @@ func TestOneDeliveryPerOrderWhateverTheOrderOfEvents(t *testing.T) {
 		{"cancelled before placed", []any{cancelled, placed}, domain.Cancelled, false, []string{adapters.AnnouncedCancelled}},
 		{"cancelled twice", []any{placed, cancelled, cancelled}, domain.Cancelled, true, []string{adapters.AnnouncedStarted, adapters.AnnouncedCancelled, adapters.AnnouncedCancelled}},
 	}
-	wantLine := domain.MustParseOrderLine("o1", "alice", "apple", 3)
+	wantLine := value.Must(domain.ParseOrderLine("o1", "alice", "apple", 3))
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -64,7 +65,7 @@ func TestOneDeliveryPerOrderWhateverTheOrderOfEvents(t *testing.T) {
 			}
 			d, err := a.Delivery(ctx, "o1")
 			if err != nil || d.Status() != c.status || d.WasStarted() != c.wasStarted ||
-				d.ID() != domain.DeliveryIDFor(domain.MustParseOrderID("o1")) || d.Line() != wantLine {
+				d.ID() != domain.DeliveryIDFor(value.Must(domain.ParseOrderID("o1"))) || d.Line() != wantLine {
 				t.Fatalf("delivery %+v, %v", d, err)
 			}
 			got := ann.Announced()

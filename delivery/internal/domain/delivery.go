@@ -5,11 +5,14 @@ package domain
 import (
 	"errors"
 	"time"
+
+	"github.com/skmall/skmall/platform/value"
 )
 
-// The domain's errors; callers tell them apart with errors.Is.
+// The domain's errors; callers tell them apart with errors.Is. ErrInvalidInput is
+// platform/value's refusal, so every value that fails its Parse is invalid input.
 var (
-	ErrInvalidInput    = errors.New("invalid input")
+	ErrInvalidInput    = value.ErrInvalid
 	ErrUnknownDelivery = errors.New("unknown delivery")
 )
 

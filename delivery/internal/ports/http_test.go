@@ -20,6 +20,7 @@ import (
 	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
+	"github.com/skmall/skmall/platform/value"
 )
 
 type noMetrics struct{}
@@ -60,7 +61,7 @@ func TestConsumesOrderEvents(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"status":"STARTED"`) {
 		t.Fatalf("delivery: %d %s", rec.Code, rec.Body)
 	}
-	deliveryID := domain.DeliveryIDFor(domain.MustParseOrderID("o1")).String()
+	deliveryID := domain.DeliveryIDFor(value.Must(domain.ParseOrderID("o1"))).String()
 	for _, field := range []string{`"deliveryId":"` + deliveryID + `"`, `"orderId":"o1"`, `"customerId":"alice"`, `"productId":"apple"`, `"qty":1`} {
 		if !strings.Contains(rec.Body.String(), field) {
 			t.Errorf("delivery lacks %s: %s", field, rec.Body)

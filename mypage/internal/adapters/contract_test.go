@@ -15,6 +15,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/skmall/skmall/platform/value"
 )
 
 func TestMemoryRepository(t *testing.T) {
@@ -68,15 +69,15 @@ func TestDaprRepository(t *testing.T) {
 	if err := client.SaveState(ctx, "mypage-store", "row-o-99", []byte(corrupt), nil); err != nil {
 		t.Fatal(err)
 	}
-	alice, o99 := domain.MustParseCustomerID("alice"), domain.MustParseOrderID("o-99")
+	alice, o99 := value.Must(domain.ParseCustomerID("alice")), oid("o-99")
 	if _, err := repo.Row(ctx, alice, o99); err == nil || errors.Is(err, domain.ErrInvalidInput) || errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("a corrupt row read: %v", err)
 	}
-	h := domain.Happening{Fact: domain.OrderCancelled, ProductID: domain.MustParseProductID("apple"), Qty: domain.MustParseQty(1), OccurredAt: time.Now()}
+	h := domain.Happening{Fact: domain.OrderCancelled, ProductID: value.Must(domain.ParseProductID("apple")), Qty: qty(1), OccurredAt: time.Now()}
 	if err := repo.Update(ctx, alice, o99, func(row *domain.Row) bool { return row.Learn(h) }); err == nil || errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("a corrupt row updated: %v", err)
 	}
-	if _, err := repo.Row(ctx, domain.MustParseCustomerID("bob"), o99); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := repo.Row(ctx, value.Must(domain.ParseCustomerID("bob")), o99); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("bob reads alice's corrupt row: %v", err)
 	}
 }
@@ -86,20 +87,20 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	alice, bob := domain.MustParseCustomerID("alice"), domain.MustParseCustomerID("bob")
-	apple := domain.MustParseProductID("apple")
+	alice, bob := value.Must(domain.ParseCustomerID("alice")), value.Must(domain.ParseCustomerID("bob"))
+	apple := value.Must(domain.ParseProductID("apple"))
 
 	if rows, next, err := a.Page(ctx, alice, ""); err != nil || len(rows) != 0 || next != "" {
 		t.Fatalf("empty page: %+v %q %v", rows, next, err)
 	}
-	if _, err := a.Row(ctx, alice, domain.MustParseOrderID("o-01")); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := a.Row(ctx, alice, oid("o-01")); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("a row never stored: %v", err)
 	}
 	// A change that changes nothing stores nothing, and lists nothing.
-	if err := a.Update(ctx, alice, domain.MustParseOrderID("o-none"), func(*domain.Row) bool { return false }); err != nil {
+	if err := a.Update(ctx, alice, oid("o-none"), func(*domain.Row) bool { return false }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Row(ctx, alice, domain.MustParseOrderID("o-none")); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := a.Row(ctx, alice, oid("o-none")); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("a row of no change: %v", err)
 	}
 	// Two replicas learn many facts about one customer's orders at once: none is lost, and
@@ -113,12 +114,12 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id := domain.MustParseOrderID(fmt.Sprintf("o-%02d", i%20))
+			id := oid(fmt.Sprintf("o-%02d", i%20))
 			fact := domain.OrderPlaced
 			if i >= 20 {
 				fact = domain.DeliveryStarted
 			}
-			h := domain.Happening{Fact: fact, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now.Add(time.Duration(i%20) * time.Second)}
+			h := domain.Happening{Fact: fact, ProductID: apple, Qty: qty(1), OccurredAt: now.Add(time.Duration(i%20) * time.Second)}
 			if err := r.Update(ctx, alice, id, func(row *domain.Row) bool { return row.Learn(h) }); err != nil {
 				t.Error(err)
 			}
@@ -136,39 +137,43 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		}
 		seen[r.OrderID()] = true
 	}
-	row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07"))
+	row, err := a.Row(ctx, alice, oid("o-07"))
 	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted || row.DeliveryStatus() != domain.DeliveryStatusStarted ||
 		!row.CreatedAt().Equal(now.Add(7*time.Second)) || !row.UpdatedAt().Equal(now.Add(7*time.Second)) ||
-		row.Qty() != domain.MustParseQty(1) || row.ProductID() != apple || row.OrderID() != domain.MustParseOrderID("o-07") ||
+		row.Qty() != qty(1) || row.ProductID() != apple || row.OrderID() != oid("o-07") ||
 		!slices.Equal(row.Heard(), []domain.Fact{domain.OrderPlaced, domain.DeliveryStarted}) {
 		t.Fatalf("row read back: %+v %v", row, err)
 	}
 	// A fact heard before changes nothing; a new one changes the stored row.
-	cancel := domain.Happening{Fact: domain.OrderCancelled, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now.Add(time.Minute)}
+	cancel := domain.Happening{Fact: domain.OrderCancelled, ProductID: apple, Qty: qty(1), OccurredAt: now.Add(time.Minute)}
 	for range 2 {
-		if err := b.Update(ctx, alice, domain.MustParseOrderID("o-07"), func(row *domain.Row) bool { return row.Learn(cancel) }); err != nil {
+		if err := b.Update(ctx, alice, oid("o-07"), func(row *domain.Row) bool { return row.Learn(cancel) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07")); err != nil || row.OrderStatus() != domain.StatusCancelled ||
+	if row, err := a.Row(ctx, alice, oid("o-07")); err != nil || row.OrderStatus() != domain.StatusCancelled ||
 		!row.UpdatedAt().Equal(now.Add(time.Minute)) || len(row.Heard()) != 3 {
 		t.Fatalf("row after OrderCancelled: %+v %v", row, err)
 	}
 	if rows, _, _ := a.Page(ctx, bob, ""); len(rows) != 0 {
 		t.Fatalf("bob sees alice's orders: %+v", rows)
 	}
-	if _, err := a.Row(ctx, bob, domain.MustParseOrderID("o-07")); !errors.Is(err, domain.ErrUnknownOrder) {
+	if _, err := a.Row(ctx, bob, oid("o-07")); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("bob reads alice's row: %v", err)
 	}
 	// An event naming another customer for a known order changes nothing.
-	h := domain.Happening{Fact: domain.DeliveryCancelled, ProductID: apple, Qty: domain.MustParseQty(1), OccurredAt: now}
-	if err := b.Update(ctx, bob, domain.MustParseOrderID("o-07"), func(row *domain.Row) bool { return row.Learn(h) }); !errors.Is(err, domain.ErrInvalidInput) {
+	h := domain.Happening{Fact: domain.DeliveryCancelled, ProductID: apple, Qty: qty(1), OccurredAt: now}
+	if err := b.Update(ctx, bob, oid("o-07"), func(row *domain.Row) bool { return row.Learn(h) }); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("bob's event about alice's order: %v", err)
 	}
-	if row, err := a.Row(ctx, alice, domain.MustParseOrderID("o-07")); err != nil || row.DeliveryStatus() != domain.DeliveryStatusStarted {
+	if row, err := a.Row(ctx, alice, oid("o-07")); err != nil || row.DeliveryStatus() != domain.DeliveryStatusStarted {
 		t.Fatalf("alice's row after bob's event: %+v %v", row, err)
 	}
 	if _, _, err := a.Page(ctx, alice, "p9"); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("a cursor never handed out: %v", err)
 	}
 }
+
+func oid(s string) domain.OrderID { return value.Must(domain.ParseOrderID(s)) }
+
+func qty(n int) domain.Qty { return value.Must(domain.ParseQty(n)) }

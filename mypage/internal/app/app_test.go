@@ -9,6 +9,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
+	"github.com/skmall/skmall/platform/value"
 )
 
 func placed() app.RecordOrderFact {
@@ -31,8 +32,8 @@ func TestRecordOrderFact(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, err := a.Order(ctx, "alice", "o1")
-	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted || row.ProductID() != domain.MustParseProductID("apple") ||
-		row.Qty() != domain.MustParseQty(2) || !row.UpdatedAt().Equal(started.OccurredAt) {
+	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted || row.ProductID() != value.Must(domain.ParseProductID("apple")) ||
+		row.Qty() != value.Must(domain.ParseQty(2)) || !row.UpdatedAt().Equal(started.OccurredAt) {
 		t.Fatalf("o1: %+v %v", row, err)
 	}
 

@@ -8,11 +8,14 @@ import (
 	"errors"
 	"maps"
 	"time"
+
+	"github.com/skmall/skmall/platform/value"
 )
 
-// The domain's errors; callers tell them apart with errors.Is.
+// The domain's errors; callers tell them apart with errors.Is. ErrInvalidInput is
+// platform/value's: every refusal of a value here wraps it.
 var (
-	ErrInvalidInput = errors.New("invalid input")
+	ErrInvalidInput = value.ErrInvalid
 	ErrUnknownOrder = errors.New("unknown order")
 )
 
@@ -101,7 +104,7 @@ type Happening struct {
 // Learn adds a fact to the row. It reports whether the row changed: a fact heard before
 // changes nothing, and neither does a happening without a fact.
 func (r *Row) Learn(h Happening) bool {
-	if h.Fact == (Fact{}) || r.heard[h.Fact] {
+	if h.Fact.IsZero() || r.heard[h.Fact] {
 		return false
 	}
 	if len(r.heard) == 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
 	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/skmall/skmall/platform/value"
 )
 
 func TestMemoryRepository(t *testing.T) {
@@ -74,15 +75,14 @@ func assertStored(t *testing.T, c dapr.Client, key, want string) {
 	}
 }
 
-var (
-	oid = domain.MustParseOrderID
-	rid = domain.MustParseReservationID
-	cid = domain.MustParseCustomerID
-)
+func oid(s string) domain.OrderID       { return value.Must(domain.ParseOrderID(s)) }
+func rid(s string) domain.ReservationID { return value.Must(domain.ParseReservationID(s)) }
+func cid(s string) domain.CustomerID    { return value.Must(domain.ParseCustomerID(s)) }
+func pid(s string) domain.ProductID     { return value.Must(domain.ParseProductID(s)) }
 
 // place is domain.Place from plain values.
 func place(id, customer, product string, qty int, reservation string, now time.Time) domain.Order {
-	return domain.Place(oid(id), cid(customer), domain.MustParseProductID(product), domain.MustParseQty(qty), rid(reservation), now)
+	return domain.Place(oid(id), cid(customer), pid(product), value.Must(domain.ParseQty(qty)), rid(reservation), now)
 }
 
 // runStart is the time runContract places its orders at (one run per test binary and
@@ -336,7 +336,7 @@ func (w *warehouseStub) InvokeMethodWithContent(_ context.Context, appID, method
 func TestDaprStockReserver(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r := app.Reservation{Order: oid("o-1"), Product: domain.MustParseProductID("apple"), Qty: domain.MustParseQty(2),
+	r := app.Reservation{Order: oid("o-1"), Product: pid("apple"), Qty: value.Must(domain.ParseQty(2)),
 		ID: rid("r-2"), Replaces: []domain.ReservationID{rid("r-1")}}
 	cases := []struct {
 		answer  string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/value"
 )
 
 var (
@@ -28,36 +29,34 @@ var (
 	ErrOutcomeUnknown = errors.New("the order may or may not have been stored")
 )
 
+type (
+	refusalTag struct{}
+	factTag    struct{}
+)
+
 // Refusal is the warehouse's reason for not reserving stock; the zero Refusal is none (the
 // stock was reserved). The stock reserver maps the warehouse's answer onto this closed set.
-type Refusal struct{ reason string }
+type Refusal = value.Name[refusalTag]
 
 // The reasons the warehouse refuses to reserve.
 var (
-	RefusedOutOfStock     = Refusal{"out of stock"}
-	RefusedUnknownProduct = Refusal{"unknown product"}
+	RefusedOutOfStock     = value.NameOf[refusalTag]("out of stock")
+	RefusedUnknownProduct = value.NameOf[refusalTag]("unknown product")
 	// RefusedClash means the order holds a reservation of another product or quantity (another
 	// request with the same idempotency key is being placed).
-	RefusedClash = Refusal{"reservation clash"}
+	RefusedClash = value.NameOf[refusalTag]("reservation clash")
 )
-
-func (r Refusal) String() string { return r.reason }
 
 // Fact is a change to an order that the other services are told of, as the event of the same
 // name: OrderPlaced or OrderCancelled. The zero Fact is none. (The adapters map facts to the
 // contract's events and stored forms explicitly; the name is for log lines.)
-type Fact struct{ name string }
+type Fact = value.Name[factTag]
 
 // The values of Fact.
 var (
-	OrderPlaced    = Fact{"OrderPlaced"}
-	OrderCancelled = Fact{"OrderCancelled"}
+	OrderPlaced    = value.NameOf[factTag]("OrderPlaced")
+	OrderCancelled = value.NameOf[factTag]("OrderCancelled")
 )
-
-func (f Fact) String() string { return f.name }
-
-// LogValue logs the fact as its name (slog would otherwise log an empty struct).
-func (f Fact) LogValue() slog.Value { return slog.StringValue(f.name) }
 
 // Reservation asks the warehouse for stock for one attempt at placing an order.
 type Reservation struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/skmall/skmall/order/internal/adapters"
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/value"
 )
 
 type countingMetrics struct {
@@ -46,7 +47,7 @@ func newFixture() fixture {
 	f := fixture{
 		clock:   &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
 		repo:    adapters.NewMemoryRepository(),
-		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 10}),
+		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 10}),
 		watch:   &adapters.MemoryUnconfirmed{},
 		direct:  &adapters.MemoryAnnouncer{},
 		metrics: &countingMetrics{},
@@ -221,7 +222,7 @@ func TestSettledAttemptIsNotStored(t *testing.T) {
 	ctx := context.Background()
 	f.repo.BeforeAdd = func() {
 		f.repo.BeforeAdd = nil
-		id := domain.NewOrderID(domain.MustParseCustomerID("alice"), domain.MustParseIdempotencyKey("k"))
+		id := domain.NewOrderID(value.Must(domain.ParseCustomerID("alice")), value.Must(domain.ParseIdempotencyKey("k")))
 		for _, r := range f.stock.Holders() {
 			if stored, err := f.app.SettleOrder(ctx, id.String(), r.String()); err != nil || stored {
 				t.Errorf("settle: %v %v", stored, err)

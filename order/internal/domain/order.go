@@ -7,16 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/skmall/skmall/platform/value"
 )
 
-// The domain's errors; callers tell them apart with errors.Is.
+// The domain's errors; callers tell them apart with errors.Is. Every refusal of a value
+// (platform/value) is ErrInvalidInput.
 var (
-	ErrInvalidInput      = errors.New("invalid input")
+	ErrInvalidInput      = value.ErrInvalid
 	ErrUnknownOrder      = errors.New("unknown order")
 	ErrOrderExists       = errors.New("order already exists")
 	ErrIdempotencyReused = errors.New("idempotency key already used for another order")
@@ -26,134 +27,60 @@ var (
 	ErrReservationAbandoned = errors.New("reservation abandoned")
 )
 
-// MaxQty is the most units of a product one order may ask for.
-const MaxQty = 1000
-
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// checkID is the one rule every id of an order follows.
-func checkID(field, s string) error {
-	if !idPattern.MatchString(s) {
-		return fmt.Errorf("%w: %s must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit; got %q", ErrInvalidInput, field, s)
-	}
-	return nil
-}
-
-// must is what every MustParse does with its Parse's answer.
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
+type (
+	orderTag       struct{}
+	customerTag    struct{}
+	productTag     struct{}
+	reservationTag struct{}
+	statusTag      struct{}
+)
 
 // OrderID names an order. Only ParseOrderID (and NewOrderID) make one.
-type OrderID struct{ s string }
+type OrderID = value.ID[orderTag]
 
 // ParseOrderID validates an order id.
-func ParseOrderID(s string) (OrderID, error) {
-	if err := checkID("orderId", s); err != nil {
-		return OrderID{}, err
-	}
-	return OrderID{s}, nil
-}
-
-// MustParseOrderID is ParseOrderID for values known to be valid (tests, constants); it panics
-// on anything ParseOrderID refuses.
-func MustParseOrderID(s string) OrderID { return must(ParseOrderID(s)) }
-
-func (id OrderID) String() string { return id.s }
-
-// LogValue logs the id as its string (slog would otherwise log an empty struct).
-func (id OrderID) LogValue() slog.Value { return slog.StringValue(id.s) }
+func ParseOrderID(s string) (OrderID, error) { return value.ParseID[orderTag]("orderId", s) }
 
 // CustomerID names a customer. Only ParseCustomerID makes one.
-type CustomerID struct{ s string }
+type CustomerID = value.ID[customerTag]
 
 // ParseCustomerID validates a customer id.
 func ParseCustomerID(s string) (CustomerID, error) {
-	if err := checkID("customerId", s); err != nil {
-		return CustomerID{}, err
-	}
-	return CustomerID{s}, nil
+	return value.ParseID[customerTag]("customerId", s)
 }
-
-// MustParseCustomerID is ParseCustomerID for values known to be valid (tests, constants); it
-// panics on anything ParseCustomerID refuses.
-func MustParseCustomerID(s string) CustomerID { return must(ParseCustomerID(s)) }
-
-func (id CustomerID) String() string { return id.s }
-
-// LogValue logs the id as its string (slog would otherwise log an empty struct).
-func (id CustomerID) LogValue() slog.Value { return slog.StringValue(id.s) }
 
 // ProductID names a product. Only ParseProductID makes one.
-type ProductID struct{ s string }
+type ProductID = value.ID[productTag]
 
 // ParseProductID validates a product id.
-func ParseProductID(s string) (ProductID, error) {
-	if err := checkID("productId", s); err != nil {
-		return ProductID{}, err
-	}
-	return ProductID{s}, nil
-}
-
-// MustParseProductID is ParseProductID for values known to be valid (tests, constants); it
-// panics on anything ParseProductID refuses.
-func MustParseProductID(s string) ProductID { return must(ParseProductID(s)) }
-
-func (id ProductID) String() string { return id.s }
-
-// LogValue logs the id as its string (slog would otherwise log an empty struct).
-func (id ProductID) LogValue() slog.Value { return slog.StringValue(id.s) }
-
-// Qty is how many units of the product are ordered: 1 to MaxQty. Only ParseQty makes one.
-type Qty struct{ n int }
-
-// ParseQty rejects zero, negative and absurd quantities.
-func ParseQty(n int) (Qty, error) {
-	if n < 1 || n > MaxQty {
-		return Qty{}, fmt.Errorf("%w: qty must be between 1 and %d, got %d", ErrInvalidInput, MaxQty, n)
-	}
-	return Qty{n}, nil
-}
-
-// MustParseQty is ParseQty for values known to be valid (tests, constants); it panics on
-// anything ParseQty refuses.
-func MustParseQty(n int) Qty { return must(ParseQty(n)) }
-
-func (q Qty) Int() int       { return q.n }
-func (q Qty) String() string { return strconv.Itoa(q.n) }
-
-// LogValue logs the quantity as its number (slog would otherwise log an empty struct).
-func (q Qty) LogValue() slog.Value { return slog.IntValue(q.n) }
+func ParseProductID(s string) (ProductID, error) { return value.ParseID[productTag]("productId", s) }
 
 // ReservationID names the stock the warehouse set aside for one attempt at placing an order.
 // Only ParseReservationID (and NewReservationID) make one.
-type ReservationID struct{ s string }
+type ReservationID = value.ID[reservationTag]
 
 // ParseReservationID validates a reservation id.
 func ParseReservationID(s string) (ReservationID, error) {
-	if err := checkID("reservationId", s); err != nil {
-		return ReservationID{}, err
-	}
-	return ReservationID{s}, nil
+	return value.ParseID[reservationTag]("reservationId", s)
 }
 
-// MustParseReservationID is ParseReservationID for values known to be valid (tests,
-// constants); it panics on anything ParseReservationID refuses.
-func MustParseReservationID(s string) ReservationID { return must(ParseReservationID(s)) }
-
 // NewReservationID names a new attempt's reservation.
-func NewReservationID() ReservationID { return ReservationID{uuid.NewString()} }
+func NewReservationID() ReservationID {
+	return value.Must(value.ParseID[reservationTag]("reservationId", uuid.NewString()))
+}
 
-func (id ReservationID) String() string { return id.s }
+// MaxQty is the most units of a product one order may ask for.
+const MaxQty = value.MaxQty
 
-// LogValue logs the id as its string (slog would otherwise log an empty struct).
-func (id ReservationID) LogValue() slog.Value { return slog.StringValue(id.s) }
+// Qty is how many units of the product are ordered: 1 to MaxQty. Only ParseQty makes one.
+type Qty = value.Qty
+
+// ParseQty rejects zero, negative and absurd quantities.
+func ParseQty(n int) (Qty, error) { return value.ParseQty(n) }
 
 // IdempotencyKey lets a client retry an order request safely. The zero key is an absent one.
-// Only ParseIdempotencyKey makes one.
+// Only ParseIdempotencyKey makes one. (Not a value.ID: a key has its own format, and may be
+// absent.)
 type IdempotencyKey struct{ s string }
 
 // ParseIdempotencyKey accepts an absent key or 1 to 128 printable ASCII characters.
@@ -169,10 +96,6 @@ func ParseIdempotencyKey(s string) (IdempotencyKey, error) {
 	return IdempotencyKey{s}, nil
 }
 
-// MustParseIdempotencyKey is ParseIdempotencyKey for values known to be valid (tests,
-// constants); it panics on anything ParseIdempotencyKey refuses.
-func MustParseIdempotencyKey(s string) IdempotencyKey { return must(ParseIdempotencyKey(s)) }
-
 // IsZero reports whether the key is absent.
 func (k IdempotencyKey) IsZero() bool { return k.s == "" }
 
@@ -184,35 +107,27 @@ func (k IdempotencyKey) LogValue() slog.Value { return slog.StringValue(k.s) }
 // NewOrderID returns the id of a new order. With an idempotency key the id is derived from
 // the customer and the key, so a retried request names the same order.
 func NewOrderID(customer CustomerID, key IdempotencyKey) OrderID {
-	if key.IsZero() {
-		return OrderID{uuid.NewString()}
+	id := uuid.NewString()
+	if !key.IsZero() {
+		id = uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(customer.String()+"\x00"+key.s), 5).String()
 	}
-	return OrderID{uuid.NewHash(sha1.New(), uuid.NameSpaceOID, []byte(customer.s+"\x00"+key.s), 5).String()}
+	return value.Must(value.ParseID[orderTag]("orderId", id))
 }
 
 // Status is where an order stands: one of Placed, DeliveryStarted and Cancelled.
-type Status struct{ s string }
+type Status = value.Name[statusTag]
 
 // The values of Status.
 var (
-	Placed          = Status{"PLACED"}
-	DeliveryStarted = Status{"DELIVERY_STARTED"}
-	Cancelled       = Status{"CANCELLED"}
+	Placed          = value.NameOf[statusTag]("PLACED")
+	DeliveryStarted = value.NameOf[statusTag]("DELIVERY_STARTED")
+	Cancelled       = value.NameOf[statusTag]("CANCELLED")
 )
 
 // ParseStatus accepts the closed set of statuses.
 func ParseStatus(s string) (Status, error) {
-	switch st := (Status{s}); st {
-	case Placed, DeliveryStarted, Cancelled:
-		return st, nil
-	}
-	return Status{}, fmt.Errorf("%w: unknown order status %q", ErrInvalidInput, s)
+	return value.ParseName("order status", s, Placed, DeliveryStarted, Cancelled)
 }
-
-func (st Status) String() string { return st.s }
-
-// LogValue logs the status as its string (slog would otherwise log an empty struct).
-func (st Status) LogValue() slog.Value { return slog.StringValue(st.s) }
 
 // Order is a customer's order of a quantity of one product.
 type Order struct {

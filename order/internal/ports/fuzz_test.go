@@ -25,7 +25,7 @@ func FuzzPlaceOrder(f *testing.F) {
 	} {
 		f.Add(seed.body, seed.key)
 	}
-	h, issuer := newRouter(f, adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 1 << 20}))
+	h, issuer := newRouter(f, adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 1 << 20}))
 	alice := issuer.Bearer("alice")
 	allowed := map[int]bool{201: true, 400: true, 403: true, 409: true, 413: true, 415: true, 422: true}
 	f.Fuzz(func(t *testing.T, body, key string) {

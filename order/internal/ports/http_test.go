@@ -21,7 +21,10 @@ import (
 	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
 	"github.com/skmall/skmall/platform/eventsub/eventsubtest"
+	"github.com/skmall/skmall/platform/value"
 )
+
+func pid(s string) domain.ProductID { return value.Must(domain.ParseProductID(s)) }
 
 type noMetrics struct{}
 
@@ -43,7 +46,7 @@ func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authte
 // anyone's; only the sidecar reaches the internal routes.
 func TestOwnership(t *testing.T) {
 	t.Parallel()
-	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 5}))
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 5}))
 	alice, bob, admin := issuer.Bearer("alice"), issuer.Bearer("bob"), issuer.Bearer("ops", "admin")
 	rec := authtest.Do(h, "POST", "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
 	if rec.Code != http.StatusCreated {
@@ -89,7 +92,7 @@ func TestOwnership(t *testing.T) {
 
 func TestPlaceOrderAnswers(t *testing.T) {
 	t.Parallel()
-	stock := adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2})
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 2})
 	h, issuer := newRouter(t, stock)
 	alice := issuer.Bearer("alice")
 	cases := []struct {
@@ -121,7 +124,7 @@ func TestPlaceOrderAnswers(t *testing.T) {
 
 func TestConsumesDeliveryEvents(t *testing.T) {
 	t.Parallel()
-	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2}))
+	h, issuer := newRouter(t, adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 2}))
 	alice := issuer.Bearer("alice")
 	rec := authtest.Do(h, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, alice)
 	id := strings.Split(rec.Header().Get("Location"), "/")[2]
@@ -162,7 +165,7 @@ func TestUnreadableOrderIsUnavailable(t *testing.T) {
 	t.Parallel()
 	r := mux.NewRouter()
 	log := slog.New(slog.DiscardHandler)
-	stock := adapters.NewMemoryStock(map[domain.ProductID]int{domain.MustParseProductID("apple"): 2})
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 2})
 	a := app.New(unreadableStore{}, stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)

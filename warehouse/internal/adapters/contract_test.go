@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skmall/skmall/platform/daprtest"
+	"github.com/skmall/skmall/platform/value"
 	"github.com/skmall/skmall/warehouse/internal/adapters"
 	"github.com/skmall/skmall/warehouse/internal/app"
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -38,8 +39,8 @@ func runContract(t *testing.T, newRepos replicas) {
 	a, b := newRepos(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	apple, pear, durian := domain.MustParseProductID("apple"), domain.MustParseProductID("pear"), domain.MustParseProductID("durian")
-	o1, o2 := domain.MustParseOrderID("o1"), domain.MustParseOrderID("o2")
+	apple, pear, durian := value.Must(domain.ParseProductID("apple")), value.Must(domain.ParseProductID("pear")), value.Must(domain.ParseProductID("durian"))
+	o1, o2 := value.Must(domain.ParseOrderID("o1")), value.Must(domain.ParseOrderID("o2"))
 
 	t.Run("products", func(t *testing.T) {
 		p, _ := domain.NewProduct(apple, "Apple", 10)
@@ -80,15 +81,15 @@ func runContract(t *testing.T, newRepos replicas) {
 			if r != nil {
 				t.Fatalf("o1 already holds %+v", r)
 			}
-			res, err := p.Reserve(domain.MustParseReservationID("r1"), o1, domain.MustParseQty(3), now, time.Minute)
+			res, err := p.Reserve(value.Must(domain.ParseReservationID("r1")), o1, value.Must(domain.ParseQty(3)), now, time.Minute)
 			return &res, err
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r, err := b.Reservation(ctx, o1)
-		if err != nil || r.Status() != domain.Reserved || r.Qty() != domain.MustParseQty(3) || r.Product() != apple || r.Order() != o1 ||
-			!r.Is(domain.MustParseReservationID("r1")) || !r.CreatedAt().Equal(now) || !r.UpdatedAt().Equal(now) {
+		if err != nil || r.Status() != domain.Reserved || r.Qty() != value.Must(domain.ParseQty(3)) || r.Product() != apple || r.Order() != o1 ||
+			!r.Is(value.Must(domain.ParseReservationID("r1"))) || !r.CreatedAt().Equal(now) || !r.UpdatedAt().Equal(now) {
 			t.Fatalf("read back %+v, %v", r, err)
 		}
 		if p, _ := b.Product(ctx, apple); p.Reserved() != 3 || len(p.Holds()) != 1 || !p.Holds()[o1].Equal(now.Add(time.Minute)) {
@@ -119,9 +120,9 @@ func runContract(t *testing.T, newRepos replicas) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				order := domain.MustParseOrderID(fmt.Sprintf("pear-%d", i))
+				order := value.Must(domain.ParseOrderID(fmt.Sprintf("pear-%d", i)))
 				err := repo.UpdateStock(ctx, pear, order, func(p *domain.Product, _ *domain.Reservation) (*domain.Reservation, error) {
-					res, err := p.Reserve(domain.MustParseReservationID("r-"+order.String()), order, domain.MustParseQty(1), now, time.Minute)
+					res, err := p.Reserve(value.Must(domain.ParseReservationID("r-"+order.String())), order, value.Must(domain.ParseQty(1)), now, time.Minute)
 					return &res, err
 				})
 				switch {

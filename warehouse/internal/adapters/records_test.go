@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skmall/skmall/platform/value"
 	"github.com/skmall/skmall/warehouse/internal/app"
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
@@ -16,11 +17,12 @@ import (
 func TestRecordsKeepTheirStoredForm(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	p, err := domain.NewProduct(domain.MustParseProductID("apple"), "Apple", 10)
+	apple, o1 := value.Must(domain.ParseProductID("apple")), value.Must(domain.ParseOrderID("o1"))
+	p, err := domain.NewProduct(apple, "Apple", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := p.Reserve(domain.MustParseReservationID("r1"), domain.MustParseOrderID("o1"), domain.MustParseQty(3), at, time.Minute)
+	r, err := p.Reserve(value.Must(domain.ParseReservationID("r1")), o1, value.Must(domain.ParseQty(3)), at, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestRecordsKeepTheirStoredForm(t *testing.T) {
 	}
 	back, err := pr.product()
 	if err != nil || back.ID() != p.ID() || back.OnHand() != 10 || back.Reserved() != 3 ||
-		!back.Holds()[domain.MustParseOrderID("o1")].Equal(at.Add(time.Minute)) {
+		!back.Holds()[o1].Equal(at.Add(time.Minute)) {
 		t.Fatalf("product read back as %+v, %v", back, err)
 	}
 	var rr reservationRecord
@@ -76,21 +78,22 @@ func TestUnnamedReservationReadsBack(t *testing.T) {
 // the warehouse answers that stock is unavailable.
 func TestUnreadableRecordsAreUnavailableStock(t *testing.T) {
 	t.Parallel()
+	apple, o1 := value.Must(domain.ParseProductID("apple")), value.Must(domain.ParseOrderID("o1"))
 	unreadable := map[string]func(*MemoryRepository){
 		"reservation status": func(m *MemoryRepository) {
-			rec := m.reservations[domain.MustParseOrderID("o1")]
+			rec := m.reservations[o1]
 			rec.Status = "LOST"
-			m.reservations[domain.MustParseOrderID("o1")] = rec
+			m.reservations[o1] = rec
 		},
 		"reservation qty": func(m *MemoryRepository) {
-			rec := m.reservations[domain.MustParseOrderID("o1")]
+			rec := m.reservations[o1]
 			rec.Qty = 0
-			m.reservations[domain.MustParseOrderID("o1")] = rec
+			m.reservations[o1] = rec
 		},
 		"hold of a product": func(m *MemoryRepository) {
-			rec := m.products[domain.MustParseProductID("apple")]
+			rec := m.products[apple]
 			rec.Holds = map[string]time.Time{"not an id": time.Now()}
-			m.products[domain.MustParseProductID("apple")] = rec
+			m.products[apple] = rec
 		},
 	}
 	for name, spoil := range unreadable {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skmall/skmall/platform/value"
 	"github.com/skmall/skmall/warehouse/internal/adapters"
 	"github.com/skmall/skmall/warehouse/internal/app"
 	"github.com/skmall/skmall/warehouse/internal/domain"
@@ -264,7 +265,7 @@ func TestUnconfirmedReservationsAreReleased(t *testing.T) {
 			t.Fatal(refusal, err)
 		}
 	}
-	orders.Store(domain.MustParseOrderID("stored"), domain.MustParseReservationID("r-stored"))
+	orders.Store(value.Must(domain.ParseOrderID("stored")), value.Must(domain.ParseReservationID("r-stored")))
 	// A delivery that started settles its reservation: nothing left to confirm.
 	if err := a.ShipStock(ctx, app.ShipStock{OrderID: "shipped", ProductID: "apple"}); err != nil {
 		t.Fatal(err)
@@ -304,12 +305,12 @@ func TestAbandonedReservationIsReplaced(t *testing.T) {
 	}
 	// A repeat names the reservation the order already holds.
 	holder, _, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "second"})
-	if err != nil || holder != domain.MustParseReservationID("r-o1") {
+	if err != nil || holder != value.Must(domain.ParseReservationID("r-o1")) {
 		t.Fatalf("repeat: held by %q, %v", holder, err)
 	}
 	// The attempt that made r-o1 was abandoned; the next one replaces it.
 	holder, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 3, ReservationID: "third", Replaces: []string{"r-o1"}})
-	if err != nil || !refusal.IsZero() || holder != domain.MustParseReservationID("third") {
+	if err != nil || !refusal.IsZero() || holder != value.Must(domain.ParseReservationID("third")) {
 		t.Fatalf("replacing: held by %q, %q, %v", holder, refusal, err)
 	}
 	if _, reserved := stockOf(t, a, "apple"); reserved != 3 {

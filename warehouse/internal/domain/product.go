@@ -49,7 +49,7 @@ func (p Product) ExpiredHolds(now time.Time) []OrderID {
 			out = append(out, o)
 		}
 	}
-	slices.SortFunc(out, func(a, b OrderID) int { return strings.Compare(a.s, b.s) })
+	slices.SortFunc(out, func(a, b OrderID) int { return strings.Compare(a.String(), b.String()) })
 	return out
 }
 

@@ -1,36 +1,29 @@
 package domain
 
 import (
-	"fmt"
-	"log/slog"
 	"time"
+
+	"github.com/skmall/skmall/platform/value"
 )
+
+type reservationStatusTag struct{}
 
 // ReservationStatus is where a reservation stands: one of Reserved, Shipped, Released and
 // Restocked. Only ParseReservationStatus makes one.
-type ReservationStatus struct{ s string }
+type ReservationStatus = value.Name[reservationStatusTag]
 
 // The values of ReservationStatus.
 var (
-	Reserved  = ReservationStatus{"RESERVED"}  // units set aside for an order
-	Shipped   = ReservationStatus{"SHIPPED"}   // the delivery started: the units left the stock
-	Released  = ReservationStatus{"RELEASED"}  // the order was cancelled (or never stored) before delivery
-	Restocked = ReservationStatus{"RESTOCKED"} // the order was cancelled after its delivery started
+	Reserved  = value.NameOf[reservationStatusTag]("RESERVED")  // units set aside for an order
+	Shipped   = value.NameOf[reservationStatusTag]("SHIPPED")   // the delivery started: the units left the stock
+	Released  = value.NameOf[reservationStatusTag]("RELEASED")  // the order was cancelled (or never stored) before delivery
+	Restocked = value.NameOf[reservationStatusTag]("RESTOCKED") // the order was cancelled after its delivery started
 )
 
 // ParseReservationStatus accepts the closed set of statuses.
 func ParseReservationStatus(s string) (ReservationStatus, error) {
-	switch st := (ReservationStatus{s}); st {
-	case Reserved, Shipped, Released, Restocked:
-		return st, nil
-	}
-	return ReservationStatus{}, fmt.Errorf("%w: unknown reservation status %q", ErrInvalidInput, s)
+	return value.ParseName("reservation status", s, Reserved, Shipped, Released, Restocked)
 }
-
-func (st ReservationStatus) String() string { return st.s }
-
-// LogValue logs the status as its name (slog would otherwise log an empty struct).
-func (st ReservationStatus) LogValue() slog.Value { return slog.StringValue(st.s) }
 
 // Reservation is the stock one order holds on one product. Each placement attempt of an order
 // names the reservation it makes, so that a reservation given up for one attempt is never
