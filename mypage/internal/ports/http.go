@@ -73,15 +73,7 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		out := make([]rowJSON, 0, len(rows))
-		for _, row := range rows {
-			out = append(out, toJSON(row))
-		}
-		page := map[string]any{"customerId": customer, "orders": out}
-		if next != "" {
-			page["nextCursor"] = next
-		}
-		httpx.WriteJSON(w, http.StatusOK, page)
+		httpx.WriteCustomerOrders(w, customer, rows, next, toJSON)
 	})
 }
 

@@ -175,15 +175,7 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, err)
 			return
 		}
-		out := make([]orderJSON, 0, len(orders))
-		for _, o := range orders {
-			out = append(out, toJSON(o))
-		}
-		page := map[string]any{"customerId": customer, "orders": out}
-		if next != "" {
-			page["nextCursor"] = next
-		}
-		httpx.WriteJSON(w, http.StatusOK, page)
+		httpx.WriteCustomerOrders(w, customer, orders, next, toJSON)
 	})
 }
 
