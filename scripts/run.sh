@@ -25,9 +25,12 @@ pids=()
 cli_pid=""
 # stop stops everything this started: the dapr CLI first, which stops every app and sidecar
 # (it runs them in its own process group, which is killed too should anything linger), then
-# Sentry and the Redis.
+# Sentry and the Redis. Signals that come while it stops (make forwards SIGTERM to this script
+# on top of the one the process group got; a supervisor may repeat it) are ignored: the stop
+# finishes.
 stop() {
-	trap - INT TERM HUP EXIT
+	trap '' INT TERM HUP
+	trap - EXIT
 	if [ -n "$cli_pid" ] && kill -0 "$cli_pid" 2>/dev/null; then
 		kill -INT "$cli_pid" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$cli_pid" 2>/dev/null || break; sleep 0.1; done
