@@ -88,3 +88,15 @@ func (m *MemoryAnnouncer) Announced() []Announcement {
 	defer m.mu.Unlock()
 	return slices.Clone(m.announced)
 }
+
+// UnreachableRepository is a store that fails every read and write with Cause, for tests of
+// what the service does while its store is out of reach.
+type UnreachableRepository struct{ Cause error }
+
+func (s UnreachableRepository) Get(context.Context, domain.OrderID) (domain.Delivery, error) {
+	return domain.Delivery{}, s.Cause
+}
+
+func (s UnreachableRepository) Update(context.Context, domain.OrderID, func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
+	return domain.Delivery{}, s.Cause
+}

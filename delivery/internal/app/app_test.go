@@ -127,23 +127,12 @@ func TestUnknownDelivery(t *testing.T) {
 	}
 }
 
-// brokenStore fails every read and write with its cause.
-type brokenStore struct{ cause error }
-
-func (s brokenStore) Get(context.Context, domain.OrderID) (domain.Delivery, error) {
-	return domain.Delivery{}, s.cause
-}
-
-func (s brokenStore) Update(context.Context, domain.OrderID, func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
-	return domain.Delivery{}, s.cause
-}
-
 // A store that fails makes every use case answer ErrUnavailable, with the store's error as
 // the cause, and nothing is announced.
 func TestStoreUnavailable(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("connection refused")
-	a, ann := newApp(brokenStore{cause})
+	a, ann := newApp(adapters.UnreachableRepository{Cause: cause})
 	ctx := context.Background()
 	_, getErr := a.Delivery(ctx, "o1")
 	for name, err := range map[string]error{

@@ -96,22 +96,11 @@ func TestConsumesOrderEvents(t *testing.T) {
 	}
 }
 
-// brokenStore fails every read and write with its cause.
-type brokenStore struct{ cause error }
-
-func (s brokenStore) Get(context.Context, domain.OrderID) (domain.Delivery, error) {
-	return domain.Delivery{}, s.cause
-}
-
-func (s brokenStore) Update(context.Context, domain.OrderID, func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
-	return domain.Delivery{}, s.cause
-}
-
 // A store that cannot be reached answers 503 with Retry-After, and order events are delivered
 // again (RETRY), not dead-lettered; the dead-letter replay handlers do the same.
 func TestStoreUnavailable(t *testing.T) {
 	t.Parallel()
-	r, issuer, pub, handlers := newRouterOn(t, brokenStore{errors.New("connection refused")})
+	r, issuer, pub, handlers := newRouterOn(t, adapters.UnreachableRepository{Cause: errors.New("connection refused")})
 	rec := authtest.Do(r, http.MethodGet, "/deliveries/o1", "", issuer.Bearer("alice"))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "2" ||
 		!strings.Contains(rec.Body.String(), `"type":"https://skmall.example/problems/unavailable"`) ||

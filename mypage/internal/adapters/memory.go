@@ -64,3 +64,19 @@ func (m *MemoryRepository) Update(_ context.Context, c domain.CustomerID, orderI
 	}
 	return nil
 }
+
+// UnreachableRepository is a page store that fails every read and write with Cause, for tests
+// of what mypage does while its store is out of reach.
+type UnreachableRepository struct{ Cause error }
+
+func (s UnreachableRepository) Row(context.Context, domain.CustomerID, domain.OrderID) (domain.Row, error) {
+	return domain.Row{}, s.Cause
+}
+
+func (s UnreachableRepository) Page(context.Context, domain.CustomerID, string) ([]domain.Row, string, error) {
+	return nil, "", s.Cause
+}
+
+func (s UnreachableRepository) Update(context.Context, domain.CustomerID, domain.OrderID, func(*domain.Row) bool) error {
+	return s.Cause
+}

@@ -88,27 +88,12 @@ func TestOrderRefusals(t *testing.T) {
 	}
 }
 
-// brokenRepository is a page store that cannot be reached.
-type brokenRepository struct{ err error }
-
-func (b brokenRepository) Row(context.Context, domain.CustomerID, domain.OrderID) (domain.Row, error) {
-	return domain.Row{}, b.err
-}
-
-func (b brokenRepository) Page(context.Context, domain.CustomerID, string) ([]domain.Row, string, error) {
-	return nil, "", b.err
-}
-
-func (b brokenRepository) Update(context.Context, domain.CustomerID, domain.OrderID, func(*domain.Row) bool) error {
-	return b.err
-}
-
 // A failing store is ErrUnavailable to the callers, and the cause stays in the chain.
 func TestStoreFailuresAreUnavailable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	down := errors.New("connection refused")
-	a := app.New(brokenRepository{down})
+	a := app.New(adapters.UnreachableRepository{Cause: down})
 	_, err1 := a.Order(ctx, "alice", "o1")
 	_, _, err2 := a.Orders(ctx, "alice", "")
 	err3 := a.RecordOrderFact(ctx, placed())

@@ -1,7 +1,6 @@
 package ports_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
-	"github.com/skmall/skmall/mypage/internal/domain"
 	"github.com/skmall/skmall/mypage/internal/ports"
 	"github.com/skmall/skmall/platform/auth/authtest"
 	"github.com/skmall/skmall/platform/eventsub"
@@ -110,29 +108,14 @@ func TestBuildsThePageFromEvents(t *testing.T) {
 	}
 }
 
-// brokenRepository is a page store that cannot be reached.
-type brokenRepository struct{}
-
 var errDown = errors.New("connection refused")
-
-func (brokenRepository) Row(context.Context, domain.CustomerID, domain.OrderID) (domain.Row, error) {
-	return domain.Row{}, errDown
-}
-
-func (brokenRepository) Page(context.Context, domain.CustomerID, string) ([]domain.Row, string, error) {
-	return nil, "", errDown
-}
-
-func (brokenRepository) Update(context.Context, domain.CustomerID, domain.OrderID, func(*domain.Row) bool) error {
-	return errDown
-}
 
 // When the page store is down, readers are told to come back, and daprd to deliver again.
 func TestAnUnreachableStoreIsServiceUnavailable(t *testing.T) {
 	t.Parallel()
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)
-	ports.Routes(r, app.New(brokenRepository{}), guard, eventsub.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	ports.Routes(r, app.New(adapters.UnreachableRepository{Cause: errDown}), guard, eventsub.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	for _, path := range []string{"/mypage/alice/orders", "/mypage/alice/orders/o1"} {
 		rec := authtest.Do(r, http.MethodGet, path, "", issuer.Bearer("alice"))
 		var problem map[string]any

@@ -156,3 +156,31 @@ func (m *MemoryOrders) Settle(_ context.Context, order domain.OrderID, reservati
 	}
 	return false, nil
 }
+
+// UnreachableRepository is a stock store that fails every read and write with Cause, for tests
+// of what the warehouse does while its store is out of reach.
+type UnreachableRepository struct{ Cause error }
+
+func (s UnreachableRepository) AddProduct(context.Context, domain.Product) error { return s.Cause }
+
+func (s UnreachableRepository) Product(context.Context, domain.ProductID) (domain.Product, error) {
+	return domain.Product{}, s.Cause
+}
+
+func (s UnreachableRepository) UpdateProduct(context.Context, domain.ProductID, func(*domain.Product) error) (domain.Product, error) {
+	return domain.Product{}, s.Cause
+}
+
+func (s UnreachableRepository) ProductIDs(context.Context) ([]domain.ProductID, error) {
+	return nil, s.Cause
+}
+
+func (s UnreachableRepository) Reservation(context.Context, domain.OrderID) (domain.Reservation, error) {
+	return domain.Reservation{}, s.Cause
+}
+
+func (s UnreachableRepository) UpdateStock(context.Context, domain.ProductID, domain.OrderID,
+	func(*domain.Product, *domain.Reservation) (*domain.Reservation, error),
+) error {
+	return s.Cause
+}

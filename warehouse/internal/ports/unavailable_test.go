@@ -1,7 +1,6 @@
 package ports_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,24 +22,6 @@ import (
 	"github.com/skmall/skmall/warehouse/internal/ports"
 )
 
-// brokenStore is a repository whose every call fails with err.
-type brokenStore struct{ err error }
-
-func (s brokenStore) AddProduct(context.Context, domain.Product) error { return s.err }
-func (s brokenStore) Product(context.Context, domain.ProductID) (domain.Product, error) {
-	return domain.Product{}, s.err
-}
-func (s brokenStore) UpdateProduct(context.Context, domain.ProductID, func(*domain.Product) error) (domain.Product, error) {
-	return domain.Product{}, s.err
-}
-func (s brokenStore) ProductIDs(context.Context) ([]domain.ProductID, error) { return nil, s.err }
-func (s brokenStore) Reservation(context.Context, domain.OrderID) (domain.Reservation, error) {
-	return domain.Reservation{}, s.err
-}
-func (s brokenStore) UpdateStock(context.Context, domain.ProductID, domain.OrderID, func(*domain.Product, *domain.Reservation) (*domain.Reservation, error)) error {
-	return s.err
-}
-
 // A store that is down, or a stored record that cannot be read, is a 503 that tells the
 // caller to try again in a moment, on every route; events wait for the store to come back.
 func TestUnavailableStock(t *testing.T) {
@@ -55,7 +36,7 @@ func TestUnavailableStock(t *testing.T) {
 			r := mux.NewRouter()
 			log := slog.New(slog.DiscardHandler)
 			guard, issuer := authtest.New(t)
-			a := app.New(brokenStore{failure}, &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute)
+			a := app.New(adapters.UnreachableRepository{Cause: failure}, &adapters.MemoryOrders{}, noMetrics{}, time.Now, time.Minute)
 			ports.Routes(r, a, guard, eventsub.NewMetrics(prometheus.NewRegistry()), log)
 			admin := issuer.Bearer("ops", "admin")
 			requests := []struct{ method, path, body, as string }{
