@@ -15,11 +15,15 @@ var traceparentPattern = regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-(
 
 type traceKey struct{}
 
+// trace is the trace context a context carries, checked and split once when it is attached:
+// every log line reads its id.
+type trace struct{ id, flags string }
+
 // WithTraceparent returns ctx carrying the trace context traceparent, if it is a valid W3C
 // traceparent (anything else is ignored).
 func WithTraceparent(ctx context.Context, traceparent string) context.Context {
 	if m := traceparentPattern.FindStringSubmatch(traceparent); m != nil && m[1] != zeroTraceID {
-		return context.WithValue(ctx, traceKey{}, traceparent)
+		return context.WithValue(ctx, traceKey{}, trace{id: m[1], flags: m[3]})
 	}
 	return ctx
 }
@@ -28,30 +32,23 @@ const zeroTraceID = "00000000000000000000000000000000"
 
 // NewTrace returns ctx carrying a new trace, for work that starts here.
 func NewTrace(ctx context.Context) context.Context {
-	return context.WithValue(ctx, traceKey{}, "00-"+randomHex(16)+"-"+randomHex(8)+"-01")
+	return context.WithValue(ctx, traceKey{}, trace{id: randomHex(16), flags: "01"})
 }
 
 // TraceID is the trace id ctx carries, or "".
 func TraceID(ctx context.Context) string {
-	if m := traceparentPattern.FindStringSubmatch(traceparent(ctx)); m != nil {
-		return m[1]
-	}
-	return ""
+	t, _ := ctx.Value(traceKey{}).(trace)
+	return t.id
 }
 
 // ChildTraceparent is the traceparent for what ctx's work causes (an event it publishes): the
 // same trace, a new span. "" when ctx carries no trace.
 func ChildTraceparent(ctx context.Context) string {
-	m := traceparentPattern.FindStringSubmatch(traceparent(ctx))
-	if m == nil {
+	t, ok := ctx.Value(traceKey{}).(trace)
+	if !ok {
 		return ""
 	}
-	return "00-" + m[1] + "-" + randomHex(8) + "-" + m[3]
-}
-
-func traceparent(ctx context.Context) string {
-	s, _ := ctx.Value(traceKey{}).(string)
-	return s
+	return "00-" + t.id + "-" + randomHex(8) + "-" + t.flags
 }
 
 func randomHex(n int) string {
