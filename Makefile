@@ -18,6 +18,7 @@ stop:
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
 	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
 	@pkill -f '^[^ ]*sentry --config components/sentry/' 2>/dev/null || true
+	@pkill -f '^haproxy -db -f gateway/haproxy.cfg -p $(CURDIR)/.data/gateway.pid' 2>/dev/null || true
 	@redis-cli -p $(REDIS_PORT) shutdown >/dev/null 2>&1 || true
 	@echo "stopped"
 

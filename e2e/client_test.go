@@ -124,7 +124,8 @@ func (s *Shop) toSidecar(app, method, path string, body []byte) *http.Request {
 	return req
 }
 
-// newRequest builds a request to an app's REST API. body is sent as it is when it is a string
+// newRequest builds a request to an app's REST API (through the gateway with ThroughGateway,
+// for the paths it routes). body is sent as it is when it is a string
 // or bytes, as JSON otherwise; headers come in name, value pairs. Without an Authorization
 // header the request goes as the admin (see As); an empty one sends none.
 func (s *Shop) newRequest(method, app, path string, body any, headers ...string) (*http.Request, []byte, error) {
@@ -141,7 +142,11 @@ func (s *Shop) newRequest(method, app, path string, body any, headers ...string)
 			return nil, nil, err
 		}
 	}
-	req, err := http.NewRequest(method, s.Apps[app].URL+path, bytes.NewReader(raw))
+	base := s.Apps[app].URL
+	if s.gateway != nil && routedApp(s.routes, path) == s.Apps[app].AppID {
+		base = s.gateway.URL
+	}
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(raw))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
-// runPorts are the fixed ports `make run` listens on: the run file's, plus Sentry's and the
-// local Redis (scripts/run.sh).
+// runPorts are the fixed ports `make run` listens on: the run file's, plus the gateway's,
+// Sentry's and the local Redis (scripts/run.sh).
 func runPorts(t testing.TB, root string) map[string]int {
 	t.Helper()
 	var run struct {
@@ -36,7 +36,7 @@ func runPorts(t testing.TB, root string) map[string]int {
 	if err := yaml.Unmarshal(readFile(t, filepath.Join(root, "dapr.yaml")), &run); err != nil {
 		t.Fatal(err)
 	}
-	ports := map[string]int{"sentry": 3590, "sentry health": 9096, "sentry metrics": 9095, "redis": 6390}
+	ports := map[string]int{"gateway": 8080, "sentry": 3590, "sentry health": 9096, "sentry metrics": 9095, "redis": 6390}
 	for _, a := range run.Apps {
 		for what, p := range map[string]int{"app": a.AppPort, "sidecar HTTP": a.DaprHTTPPort, "sidecar gRPC": a.DaprGRPCPort,
 			"sidecar internal gRPC": a.DaprInternalGRPCPort, "sidecar metrics": a.MetricsPort} {
@@ -50,7 +50,7 @@ func runPorts(t testing.TB, root string) map[string]int {
 }
 
 // shopProcesses lists the processes of a `make run` still alive: the CLI, the sidecars, the
-// apps, Sentry, the private Redis and the script itself.
+// apps, the gateway (its pid file is in data), Sentry, the private Redis and the script itself.
 func shopProcesses(root, data string) []string {
 	var left []string
 	entries, _ := os.ReadDir("/proc")
@@ -139,6 +139,7 @@ func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
 		}
 		if i == 0 {
 			tokensAreTheirAppsOwn(t, data)
+			gatewayServesTheShop(t, root, data)
 		}
 		if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 			t.Fatal(err)
@@ -223,6 +224,27 @@ func shopIsUp(ports map[string]int) error {
 	}
 	_ = c.Close()
 	return nil
+}
+
+// gatewayServesTheShop: localhost:8080 routes a customer's request to the shop, with a token
+// make token prints.
+func gatewayServesTheShop(t *testing.T, root, data string) {
+	t.Helper()
+	cmd := exec.Command("go", "run", "./platform/cmd/token", "-keys", filepath.Join(data, "auth"), "-sub", "alice")
+	cmd.Dir = root
+	tok, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("a token for alice: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://localhost:8080/mypage/alice/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	r, err := send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"orders"`) {
+		t.Errorf("alice's page through localhost:8080: %d %s", r.Status, r.Body)
+	}
 }
 
 // tokensAreTheirAppsOwn: the token mypage's sidecar shows mypage does not open the warehouse's

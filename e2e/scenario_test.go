@@ -10,12 +10,13 @@ import (
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
-// TestScenario walks the design's scenario, points 1 to 8, on each profile, and checks the
-// invariants at quiescence: stock conservation, one delivery per order, views equal source.
+// TestScenario walks the design's scenario, points 1 to 8, on each profile, through the
+// gateway as a client of make run would, and checks the invariants at quiescence: stock
+// conservation, one delivery per order, views equal source.
 func TestScenario(t *testing.T) {
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) {
-			shop := StartShop(t, profile)
+			shop := StartShop(t, profile, ThroughGateway())
 			l := newLedger()
 
 			// 1. An admin registers products with their initial stock.

@@ -27,6 +27,8 @@ type Shop struct {
 	// components/, or a copy a test changed (EditComponents).
 	components string
 	env        []string        // what the sidecars are given: the stores' connection strings
+	gateway    *Gateway        // with ThroughGateway: where Call sends the public paths
+	routes     map[string]string
 	redis      *redisServer    // every profile's
 	postgres   *postgresServer // with PrivatePostgres
 }
@@ -41,6 +43,7 @@ type options struct {
 	appEnv          []string
 	editComponents  func(t testing.TB, dir string)
 	profiling       bool
+	throughGateway  bool
 }
 
 // DurableBroker makes the shop's Redis write every change to disk before answering, so that
@@ -59,6 +62,10 @@ func ProxyStore(app string) Option { return func(o *options) { o.proxied = appen
 func EditComponents(edit func(t testing.TB, dir string)) Option {
 	return func(o *options) { o.editComponents = edit }
 }
+
+// ThroughGateway puts the gateway in front of the shop, as make run does: Call sends every
+// public path through it (with a rate limit no test reaches), the rest straight to the app.
+func ThroughGateway() Option { return func(o *options) { o.throughGateway = true } }
 
 // AppEnv sets environment variables (NAME=value) of every app, over the harness's own.
 func AppEnv(vars ...string) Option { return func(o *options) { o.appEnv = append(o.appEnv, vars...) } }
@@ -107,6 +114,9 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 	}
 	for _, name := range appNames {
 		s.WaitReady(name)
+	}
+	if o.throughGateway {
+		s.gateway, s.routes = s.StartGateway("GATEWAY_RATE_LIMIT=1000000"), publicRoutes(t, s.root)
 	}
 	return s
 }

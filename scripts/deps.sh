@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the programs the shop and its tests need are on this machine: redis-server and
-# redis-cli always, and for the tests a running PostgreSQL. Installs from Debian's packages
-# when something is missing (needs root, as on the project's machines).
+# Makes sure the programs the shop and its tests need are on this machine: redis-server,
+# redis-cli and haproxy always, and for the tests a running PostgreSQL. Installs from Debian's
+# packages when something is missing (needs root, as on the project's machines).
 set -euo pipefail
 what=${1:-run}                # run or test
 profile=${2:-local}           # for run: the profile that will run
@@ -25,6 +25,8 @@ apt_install() {
 command -v go >/dev/null || { log "Go is needed: https://go.dev/doc/install"; exit 1; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
 command -v curl >/dev/null || apt_install curl
+# The gateway in front of the shop (scripts/gateway.sh).
+command -v haproxy >/dev/null || apt_install haproxy
 
 need_postgres() {
 	command -v pg_ctlcluster >/dev/null || apt_install postgresql

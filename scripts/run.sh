@@ -126,7 +126,14 @@ for _ in $(seq 1 100); do curl -fs localhost:9096/healthz >/dev/null 2>&1 && bre
 export DAPR_TRUST_ANCHORS NAMESPACE=default
 DAPR_TRUST_ANCHORS=$(cat "$certs/ca.crt")
 
-echo "SK MALL ($profile) is starting: warehouse :8081, order :8082, delivery :8083, mypage :8084 (Ctrl-C stops it)"
+# The one entry point: the gateway on :8080 routes the public paths to the apps and limits each
+# client's rate (scripts/gateway.sh, gateway/haproxy.cfg).
+GATEWAY_TOKEN_KEY=$data/auth/public-key.pem GATEWAY_PIDFILE=$data/gateway.pid \
+	bash scripts/gateway.sh >"$data/gateway.log" 2>&1 &
+pids+=($!)
+
+echo "SK MALL ($profile) is starting on http://localhost:8080 (Ctrl-C stops it)"
+echo "  the services themselves, for debugging: warehouse :8081, order :8082, delivery :8083, mypage :8084"
 echo "Get a token with: make token SUB=alice   (an admin's: make token SUB=ops ROLE=admin)"
 DAPR_RUNTIME_PATH=$runtime "$root/.dapr/bin/dapr" run -f "$runfile" &
 cli_pid=$!

@@ -1,6 +1,6 @@
 // Package devkeys is the local shop's token issuer: an ES256 key pair generated on first use
 // in a folder of the developer's (never committed), the JWKS the services check tokens
-// against, and tokens signed with it.
+// against, the same public key as PEM for the gateway, and tokens signed with it.
 package devkeys
 
 import (
@@ -29,8 +29,9 @@ const (
 	// Audience is the audience the local shop expects in a token (AUTH_AUDIENCE).
 	Audience = "skmall"
 
-	keyFile  = "signing-key.pem"
-	jwksFile = "jwks.json"
+	keyFile    = "signing-key.pem"
+	jwksFile   = "jwks.json"
+	publicFile = "public-key.pem"
 )
 
 // Keys is a signing key and the file holding its public half as a JWKS.
@@ -78,7 +79,10 @@ func Ensure(dir string) (*Keys, error) {
 		}
 	}
 	k := &Keys{key: key, kid: keyID(&key.PublicKey), dir: dir, jwks: filepath.Join(dir, jwksFile)}
-	return k, k.writeJWKS()
+	if err := k.writeJWKS(); err != nil {
+		return nil, err
+	}
+	return k, k.writePublicKey()
 }
 
 // keyID names a key by its public half, so that a regenerated key never shares an id.
@@ -110,6 +114,23 @@ func (k *Keys) writeJWKS() error {
 	}
 	return nil
 }
+
+// writePublicKey saves the public half as PEM, the form the gateway verifies signatures with
+// (it keys its rate limit by the subject of a token only when the signature holds).
+func (k *Keys) writePublicKey() error {
+	der, err := x509.MarshalPKIXPublicKey(&k.key.PublicKey)
+	if err != nil {
+		return fmt.Errorf("encode public key: %w", err)
+	}
+	raw := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	if err := os.WriteFile(k.PublicKeyPath(), raw, 0o644); err != nil { //nolint:gosec // public, read by the gateway
+		return fmt.Errorf("save public key: %w", err)
+	}
+	return nil
+}
+
+// PublicKeyPath is the file holding the public key as PEM (the gateway's GATEWAY_TOKEN_KEY).
+func (k *Keys) PublicKeyPath() string { return filepath.Join(k.dir, publicFile) }
 
 // JWKSPath is the file the services read the public key from (AUTH_JWKS).
 func (k *Keys) JWKSPath() string { return k.jwks }
