@@ -7,7 +7,7 @@ MODULES := contracts platform $(APPS) helm images e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
-.PHONY: run stop clean build tools deps token replay-deadletters manifests images test test-deps lint test-unit test-fuzz test-e2e bench soak
+.PHONY: run stop clean build tools deps token replay-deadletters manifests proto images test test-deps lint test-unit test-fuzz test-e2e bench soak
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -46,6 +46,12 @@ manifests:
 	  --set secrets.generateApiTokens=false --set secrets.existingSecret=skmall-credentials > ../k8s/skmall.yaml
 	@echo "k8s/skmall.yaml rendered"
 
+# The gRPC contracts (contracts/proto): their Go code in contracts/grpc, made with buf and the
+# pinned plugins (scripts/proto-tools.sh). make lint checks both are current.
+proto:
+	@tools=$$(bash scripts/proto-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf generate
+	@echo "contracts/grpc generated"
+
 # The four service images as tarballs in .images/, without Docker (TAG= and REPOSITORY= to
 # override the chart's appVersion and image.repository).
 images:
@@ -65,8 +71,12 @@ test-deps:
 	@bash scripts/dapr-tools.sh >/dev/null
 	@bash scripts/helm-tool.sh >/dev/null
 
-# gofmt, then golangci-lint (go vet among its linters) on every module, with .golangci.yml.
+# gofmt, then golangci-lint (go vet among its linters) on every module, with .golangci.yml;
+# buf lint on the gRPC contracts, whose generated code must be what make proto writes.
 lint:
+	@tools=$$(bash scripts/proto-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf lint && \
+	  out=$$(mktemp -d) && PATH=$$tools:$$PATH buf generate -o "$$out" && \
+	  { diff -r "$$out/grpc" grpc || { rm -rf "$$out"; echo "contracts/grpc is not what the protos make: run make proto"; exit 1; }; } && rm -rf "$$out"
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@lint=$$(bash scripts/lint-tool.sh) && for m in $(MODULES); do (cd $$m && $$lint run --config ../.golangci.yml ./...) || exit 1; done
 

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -17,6 +18,9 @@ import (
 
 // The apps, in start order.
 var appNames = []string{"warehouse", "order", "delivery", "mypage"}
+
+// servesGRPC are the apps with a gRPC API beside REST.
+var servesGRPC = map[string]bool{"order": true, "mypage": true}
 
 var (
 	buildOnce sync.Once
@@ -63,6 +67,7 @@ type App struct {
 	Name         string // as the harness knows it: the app id, or a replica's own name
 	AppID        string
 	URL          string // the app's REST API
+	GRPC         string // the app's gRPC API (host:port), for the apps that serve one
 	DaprHTTP     string // the sidecar's HTTP API
 	port         int
 	daprHTTPPort int
@@ -86,6 +91,9 @@ func (s *Shop) StartApp(name string) {
 	a.port = daprtest.FreePort(s.t)
 	a.daprHTTPPort, a.daprGRPC, a.internal, a.metrics = daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t), daprtest.FreePort(s.t)
 	a.URL = fmt.Sprintf("http://127.0.0.1:%d", a.port)
+	if servesGRPC[a.AppID] {
+		a.GRPC = fmt.Sprintf("127.0.0.1:%d", daprtest.FreePort(s.t))
+	}
 	a.DaprHTTP = fmt.Sprintf("http://127.0.0.1:%d", a.daprHTTPPort)
 	a.DaprToken, a.appToken = randomToken(), randomToken()
 	if s.opts.profiling {
@@ -109,6 +117,9 @@ func (s *Shop) startApp(a *App) {
 	}
 	if a.pprof != 0 {
 		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", a.pprof))
+	}
+	if a.GRPC != "" {
+		env = append(env, "GRPC_PORT="+a.GRPC[strings.LastIndex(a.GRPC, ":")+1:])
 	}
 	// Last, so that a test's variables (AppEnv) win over the harness's.
 	env = append(env, s.opts.appEnv...)

@@ -19,8 +19,8 @@ import (
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
-// runPorts are the fixed ports `make run` listens on: the run file's, plus the gateway's,
-// Sentry's and the local Redis (scripts/run.sh).
+// runPorts are the fixed ports `make run` listens on: the run file's, plus the gateway's, the
+// gRPC APIs' (the apps' defaults), Sentry's and the local Redis (scripts/run.sh).
 func runPorts(t testing.TB, root string) map[string]int {
 	t.Helper()
 	var run struct {
@@ -36,7 +36,8 @@ func runPorts(t testing.TB, root string) map[string]int {
 	if err := yaml.Unmarshal(readFile(t, filepath.Join(root, "dapr.yaml")), &run); err != nil {
 		t.Fatal(err)
 	}
-	ports := map[string]int{"gateway": 8080, "sentry": 3590, "sentry health": 9096, "sentry metrics": 9095, "redis": 6390}
+	ports := map[string]int{"gateway": 8080, "order gRPC": 9082, "mypage gRPC": 9084,
+		"sentry": 3590, "sentry health": 9096, "sentry metrics": 9095, "redis": 6390}
 	for _, a := range run.Apps {
 		for what, p := range map[string]int{"app": a.AppPort, "sidecar HTTP": a.DaprHTTPPort, "sidecar gRPC": a.DaprGRPCPort,
 			"sidecar internal gRPC": a.DaprInternalGRPCPort, "sidecar metrics": a.MetricsPort} {

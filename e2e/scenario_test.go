@@ -106,6 +106,14 @@ func TestScenario(t *testing.T) {
 			}
 			shop.CancelOrder(l, quick.OrderID)
 			shop.CancelOrder(l, third.OrderID)
+			// The same over gRPC, beside REST, through the same stack.
+			dave := shop.PlaceOrderGRPC(l, "dave", "apple", 1)
+			if dave.GetStatus() != "PLACED" {
+				t.Fatalf("dave's order over gRPC: %v", dave)
+			}
+			if o := shop.CancelOrderGRPC(l, dave); o.GetStatus() != "CANCELLED" {
+				t.Fatalf("dave's order cancelled over gRPC: %v", o)
+			}
 
 			// An admin adjusts stock; stock promised to orders cannot be taken away.
 			if r := shop.Call(http.MethodPost, "warehouse", "/products/apple/stock-adjustments", map[string]any{"delta": 5, "reason": "delivery from the farm"}); r.Status != http.StatusOK {

@@ -26,8 +26,8 @@ type Shop struct {
 	// components is the folder the sidecars load their components from: the project's
 	// components/, or a copy a test changed (EditComponents).
 	components string
-	env        []string        // what the sidecars are given: the stores' connection strings
-	gateway    *Gateway        // with ThroughGateway: where Call sends the public paths
+	env        []string // what the sidecars are given: the stores' connection strings
+	gateway    *Gateway // with ThroughGateway: where Call sends the public paths
 	routes     map[string]string
 	redis      *redisServer    // every profile's
 	postgres   *postgresServer // with PrivatePostgres

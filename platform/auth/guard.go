@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"log/slog"
@@ -85,6 +86,23 @@ func (g *Guard) Sidecar(h http.Handler) http.Handler {
 // WriteForbidden answers 403: the caller is known but may not do this.
 func WriteForbidden(w http.ResponseWriter, r *http.Request, detail string) {
 	httpx.WriteProblem(w, r, http.StatusForbidden, "forbidden", "Forbidden", detail)
+}
+
+// ErrForbidden matches the error of Forbidden: a caller who is known but may not do this.
+var ErrForbidden = errors.New("forbidden")
+
+type forbiddenError struct{ detail string }
+
+func (e forbiddenError) Error() string        { return e.detail }
+func (e forbiddenError) Is(target error) bool { return target == ErrForbidden }
+
+// Forbidden is the refusal of a known caller, with a detail the caller may read; a service
+// maps ErrForbidden to its 403 (or gRPC PERMISSION_DENIED) once, like its other errors.
+func Forbidden(detail string) error { return forbiddenError{detail: detail} }
+
+// Verify checks a bearer token and returns whom it speaks for (for doors other than HTTP).
+func (g *Guard) Verify(ctx context.Context, raw string) (Principal, error) {
+	return g.verifier.Verify(ctx, raw)
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -21,12 +21,7 @@ import (
 // Routes adds mypage's routes to r and returns its event handlers. A customer reads only
 // their own page; an admin reads anyone's.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
-	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
-		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
-		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
-		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "My page cannot be shown now",
-			Detail: "The page store is not reachable. Try again in a moment.", RetryAfter: 2},
-	}}
+	errs := httpx.Errors{Log: log, Rules: errorRules()}
 	r.Handle("/mypage/{customerId}/orders", g.Authenticated(ownPage(listOrders(a, errs)))).Methods(http.MethodGet)
 	r.Handle("/mypage/{customerId}/orders/{orderId}", g.Authenticated(ownPage(getOrder(a, errs)))).Methods(http.MethodGet)
 
@@ -68,7 +63,7 @@ func toJSON(r domain.Row) rowJSON {
 func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		customer := mux.Vars(r)["customerId"]
-		rows, next, err := a.Orders(r.Context(), customer, r.URL.Query().Get("cursor"))
+		rows, next, err := pageOrders(r.Context(), a, customer, r.URL.Query().Get("cursor"))
 		if err != nil {
 			errs.Write(w, r, err)
 			return

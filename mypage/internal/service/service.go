@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/gorilla/mux"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/ports"
 	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/grpcx"
 	"github.com/skmall/skmall/platform/svc"
 )
 
@@ -17,6 +19,8 @@ import (
 type Config struct {
 	svc.Base
 	StateStore string `envconfig:"STATE_STORE" default:"mypage-store"`
+	// GRPCPort serves the page over gRPC beside REST (contracts/proto).
+	GRPCPort int `envconfig:"GRPC_PORT" default:"9084"`
 }
 
 // Run runs mypage until ctx ends.
@@ -26,9 +30,15 @@ func Run(ctx context.Context) error {
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
-			handlers := ports.Routes(r, app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore)), d.Guard, d.Events, d.Log)
+			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore))
+			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			return nil, nil
+			errs := ports.GRPCErrors(d.Log)
+			grpcServer := grpcx.NewServer(d.Guard, d.Log)
+			ports.RegisterGRPC(grpcServer, a, errs)
+			return []svc.Worker{{Name: "gRPC", Run: func(ctx context.Context) error {
+				return grpcServer.Serve(ctx, ":"+strconv.Itoa(cfg.GRPCPort), cfg.Drain)
+			}}}, nil
 		},
 	})
 }

@@ -21,27 +21,12 @@ import (
 // Routes adds the order service's routes to r and returns its event handlers. A customer
 // places, reads and cancels only their own orders; an admin reads and cancels anyone's.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
-	errs := httpx.Errors{Log: log, Rules: []httpx.ErrorRule{
-		// The 503s come first: what the store or the warehouse answered may not parse, and then
-		// the error wraps the domain's parse error, which is not the caller's invalid input.
-		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
-			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
-		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
-			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
-		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
-			Detail: "Storing the order failed in a way that leaves open whether it was stored. Send the request again with the same Idempotency-Key to learn its outcome; without a key, look at your orders before ordering again.", RetryAfter: 5},
-		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
-		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
-		{Err: domain.ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
-			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
-		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
-		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
-	}}
+	errs := httpErrors(log)
 
-	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrder(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
+	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrderHandler(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
 	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}", g.Authenticated(getOrder(a, errs))).Methods(http.MethodGet)
-	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrder(a, errs))).Methods(http.MethodPost)
+	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrderHandler(a, errs))).Methods(http.MethodPost)
 	// The warehouse settles, through its sidecar, a reservation that stayed unconfirmed.
 	r.Handle("/internal/orders/{orderId}/settle", g.Sidecar(settleOrder(a, errs))).Methods(http.MethodPost)
 
@@ -84,7 +69,7 @@ func toJSON(o domain.Order) orderJSON {
 	}
 }
 
-func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handler {
+func placeOrderHandler(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handler {
 	type request struct {
 		CustomerID string `json:"customerId"`
 		ProductID  string `json:"productId"`
@@ -96,14 +81,9 @@ func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handl
 			errs.Write(w, r, err)
 			return
 		}
-		// An empty customerId is invalid input, answered as such by the app.
-		if who := auth.FromContext(r.Context()); req.CustomerID != "" && who.Subject != req.CustomerID {
-			auth.WriteForbidden(w, r, "A customer places orders only for themselves: customerId must be the token's subject.")
-			return
-		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		o, created, err := a.PlaceOrder(ctx, app.PlaceOrder{
+		o, created, err := placeOrder(ctx, a, app.PlaceOrder{
 			CustomerID: req.CustomerID, ProductID: req.ProductID, Qty: req.Qty,
 			IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		})
@@ -119,26 +99,14 @@ func placeOrder(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handl
 	})
 }
 
-// callersOrder reads the order the path names, if the caller may act for its customer; when
-// not (or it cannot be read), it has answered and returns false.
-func callersOrder(w http.ResponseWriter, r *http.Request, a *app.App, errs httpx.Errors) (domain.Order, bool) {
-	o, err := a.Order(r.Context(), mux.Vars(r)["orderId"])
-	if err != nil {
-		errs.Write(w, r, err)
-		return o, false
-	}
-	if !auth.FromContext(r.Context()).MayActFor(o.Customer().String()) {
-		auth.WriteForbidden(w, r, "This order belongs to another customer.")
-		return o, false
-	}
-	return o, true
-}
-
 func getOrder(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o, ok := callersOrder(w, r, a, errs); ok {
-			httpx.WriteJSON(w, http.StatusOK, toJSON(o))
+		o, err := callersOrder(r.Context(), a, mux.Vars(r)["orderId"])
+		if err != nil {
+			errs.Write(w, r, err)
+			return
 		}
+		httpx.WriteJSON(w, http.StatusOK, toJSON(o))
 	})
 }
 
@@ -162,15 +130,7 @@ func settleOrder(a *app.App, errs httpx.Errors) http.Handler {
 func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		customer := r.URL.Query().Get("customerId")
-		if customer == "" {
-			errs.Write(w, r, httpx.Invalid("the query parameter customerId is required"))
-			return
-		}
-		if !auth.FromContext(r.Context()).MayActFor(customer) {
-			auth.WriteForbidden(w, r, "A customer lists only their own orders.")
-			return
-		}
-		orders, next, err := a.CustomerOrders(r.Context(), customer, r.URL.Query().Get("cursor"))
+		orders, next, err := customerOrders(r.Context(), a, customer, r.URL.Query().Get("cursor"))
 		if err != nil {
 			errs.Write(w, r, err)
 			return
@@ -179,13 +139,9 @@ func listOrders(a *app.App, errs httpx.Errors) http.Handler {
 	})
 }
 
-func cancelOrder(a *app.App, errs httpx.Errors) http.Handler {
+func cancelOrderHandler(a *app.App, errs httpx.Errors) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, ok := callersOrder(w, r, a, errs)
-		if !ok {
-			return
-		}
-		o, err := a.CancelOrder(r.Context(), o.ID().String())
+		o, err := cancelOrder(r.Context(), a, mux.Vars(r)["orderId"])
 		if err != nil {
 			errs.Write(w, r, err)
 			return

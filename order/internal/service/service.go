@@ -3,6 +3,7 @@ package service
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -12,6 +13,7 @@ import (
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/ports"
 	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/grpcx"
 	"github.com/skmall/skmall/platform/svc"
 )
 
@@ -28,6 +30,8 @@ type Config struct {
 	MaxPlacing int `envconfig:"MAX_PLACING_ORDERS" default:"64"`
 	// An order event no consumer has confirmed within RepublishAfter is published again.
 	RepublishAfter time.Duration `envconfig:"REPUBLISH_AFTER" default:"2m"`
+	// GRPCPort serves the order API over gRPC beside REST (contracts/proto).
+	GRPCPort int `envconfig:"GRPC_PORT" default:"9082"`
 }
 
 // Run runs the order service until ctx ends.
@@ -44,12 +48,21 @@ func Run(ctx context.Context) error {
 				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every),
 				adapters.NewDaprAnnouncer(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now, cfg.RepublishAfter)
-			handlers := ports.Routes(r, a, d.Guard, ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}, d.Events, d.Log)
+			lim := ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}
+			handlers := ports.Routes(r, a, d.Guard, lim, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			return []svc.Worker{svc.Every("republisher", every, func(ctx context.Context) error {
-				_, err := a.RepublishUnconfirmed(ctx)
-				return err
-			}, d.Log)}, nil
+			errs := ports.GRPCErrors(d.Log)
+			grpcServer := grpcx.NewServer(d.Guard, d.Log)
+			ports.RegisterGRPC(grpcServer, a, lim, errs)
+			return []svc.Worker{
+				svc.Every("republisher", every, func(ctx context.Context) error {
+					_, err := a.RepublishUnconfirmed(ctx)
+					return err
+				}, d.Log),
+				{Name: "gRPC", Run: func(ctx context.Context) error {
+					return grpcServer.Serve(ctx, ":"+strconv.Itoa(cfg.GRPCPort), cfg.Drain)
+				}},
+			}, nil
 		},
 	})
 }

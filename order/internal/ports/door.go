@@ -1,0 +1,80 @@
+package ports
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/skmall/skmall/order/internal/app"
+	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/auth"
+	"github.com/skmall/skmall/platform/httpx"
+)
+
+// The rules at the door, the same for every adapter (REST and gRPC): who may do what, and
+// which refusal each error is. Each adapter only translates.
+
+// errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
+// statuses with the slug as the ErrorInfo reason.
+func errorRules() []httpx.ErrorRule {
+	return []httpx.ErrorRule{
+		// The 503s come first: what the store or the warehouse answered may not parse, and then
+		// the error wraps the domain's parse error, which is not the caller's invalid input.
+		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
+			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
+			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
+			Detail: "Storing the order failed in a way that leaves open whether it was stored. Send the request again with the same Idempotency-Key to learn its outcome; without a key, look at your orders before ordering again.", RetryAfter: 5},
+		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: app.ErrUnknownProduct, Status: http.StatusUnprocessableEntity, Slug: "unknown-product", Title: "Unknown product"},
+		{Err: domain.ErrIdempotencyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
+			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
+		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
+		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
+		{Err: auth.ErrForbidden, Status: http.StatusForbidden, Slug: "forbidden", Title: "Forbidden"},
+	}
+}
+
+func httpErrors(log *slog.Logger) httpx.Errors { return httpx.Errors{Log: log, Rules: errorRules()} }
+
+// placeOrder places an order for the caller. An empty customer id is invalid input, answered
+// as such by the app.
+func placeOrder(ctx context.Context, a *app.App, cmd app.PlaceOrder) (domain.Order, bool, error) {
+	if who := auth.FromContext(ctx); cmd.CustomerID != "" && who.Subject != cmd.CustomerID {
+		return domain.Order{}, false, auth.Forbidden("A customer places orders only for themselves: customerId must be the token's subject.")
+	}
+	return a.PlaceOrder(ctx, cmd)
+}
+
+// callersOrder reads an order, if the caller may act for its customer.
+func callersOrder(ctx context.Context, a *app.App, id string) (domain.Order, error) {
+	o, err := a.Order(ctx, id)
+	if err != nil {
+		return o, err
+	}
+	if !auth.FromContext(ctx).MayActFor(o.Customer().String()) {
+		return domain.Order{}, auth.Forbidden("This order belongs to another customer.")
+	}
+	return o, nil
+}
+
+// cancelOrder cancels an order, if the caller may act for its customer.
+func cancelOrder(ctx context.Context, a *app.App, id string) (domain.Order, error) {
+	o, err := callersOrder(ctx, a, id)
+	if err != nil {
+		return o, err
+	}
+	return a.CancelOrder(ctx, o.ID().String())
+}
+
+// customerOrders reads a page of a customer's orders, if the caller may act for them.
+func customerOrders(ctx context.Context, a *app.App, customer, cursor string) ([]domain.Order, string, error) {
+	if customer == "" {
+		return nil, "", httpx.Invalid("customerId is required")
+	}
+	if !auth.FromContext(ctx).MayActFor(customer) {
+		return nil, "", auth.Forbidden("A customer lists only their own orders.")
+	}
+	return a.CustomerOrders(ctx, customer, cursor)
+}

@@ -1,0 +1,193 @@
+// Package grpcx is the gRPC plumbing the services share: a server with the shop's door (the
+// bearer token from the authorization metadata), standard health checking and reflection, and
+// errors mapped to statuses once, from the same rules the REST problems come from. No business
+// rules.
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/skmall/skmall/platform/auth"
+	"github.com/skmall/skmall/platform/httpx"
+)
+
+// Domain is the ErrorInfo domain of every refusal this shop sends.
+const Domain = "skmall.example"
+
+// Server is a gRPC server and its health service.
+type Server struct {
+	*grpc.Server
+	health *health.Server
+	log    *slog.Logger
+}
+
+// NewServer returns a server whose every method but health and reflection needs a valid bearer
+// token (the principal is then in the context, auth.FromContext).
+func NewServer(g *auth.Guard, log *slog.Logger) *Server {
+	s := &Server{health: health.NewServer(), log: log}
+	s.Server = grpc.NewServer(grpc.ChainUnaryInterceptor(recoverer(log), authenticate(g, log)))
+	healthpb.RegisterHealthServer(s.Server, s.health)
+	reflection.Register(s.Server)
+	return s
+}
+
+// Serve serves on addr until ctx ends, then says NOT_SERVING and lets the calls in flight
+// finish (for at most drain).
+func (s *Server) Serve(ctx context.Context, addr string, drain time.Duration) error {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gRPC: %w", err)
+	}
+	s.log.InfoContext(ctx, "listening (gRPC)", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- s.Server.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.health.Shutdown()
+	stopped := make(chan struct{})
+	go func() { s.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(drain):
+		s.Stop()
+	}
+	return nil
+}
+
+// exempt methods answer without a token: health checks and reflection (what grpcurl asks).
+func exempt(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+func authenticate(g *auth.Guard, log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		if exempt(info.FullMethod) {
+			return next(ctx, req)
+		}
+		md, _ := metadata.FromIncomingContext(ctx)
+		var raw string
+		if h := md.Get("authorization"); len(h) == 1 {
+			if scheme, token, ok := strings.Cut(h[0], " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+				raw = token
+			}
+		}
+		if raw == "" {
+			return nil, refusal(codes.Unauthenticated, "unauthenticated", "Send a bearer token in the authorization metadata.", 0)
+		}
+		p, err := g.Verify(ctx, raw)
+		if err != nil {
+			log.InfoContext(ctx, "token refused", "method", info.FullMethod, "err", err)
+			return nil, refusal(codes.Unauthenticated, "invalid-token",
+				"The bearer token is malformed, expired, not yet valid, or not issued for this shop. Get a new one.", 0)
+		}
+		return next(auth.WithPrincipal(ctx, p), req)
+	}
+}
+
+func recoverer(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(ctx, "panic serving a call", "method", info.FullMethod, "panic", p)
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+// Errors maps errors to gRPC statuses with the rules a service's REST adapter answers problems
+// with: the code follows the rule's HTTP status, the ErrorInfo reason its slug.
+type Errors struct {
+	Rules []httpx.ErrorRule
+	Log   *slog.Logger
+}
+
+// Status is the status a call that failed with err answers: the first rule that matches
+// (errors.Is), or INTERNAL without the error's text, which is logged instead.
+func (e Errors) Status(ctx context.Context, method string, err error) error {
+	var bad *httpx.BadRequestError
+	if errors.As(err, &bad) {
+		return refusal(Code(bad.Status), bad.Slug, bad.Detail, 0)
+	}
+	if errors.Is(err, auth.ErrForbidden) {
+		return refusal(codes.PermissionDenied, "forbidden", err.Error(), 0)
+	}
+	for _, rule := range e.Rules {
+		if errors.Is(err, rule.Err) {
+			detail := rule.Detail
+			if detail == "" {
+				detail = err.Error()
+			}
+			if rule.Status >= 500 {
+				e.Log.ErrorContext(ctx, "call failed", "method", method, "code", Code(rule.Status).String(), "err", err)
+			}
+			return refusal(Code(rule.Status), rule.Slug, detail, rule.RetryAfter)
+		}
+	}
+	e.Log.ErrorContext(ctx, "call failed", "method", method, "err", err)
+	return refusal(codes.Internal, "internal", "Something went wrong on our side.", 0)
+}
+
+// Code is the gRPC code of an HTTP status.
+func Code(httpStatus int) codes.Code {
+	switch httpStatus {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity:
+		return codes.InvalidArgument
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusForbidden:
+		return codes.PermissionDenied
+	case http.StatusNotFound:
+		return codes.NotFound
+	case http.StatusConflict:
+		return codes.FailedPrecondition
+	case http.StatusTooManyRequests:
+		return codes.ResourceExhausted
+	case http.StatusServiceUnavailable:
+		return codes.Unavailable
+	default:
+		return codes.Internal
+	}
+}
+
+// Reason is the ErrorInfo reason of a problem slug: out-of-stock is OUT_OF_STOCK.
+func Reason(slug string) string {
+	return strings.ToUpper(strings.ReplaceAll(slug, "-", "_"))
+}
+
+func refusal(code codes.Code, slug, detail string, retryAfter int) error {
+	st := status.New(code, detail)
+	info := &errdetails.ErrorInfo{
+		Reason: Reason(slug), Domain: Domain, Metadata: map[string]string{"type": httpx.ProblemType + slug},
+	}
+	with, err := st.WithDetails(info)
+	if retryAfter > 0 {
+		with, err = st.WithDetails(info, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(retryAfter) * time.Second)})
+	}
+	// A status travels as it is: the client reads its code and details.
+	if err != nil {
+		return st.Err() //nolint:wrapcheck // a gRPC status, not to be wrapped
+	}
+	return with.Err() //nolint:wrapcheck // a gRPC status, not to be wrapped
+}
