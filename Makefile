@@ -47,9 +47,9 @@ manifests:
 	@echo "k8s/skmall.yaml rendered"
 
 # The gRPC contracts (contracts/proto): their Go code in contracts/grpc, made with buf and the
-# pinned plugins (scripts/proto-tools.sh). make lint checks both are current.
+# pinned plugins (scripts/grpc-tools.sh). make lint checks both are current.
 proto:
-	@tools=$$(bash scripts/proto-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf generate
+	@tools=$$(bash scripts/grpc-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf generate
 	@echo "contracts/grpc generated"
 
 # The four service images as tarballs in .images/, without Docker (TAG= and REPOSITORY= to
@@ -70,11 +70,12 @@ test-deps:
 	@bash scripts/deps.sh test
 	@bash scripts/dapr-tools.sh >/dev/null
 	@bash scripts/helm-tool.sh >/dev/null
+	@bash scripts/grpc-tools.sh >/dev/null
 
 # gofmt, then golangci-lint (go vet among its linters) on every module, with .golangci.yml;
 # buf lint on the gRPC contracts, whose generated code must be what make proto writes.
 lint:
-	@tools=$$(bash scripts/proto-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf lint && \
+	@tools=$$(bash scripts/grpc-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf lint && \
 	  out=$$(mktemp -d) && PATH=$$tools:$$PATH buf generate -o "$$out" && \
 	  { diff -r "$$out/grpc" grpc || { rm -rf "$$out"; echo "contracts/grpc is not what the protos make: run make proto"; exit 1; }; } && rm -rf "$$out"
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/skmall/skmall/contracts/grpc/mypagev1"
 	"github.com/skmall/skmall/contracts/grpc/orderv1"
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // grpcConn is a client connection to an app's gRPC API, closed when the test ends.
@@ -301,4 +304,30 @@ func TestRESTAndGRPCAnswerAlike(t *testing.T) {
 		}
 		cancel()
 	}
+
+	// grpcurl, as the README uses it: no proto files, reflection tells it the API.
+	addr := shop.Apps["order"].GRPC
+	if out := grpcurl(t, "-plaintext", addr, "list"); !strings.Contains(out, "skmall.order.v1.OrderService") {
+		t.Errorf("grpcurl list: %s", out)
+	}
+	out := grpcurl(t, "-plaintext", "-H", "authorization: "+shop.As("carol")[1], "-H", "idempotency-key: carol-grpcurl-1",
+		"-d", `{"customerId":"carol","productId":"apple","qty":1}`, addr, "skmall.order.v1.OrderService/PlaceOrder")
+	if !strings.Contains(out, `"status": "PLACED"`) || !strings.Contains(out, `"customerId": "carol"`) {
+		t.Errorf("an order placed with grpcurl: %s", out)
+	}
+}
+
+// grpcurl runs the pinned grpcurl (scripts/grpc-tools.sh) and returns what it printed.
+func grpcurl(t testing.TB, args ...string) string {
+	t.Helper()
+	root := daprtest.RepoRoot(t)
+	tools, err := exec.Command("bash", filepath.Join(root, "scripts", "grpc-tools.sh")).Output()
+	if err != nil {
+		t.Fatalf("grpc-tools: %v", err)
+	}
+	out, err := exec.Command(filepath.Join(strings.TrimSpace(string(tools)), "grpcurl"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("grpcurl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
 }

@@ -2,8 +2,10 @@ package ports
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/skmall/skmall/order/internal/app"
 	"github.com/skmall/skmall/order/internal/domain"
@@ -18,6 +20,8 @@ import (
 // statuses with the slug as the ErrorInfo reason.
 func errorRules() []httpx.ErrorRule {
 	return []httpx.ErrorRule{
+		{Err: errOverloaded, Status: http.StatusServiceUnavailable, Slug: "overloaded", Title: "Too busy right now",
+			Detail: "Too many order requests are in progress. Nothing was ordered; try again in a moment.", RetryAfter: 1},
 		// The 503s come first: what the store or the warehouse answered may not parse, and then
 		// the error wraps the domain's parse error, which is not the caller's invalid input.
 		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
@@ -38,12 +42,36 @@ func errorRules() []httpx.ErrorRule {
 
 func httpErrors(log *slog.Logger) httpx.Errors { return httpx.Errors{Log: log, Rules: errorRules()} }
 
-// placeOrder places an order for the caller. An empty customer id is invalid input, answered
-// as such by the app.
-func placeOrder(ctx context.Context, a *app.App, cmd app.PlaceOrder) (domain.Order, bool, error) {
+// Limits bound the work order placement takes on, through every door together.
+type Limits struct {
+	// PlaceTimeout bounds one order request.
+	PlaceTimeout time.Duration
+	// placing holds a slot per order request in progress (MAX_PLACING_ORDERS); past them the
+	// next requests are refused at once (errOverloaded) instead of queueing.
+	placing chan struct{}
+}
+
+// NewLimits returns the limits of order placement; every door is given the same.
+func NewLimits(placeTimeout time.Duration, maxPlacing int) Limits {
+	return Limits{PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing)}
+}
+
+var errOverloaded = errors.New("too many order requests in progress")
+
+// placeOrder places an order for the caller, if a slot is free. An empty customer id is
+// invalid input, answered as such by the app.
+func placeOrder(ctx context.Context, a *app.App, lim Limits, cmd app.PlaceOrder) (domain.Order, bool, error) {
 	if who := auth.FromContext(ctx); cmd.CustomerID != "" && who.Subject != cmd.CustomerID {
 		return domain.Order{}, false, auth.Forbidden("A customer places orders only for themselves: customerId must be the token's subject.")
 	}
+	select {
+	case lim.placing <- struct{}{}:
+		defer func() { <-lim.placing }()
+	default:
+		return domain.Order{}, false, errOverloaded
+	}
+	ctx, cancel := context.WithTimeout(ctx, lim.PlaceTimeout)
+	defer cancel()
 	return a.PlaceOrder(ctx, cmd)
 }
 

@@ -32,15 +32,13 @@ type orderService struct {
 }
 
 func (s *orderService) PlaceOrder(ctx context.Context, req *orderv1.PlaceOrderRequest) (*orderv1.PlaceOrderResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.lim.PlaceTimeout)
-	defer cancel()
 	var key string
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("idempotency-key"); len(v) > 0 {
 			key = v[0]
 		}
 	}
-	o, created, err := placeOrder(ctx, s.a, app.PlaceOrder{
+	o, created, err := placeOrder(ctx, s.a, s.lim, app.PlaceOrder{
 		CustomerID: req.GetCustomerId(), ProductID: req.GetProductId(), Qty: int(req.GetQty()), IdempotencyKey: key,
 	})
 	if err != nil {

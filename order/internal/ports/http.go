@@ -23,7 +23,7 @@ import (
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
 	errs := httpErrors(log)
 
-	r.Handle("/orders", httpx.Limit(lim.MaxPlacing, 1, g.Authenticated(placeOrderHandler(a, lim.PlaceTimeout, errs)))).Methods(http.MethodPost)
+	r.Handle("/orders", g.Authenticated(placeOrderHandler(a, lim, errs))).Methods(http.MethodPost)
 	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}", g.Authenticated(getOrder(a, errs))).Methods(http.MethodGet)
 	r.Handle("/orders/{orderId}/cancel", g.Authenticated(cancelOrderHandler(a, errs))).Methods(http.MethodPost)
@@ -44,14 +44,6 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *events
 	return handlers
 }
 
-// Limits bound the work POST /orders takes on.
-type Limits struct {
-	// PlaceTimeout bounds one order request.
-	PlaceTimeout time.Duration
-	// MaxPlacing is how many order requests run at once; the next ones get 503 + Retry-After.
-	MaxPlacing int
-}
-
 type orderJSON struct {
 	OrderID    string    `json:"orderId"`
 	CustomerID string    `json:"customerId"`
@@ -69,7 +61,7 @@ func toJSON(o domain.Order) orderJSON {
 	}
 }
 
-func placeOrderHandler(a *app.App, timeout time.Duration, errs httpx.Errors) http.Handler {
+func placeOrderHandler(a *app.App, lim Limits, errs httpx.Errors) http.Handler {
 	type request struct {
 		CustomerID string `json:"customerId"`
 		ProductID  string `json:"productId"`
@@ -81,9 +73,7 @@ func placeOrderHandler(a *app.App, timeout time.Duration, errs httpx.Errors) htt
 			errs.Write(w, r, err)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		o, created, err := placeOrder(ctx, a, app.PlaceOrder{
+		o, created, err := placeOrder(r.Context(), a, lim, app.PlaceOrder{
 			CustomerID: req.CustomerID, ProductID: req.ProductID, Qty: req.Qty,
 			IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		})

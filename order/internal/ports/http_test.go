@@ -38,7 +38,7 @@ func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authte
 	log := slog.New(slog.DiscardHandler)
 	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
-	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	ports.Routes(r, a, guard, ports.NewLimits(10*time.Second, 64), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
 }
 
@@ -168,7 +168,7 @@ func TestUnreadableOrderIsUnavailable(t *testing.T) {
 	stock := adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 2})
 	a := app.New(unreadableStore{}, stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
-	ports.Routes(r, a, guard, ports.Limits{PlaceTimeout: 10 * time.Second, MaxPlacing: 64}, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	ports.Routes(r, a, guard, ports.NewLimits(10*time.Second, 64), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	alice := issuer.Bearer("alice")
 	for _, rec := range []*httptest.ResponseRecorder{
 		authtest.Do(r, http.MethodGet, "/orders/o-1", "", alice),

@@ -48,7 +48,7 @@ func Run(ctx context.Context) error {
 				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every),
 				adapters.NewDaprAnnouncer(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now, cfg.RepublishAfter)
-			lim := ports.Limits{PlaceTimeout: cfg.PlaceTimeout, MaxPlacing: cfg.MaxPlacing}
+			lim := ports.NewLimits(cfg.PlaceTimeout, cfg.MaxPlacing)
 			handlers := ports.Routes(r, a, d.Guard, lim, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			errs := ports.GRPCErrors(d.Log)

@@ -1,0 +1,119 @@
+package ports
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/skmall/skmall/contracts/grpc/orderv1"
+	"github.com/skmall/skmall/order/internal/adapters"
+	"github.com/skmall/skmall/order/internal/app"
+	"github.com/skmall/skmall/order/internal/domain"
+	"github.com/skmall/skmall/platform/auth"
+	"github.com/skmall/skmall/platform/auth/authtest"
+	"github.com/skmall/skmall/platform/eventsub"
+	"github.com/skmall/skmall/platform/value"
+)
+
+// slowStock holds every reservation until released.
+type slowStock struct {
+	*adapters.MemoryStock
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s slowStock) ReserveStock(ctx context.Context, r app.Reservation) (domain.ReservationID, app.Refusal, error) {
+	s.entered <- struct{}{}
+	select {
+	case <-s.release:
+		return s.MemoryStock.ReserveStock(ctx, r)
+	case <-ctx.Done():
+		return domain.ReservationID{}, app.Refusal{}, ctx.Err()
+	}
+}
+
+type noMetrics struct{}
+
+func (noMetrics) OrderPlaced(int)                {}
+func (noMetrics) OrderRefused(string)            {}
+func (noMetrics) OrderCancelled()                {}
+func (noMetrics) Unconfirmed(int, time.Duration) {}
+
+// The bound on order requests in progress holds across the doors: while a REST placement
+// holds the only slot, a gRPC placement is refused at once as overloaded (and the other way).
+func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
+	stock := slowStock{
+		MemoryStock: adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5}),
+		entered:     make(chan struct{}, 8), release: make(chan struct{}),
+	}
+	log := slog.New(slog.DiscardHandler)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
+	lim := NewLimits(10*time.Second, 1)
+	r := mux.NewRouter()
+	guard, issuer := authtest.New(t)
+	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log)}
+	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
+	place := &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}
+
+	// REST holds the slot; gRPC is turned away.
+	done := make(chan int)
+	go func() {
+		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"customerId":"alice","productId":"apple","qty":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", issuer.Bearer("alice"))
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		done <- rec.Code
+	}()
+	<-stock.entered
+	ctx, cancel := context.WithTimeout(alice, 2*time.Second)
+	defer cancel()
+	_, err := grpcDoor.PlaceOrder(ctx, place)
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !hasReason(st, "OVERLOADED") {
+		t.Fatalf("gRPC placement while REST holds the only slot: %v, want UNAVAILABLE OVERLOADED", err)
+	}
+	stock.release <- struct{}{}
+	if code := <-done; code != http.StatusCreated {
+		t.Fatalf("the REST placement: %d", code)
+	}
+
+	// gRPC holds the slot; REST is turned away.
+	go func() {
+		_, err := grpcDoor.PlaceOrder(alice, place)
+		if err != nil {
+			t.Errorf("the gRPC placement: %v", err)
+		}
+		close(done)
+	}()
+	<-stock.entered
+	req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"customerId":"alice","productId":"apple","qty":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", issuer.Bearer("alice"))
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || !strings.Contains(rec.Body.String(), "problems/overloaded") {
+		t.Errorf("REST placement while gRPC holds the only slot: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	stock.release <- struct{}{}
+	<-done
+}
+
+func hasReason(st *status.Status, reason string) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == reason {
+			return true
+		}
+	}
+	return false
+}
