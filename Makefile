@@ -107,10 +107,11 @@ test-fuzz:
 test-e2e: test-deps
 	cd e2e && go test -count=1 -timeout 40m -v ./...
 
-# The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table and
-# writes it (and JSON) to .bench/. make test runs a smoke version of it.
+# The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table (-v:
+# go test shows a passing package's output only then) and writes it (and JSON) to .bench/.
+# make test runs a smoke version of it.
 bench: test-deps
-	cd e2e && SKMALL_BENCH=full go test -count=1 -run '^TestBench$$' -timeout 30m .
+	cd e2e && SKMALL_BENCH=full go test -v -count=1 -run '^TestBench$$' -timeout 30m .
 
 # The soak: two replicas of every service under mixed load with a fault every 15-25 s, then the
 # full invariant audit (make test runs a 90 s version). SOAK=30m for longer.

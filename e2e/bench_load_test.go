@@ -30,6 +30,9 @@ func (b *bench) orders(rate int, warm, dur time.Duration, follow *follower) (lat
 	res := latency{Rate: rate}
 	for r := range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: rate, Per: time.Second}, warm+dur, "orders") {
 		p, ok := b.placedFrom(r)
+		if ok {
+			res.all++
+		}
 		if ok && follow != nil && r.Timestamp.After(from) {
 			follow.maybe(p)
 		}

@@ -28,6 +28,11 @@ type latency struct {
 	P95      float64 `json:"p95Ms"`
 	P99      float64 `json:"p99Ms"`
 	Max      float64 `json:"maxMs"`
+	// CPU per accepted order, from the stage's start until what followed its orders (deliveries,
+	// pages) was done: the cost curve.
+	AppCPUMs     float64 `json:"appCpuMsPerOrder"`
+	SidecarCPUMs float64 `json:"sidecarCpuMsPerOrder"`
+	all          int     // orders accepted over the whole stage, warm-up included
 }
 
 type lag struct {
@@ -101,12 +106,12 @@ func (r benchReport) markdown(plan benchPlan) string {
 	w("")
 	w("%s; %s. Open-loop load on `POST /orders` (one unit of one of %d products for one of %d customers, each with a token).", r.Machine, r.Versions, plan.products, plan.customers)
 	w("")
-	w("**Latency of `POST /orders`** at fixed arrival rates (%s each, after %s of warm-up):", plan.dur, plan.warm)
+	w("**Latency and cost of `POST /orders`** at fixed arrival rates (%s each, after %s of warm-up; each stage starts with nothing left of the one before, and its CPU counts until its deliveries and pages are done):", plan.dur, plan.warm)
 	w("")
-	w("| rate/s | sent | 201 | errors | p50 ms | p95 ms | p99 ms | max ms |")
-	w("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	w("| rate/s | sent | 201 | errors | p50 ms | p95 ms | p99 ms | max ms | CPU ms/order, apps | CPU ms/order, sidecars |")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range r.Latency {
-		w("| %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f |", l.Rate, l.Sent, l.Accepted, l.Errors, l.P50, l.P95, l.P99, l.Max)
+		w("| %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |", l.Rate, l.Sent, l.Accepted, l.Errors, l.P50, l.P95, l.P99, l.Max, l.AppCPUMs, l.SidecarCPUMs)
 	}
 	s := r.Saturation
 	w("")
@@ -157,7 +162,7 @@ func (r benchReport) markdown(plan benchPlan) string {
 	w("")
 	w("Order's events leave through Dapr's outbox, which daprd's metrics do not count: for each event it publishes an intent, writes a marker in the order's transaction, waits a second, reads the marker, publishes the event and deletes the marker.")
 	w("")
-	w("**Baselines in the same run** (%d/s, open loop):", plan.baseRate)
+	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)
 	w("")
 	w("| call | p50 ms | p99 ms | POST /orders p50 is |")
 	w("|---|---:|---:|---:|")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func benchmarking() bool { return os.Getenv("SKMALL_BENCH") == "full" }
 
 func benchPlanFromEnv() benchPlan {
 	if benchmarking() {
-		return benchPlan{full: true, warm: 3 * time.Second, dur: 15 * time.Second, rates: []int{25, 50, 100},
+		return benchPlan{full: true, warm: 3 * time.Second, dur: 15 * time.Second, rates: []int{25, 50, 100, 150},
 			lagRate: 50, satRate: 400, satDur: 30 * time.Second, baseRate: 100, products: 50, customers: 500, lagSampleN: 5}
 	}
 	return benchPlan{warm: 500 * time.Millisecond, dur: 2 * time.Second, rates: []int{10, 20}, lagRate: 20,
@@ -100,18 +101,33 @@ func TestBench(t *testing.T) {
 		procs[i].RSSIdleMB = rssMB(procs[i].pid)
 	}
 
-	// Latency at fixed arrival rates; the lag stage's orders are followed downstream.
+	// Latency and CPU per order at fixed arrival rates (the cost curve: where queueing starts);
+	// the lag stage's orders are followed downstream.
+	cpu := func() (apps, sidecars float64) {
+		for _, p := range procs {
+			if strings.HasSuffix(p.Process, "sidecar") {
+				sidecars += cpuSeconds(p.pid)
+			} else {
+				apps += cpuSeconds(p.pid)
+			}
+		}
+		return apps, sidecars
+	}
 	for _, rate := range plan.rates {
 		var follow *follower
 		if rate == plan.lagRate {
 			follow = b.newFollower()
 		}
+		apps0, sidecars0 := cpu()
 		lat, accepted := b.orders(rate, plan.warm, plan.dur, follow)
-		rep.Latency = append(rep.Latency, lat)
 		if follow != nil {
 			rep.Lag = b.lags(accepted, follow)
 		}
 		b.waitDrained(120 * time.Second)
+		if apps1, sidecars1 := cpu(); lat.all > 0 {
+			lat.AppCPUMs, lat.SidecarCPUMs = (apps1-apps0)*1000/float64(lat.all), (sidecars1-sidecars0)*1000/float64(lat.all)
+		}
+		rep.Latency = append(rep.Latency, lat)
 	}
 
 	// Saturation: offer more than the shop can take and see what it accepts, what keeps up,
@@ -121,16 +137,22 @@ func TestBench(t *testing.T) {
 		b.profiles()
 	}
 
-	// Baselines, in the same run.
+	// Baselines, in the same run, once the shop has caught up (as before each latency stage).
+	b.waitDrained(120 * time.Second)
 	rep.Baselines, rep.PGTxPerS = b.baselines()
 
 	md := rep.markdown(plan)
-	t.Log("\n" + md)
 	if !plan.full {
+		t.Log("\n" + md)
 		// The smoke run checks that every stage produced its figures, nothing more.
 		if len(rep.Latency) != len(plan.rates) || rep.Saturation.Accepted == 0 || len(rep.Lag) != 2 ||
 			len(rep.Baselines) != 4 || rep.Lag[0].Sample == 0 || rep.Lag[1].Sample == 0 {
 			t.Fatalf("the benchmark left a stage empty: %+v", rep)
+		}
+		for _, l := range rep.Latency {
+			if l.AppCPUMs <= 0 || l.SidecarCPUMs <= 0 {
+				t.Fatalf("a latency stage's CPU went uncounted: %+v", l)
+			}
 		}
 		var invoked, published float64
 		for _, w := range rep.Sidecars {
