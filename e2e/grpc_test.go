@@ -69,10 +69,11 @@ func reason(t testing.TB, err error) (codes.Code, string) {
 	return st.Code(), ""
 }
 
-// PlaceOrderGRPC places an order over gRPC, as its customer, and records it.
-func (s *Shop) PlaceOrderGRPC(l *Ledger, customer, productID string, qty int) *orderv1.Order {
+// PlaceOrderGRPC places an order over gRPC, as its customer, with more metadata pairs, and
+// records it.
+func (s *Shop) PlaceOrderGRPC(l *Ledger, customer, productID string, qty int, pairs ...string) *orderv1.Order {
 	s.t.Helper()
-	got, err := orderv1.NewOrderServiceClient(s.grpcConn("order")).PlaceOrder(s.asGRPC(customer),
+	got, err := orderv1.NewOrderServiceClient(s.grpcConn("order")).PlaceOrder(s.asGRPC(customer, pairs...),
 		&orderv1.PlaceOrderRequest{CustomerId: customer, ProductId: productID, Qty: int32(qty)}) //nolint:gosec // small
 	if err != nil {
 		s.t.Fatalf("%s's order over gRPC: %v", customer, err)
@@ -303,6 +304,15 @@ func TestRESTAndGRPCAnswerAlike(t *testing.T) {
 			t.Errorf("%s lists %v over reflection, without %s", app, names, want)
 		}
 		cancel()
+	}
+
+	// Counted like REST requests, by method and code.
+	placed := `method="/skmall.order.v1.OrderService/PlaceOrder"`
+	if ok, short := shop.AppMetric("order", "grpc_requests_total", placed, `code="OK"`), shop.AppMetric("order", "grpc_requests_total", placed, `code="FailedPrecondition"`); ok < 3 || short != 1 {
+		t.Errorf("order counted %v placements OK and %v out of stock over gRPC, want at least 3 and 1", ok, short)
+	}
+	if n := shop.AppMetric("mypage", "grpc_requests_total", `method="/skmall.mypage.v1.MyPageService/ListPageOrders"`, `code="PermissionDenied"`); n != 1 {
+		t.Errorf("mypage counted %v refused page reads over gRPC, want 1", n)
 	}
 
 	// grpcurl, as the README uses it: no proto files, reflection tells it the API.

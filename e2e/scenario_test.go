@@ -107,9 +107,13 @@ func TestScenario(t *testing.T) {
 			shop.CancelOrder(l, quick.OrderID)
 			shop.CancelOrder(l, third.OrderID)
 			// The same over gRPC, beside REST, through the same stack.
-			dave := shop.PlaceOrderGRPC(l, "dave", "apple", 1)
+			const davesTrace = "0af7651916cd43dd8448eb211c80319c"
+			dave := shop.PlaceOrderGRPC(l, "dave", "apple", 1, "traceparent", "00-"+davesTrace+"-b7ad6b7169203331-01")
 			if dave.GetStatus() != "PLACED" {
 				t.Fatalf("dave's order over gRPC: %v", dave)
+			}
+			if !shop.LogContains("order", "order placed", dave.GetOrderId(), `"traceId":"`+davesTrace+`"`) {
+				t.Errorf("order's log has no line of dave's gRPC order %s in his trace", dave.GetOrderId())
 			}
 			if o := shop.CancelOrderGRPC(l, dave); o.GetStatus() != "CANCELLED" {
 				t.Fatalf("dave's order cancelled over gRPC: %v", o)

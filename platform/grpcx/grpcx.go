@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/skmall/skmall/platform/auth"
 	"github.com/skmall/skmall/platform/httpx"
+	"github.com/skmall/skmall/platform/telemetry"
 )
 
 // Domain is the ErrorInfo domain of every refusal this shop sends.
@@ -39,10 +41,11 @@ type Server struct {
 }
 
 // NewServer returns a server whose every method but health and reflection needs a valid bearer
-// token (the principal is then in the context, auth.FromContext).
-func NewServer(g *auth.Guard, log *slog.Logger) *Server {
+// token (the principal is then in the context, auth.FromContext). Each call runs in the trace
+// its traceparent metadata names (or a new one) and is counted in reg, as REST requests are.
+func NewServer(g *auth.Guard, reg prometheus.Registerer, log *slog.Logger) *Server {
 	s := &Server{health: health.NewServer(), log: log}
-	s.Server = grpc.NewServer(grpc.ChainUnaryInterceptor(recoverer(log), authenticate(g, log)))
+	s.Server = grpc.NewServer(grpc.ChainUnaryInterceptor(trace, newRED(reg).measure, recoverer(log), authenticate(g, log)))
 	healthpb.RegisterHealthServer(s.Server, s.health)
 	reflection.Register(s.Server)
 	return s
@@ -102,6 +105,48 @@ func authenticate(g *auth.Guard, log *slog.Logger) grpc.UnaryServerInterceptor {
 		}
 		return next(auth.WithPrincipal(ctx, p), req)
 	}
+}
+
+// trace runs each call in the trace its traceparent metadata names, or in a new one: what the
+// call logs, and the events it causes, carry that trace id (as httpx.Trace does for REST).
+func trace(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if tp := md.Get("traceparent"); len(tp) == 1 {
+		ctx = telemetry.WithTraceparent(ctx, tp[0])
+	}
+	if telemetry.TraceID(ctx) == "" {
+		ctx = telemetry.NewTrace(ctx)
+	}
+	return next(ctx, req)
+}
+
+// red counts and times every call by method and code (the REST side's http_requests_total
+// and http_request_duration_seconds, for gRPC).
+type red struct {
+	calls    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newRED(reg prometheus.Registerer) red {
+	m := red{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "grpc_requests_total", Help: "gRPC calls served, by method and status code.",
+		}, []string{"method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "grpc_request_duration_seconds", Help: "Time to serve a gRPC call, by method.",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"method"}),
+	}
+	reg.MustRegister(m.calls, m.duration)
+	return m
+}
+
+func (m red) measure(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := next(ctx, req)
+	m.calls.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
+	m.duration.WithLabelValues(info.FullMethod).Observe(time.Since(start).Seconds())
+	return resp, err
 }
 
 func recoverer(log *slog.Logger) grpc.UnaryServerInterceptor {

@@ -34,7 +34,7 @@ func Run(ctx context.Context) error {
 			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			errs := ports.GRPCErrors(d.Log)
-			grpcServer := grpcx.NewServer(d.Guard, d.Log)
+			grpcServer := grpcx.NewServer(d.Guard, d.Registry, d.Log)
 			ports.RegisterGRPC(grpcServer, a, errs)
 			return []svc.Worker{{Name: "gRPC", Run: func(ctx context.Context) error {
 				return grpcServer.Serve(ctx, ":"+strconv.Itoa(cfg.GRPCPort), cfg.Drain)

@@ -52,7 +52,7 @@ func Run(ctx context.Context) error {
 			handlers := ports.Routes(r, a, d.Guard, lim, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			errs := ports.GRPCErrors(d.Log)
-			grpcServer := grpcx.NewServer(d.Guard, d.Log)
+			grpcServer := grpcx.NewServer(d.Guard, d.Registry, d.Log)
 			ports.RegisterGRPC(grpcServer, a, lim, errs)
 			return []svc.Worker{
 				svc.Every("republisher", every, func(ctx context.Context) error {
