@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,6 @@ import (
 
 	"github.com/skmall/skmall/contracts/grpc/mypagev1"
 	"github.com/skmall/skmall/contracts/grpc/orderv1"
-	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // grpcConn is a client connection to an app's gRPC API, closed when the test ends.
@@ -327,15 +327,20 @@ func TestRESTAndGRPCAnswerAlike(t *testing.T) {
 	}
 }
 
-// grpcurl runs the pinned grpcurl (scripts/grpc-tools.sh) and returns what it printed.
+// grpcTools is the folder of the pinned grpcurl (scripts/grpc-tools.sh), found once.
+var grpcTools = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("bash", "../scripts/grpc-tools.sh").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
+// grpcurl runs the pinned grpcurl and returns what it printed.
 func grpcurl(t testing.TB, args ...string) string {
 	t.Helper()
-	root := daprtest.RepoRoot(t)
-	tools, err := exec.Command("bash", filepath.Join(root, "scripts", "grpc-tools.sh")).Output()
+	tools, err := grpcTools()
 	if err != nil {
 		t.Fatalf("grpc-tools: %v", err)
 	}
-	out, err := exec.Command(filepath.Join(strings.TrimSpace(string(tools)), "grpcurl"), args...).CombinedOutput()
+	out, err := exec.Command(filepath.Join(tools, "grpcurl"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("grpcurl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/skmall/skmall/platform/auth/devkeys"
 	"github.com/skmall/skmall/platform/daprtest"
 )
 
@@ -140,7 +141,7 @@ func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
 		}
 		if i == 0 {
 			tokensAreTheirAppsOwn(t, data)
-			gatewayServesTheShop(t, root, data)
+			gatewayServesTheShop(t, data)
 		}
 		if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 			t.Fatal(err)
@@ -228,17 +229,19 @@ func shopIsUp(ports map[string]int) error {
 }
 
 // gatewayServesTheShop: localhost:8080 routes a customer's request to the shop, with a token
-// make token prints.
-func gatewayServesTheShop(t *testing.T, root, data string) {
+// signed with the run's key, as make token signs them.
+func gatewayServesTheShop(t *testing.T, data string) {
 	t.Helper()
-	cmd := exec.Command("go", "run", "./platform/cmd/token", "-keys", filepath.Join(data, "auth"), "-sub", "alice")
-	cmd.Dir = root
-	tok, err := cmd.Output()
+	keys, err := devkeys.Ensure(filepath.Join(data, "auth"))
 	if err != nil {
-		t.Fatalf("a token for alice: %v", err)
+		t.Fatal(err)
+	}
+	tok, err := keys.Token("alice", nil, time.Hour)
+	if err != nil {
+		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://localhost:8080/mypage/alice/orders", nil)
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	req.Header.Set("Authorization", "Bearer "+tok)
 	r, err := send(req)
 	if err != nil {
 		t.Fatal(err)

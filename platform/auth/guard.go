@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -38,20 +39,18 @@ func NewGuard(v *Verifier, appToken string, log *slog.Logger) (*Guard, error) {
 // Authenticated lets through requests with a valid bearer token; the handler finds the
 // principal with FromContext.
 func (g *Guard) Authenticated(h http.Handler) http.Handler {
+	rules := httpx.Errors{Rules: Rules, Log: g.log}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
-		if !ok {
+		p, err := g.Principal(r.Context(), r.Header.Get("Authorization"))
+		switch {
+		case errors.Is(err, ErrNoToken):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`"`)
-			httpx.WriteProblem(w, r, http.StatusUnauthorized, "unauthenticated", "Authentication required",
-				"Send a bearer token in the Authorization header.")
-			return
-		}
-		p, err := g.verifier.Verify(r.Context(), raw)
-		if err != nil {
+		case err != nil:
 			g.log.InfoContext(r.Context(), "token refused", "method", r.Method, "path", r.URL.Path, "err", err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+Realm+`", error="invalid_token", error_description="the token is not valid"`)
-			httpx.WriteProblem(w, r, http.StatusUnauthorized, "invalid-token", "Invalid token",
-				"The bearer token is malformed, expired, not yet valid, or not issued for this shop. Get a new one.")
+		}
+		if err != nil {
+			rules.Write(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
@@ -88,25 +87,47 @@ func WriteForbidden(w http.ResponseWriter, r *http.Request, detail string) {
 	httpx.WriteProblem(w, r, http.StatusForbidden, "forbidden", "Forbidden", detail)
 }
 
-// ErrForbidden matches the error of Forbidden: a caller who is known but may not do this.
-var ErrForbidden = errors.New("forbidden")
+// The refusals at the door, whatever the protocol: no bearer token, one that does not verify
+// (the Verifier's ErrInvalidToken), a known caller who may not do this (Forbidden).
+var (
+	ErrNoToken   = errors.New("no bearer token")
+	ErrForbidden = errors.New("forbidden")
+)
+
+// Rules map the refusals at the door to problems (and, through them, gRPC statuses); a
+// service's own error table ends with them.
+var Rules = []httpx.ErrorRule{
+	{Err: ErrNoToken, Status: http.StatusUnauthorized, Slug: "unauthenticated", Title: "Authentication required",
+		Detail: "Send a bearer token: Authorization: Bearer <token> (in gRPC, the authorization metadata)."},
+	{Err: ErrInvalidToken, Status: http.StatusUnauthorized, Slug: "invalid-token", Title: "Invalid token",
+		Detail: "The bearer token is malformed, expired, not yet valid, or not issued for this shop. Get a new one."},
+	{Err: ErrForbidden, Status: http.StatusForbidden, Slug: "forbidden", Title: "Forbidden"},
+}
 
 type forbiddenError struct{ detail string }
 
 func (e forbiddenError) Error() string        { return e.detail }
 func (e forbiddenError) Is(target error) bool { return target == ErrForbidden }
 
-// Forbidden is the refusal of a known caller, with a detail the caller may read; a service
-// maps ErrForbidden to its 403 (or gRPC PERMISSION_DENIED) once, like its other errors.
+// Forbidden is the refusal of a known caller, with a detail the caller may read.
 func Forbidden(detail string) error { return forbiddenError{detail: detail} }
 
-// Verify checks a bearer token and returns whom it speaks for (for doors other than HTTP).
-func (g *Guard) Verify(ctx context.Context, raw string) (Principal, error) {
-	return g.verifier.Verify(ctx, raw)
+// Principal checks the value of an Authorization header (or metadata) and returns whom its
+// bearer token speaks for: ErrNoToken without one, ErrInvalidToken (wrapping why) when it does
+// not verify.
+func (g *Guard) Principal(ctx context.Context, authorization string) (Principal, error) {
+	raw, ok := bearer(authorization)
+	if !ok {
+		return Principal{}, ErrNoToken
+	}
+	p, err := g.verifier.Verify(ctx, raw)
+	if err != nil && !errors.Is(err, ErrInvalidToken) {
+		err = fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	return p, err
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
+func bearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/skmall/skmall/platform/auth"
@@ -83,25 +84,18 @@ func exempt(method string) bool {
 }
 
 func authenticate(g *auth.Guard, log *slog.Logger) grpc.UnaryServerInterceptor {
+	door := Errors{Rules: auth.Rules, Log: log}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		if exempt(info.FullMethod) {
 			return next(ctx, req)
 		}
 		md, _ := metadata.FromIncomingContext(ctx)
-		var raw string
-		if h := md.Get("authorization"); len(h) == 1 {
-			if scheme, token, ok := strings.Cut(h[0], " "); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
-				raw = token
-			}
-		}
-		if raw == "" {
-			return nil, refusal(codes.Unauthenticated, "unauthenticated", "Send a bearer token in the authorization metadata.", 0)
-		}
-		p, err := g.Verify(ctx, raw)
+		p, err := g.Principal(ctx, strings.Join(md.Get("authorization"), ","))
 		if err != nil {
-			log.InfoContext(ctx, "token refused", "method", info.FullMethod, "err", err)
-			return nil, refusal(codes.Unauthenticated, "invalid-token",
-				"The bearer token is malformed, expired, not yet valid, or not issued for this shop. Get a new one.", 0)
+			if !errors.Is(err, auth.ErrNoToken) {
+				log.InfoContext(ctx, "token refused", "method", info.FullMethod, "err", err)
+			}
+			return nil, door.Status(ctx, info.FullMethod, err)
 		}
 		return next(auth.WithPrincipal(ctx, p), req)
 	}
@@ -168,30 +162,14 @@ type Errors struct {
 	Log   *slog.Logger
 }
 
-// Status is the status a call that failed with err answers: the first rule that matches
-// (errors.Is), or INTERNAL without the error's text, which is logged instead.
+// Status is the status a call that failed with err answers: its refusal (httpx.Errors.Refusal)
+// as a gRPC status; a failure of ours is logged.
 func (e Errors) Status(ctx context.Context, method string, err error) error {
-	var bad *httpx.BadRequestError
-	if errors.As(err, &bad) {
-		return refusal(Code(bad.Status), bad.Slug, bad.Detail, 0)
+	p := httpx.Errors{Rules: e.Rules}.Refusal(err)
+	if p.Status >= 500 {
+		e.Log.ErrorContext(ctx, "call failed", "method", method, "code", Code(p.Status).String(), "err", err)
 	}
-	if errors.Is(err, auth.ErrForbidden) {
-		return refusal(codes.PermissionDenied, "forbidden", err.Error(), 0)
-	}
-	for _, rule := range e.Rules {
-		if errors.Is(err, rule.Err) {
-			detail := rule.Detail
-			if detail == "" {
-				detail = err.Error()
-			}
-			if rule.Status >= 500 {
-				e.Log.ErrorContext(ctx, "call failed", "method", method, "code", Code(rule.Status).String(), "err", err)
-			}
-			return refusal(Code(rule.Status), rule.Slug, detail, rule.RetryAfter)
-		}
-	}
-	e.Log.ErrorContext(ctx, "call failed", "method", method, "err", err)
-	return refusal(codes.Internal, "internal", "Something went wrong on our side.", 0)
+	return refusal(Code(p.Status), p.Slug, p.Detail, p.RetryAfter)
 }
 
 // Code is the gRPC code of an HTTP status.
@@ -222,17 +200,16 @@ func Reason(slug string) string {
 }
 
 func refusal(code codes.Code, slug, detail string, retryAfter int) error {
-	st := status.New(code, detail)
-	info := &errdetails.ErrorInfo{
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{
 		Reason: Reason(slug), Domain: Domain, Metadata: map[string]string{"type": httpx.ProblemType + slug},
-	}
-	with, err := st.WithDetails(info)
+	}}
 	if retryAfter > 0 {
-		with, err = st.WithDetails(info, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(retryAfter) * time.Second)})
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(retryAfter) * time.Second)})
 	}
 	// A status travels as it is: the client reads its code and details.
-	if err != nil {
-		return st.Err() //nolint:wrapcheck // a gRPC status, not to be wrapped
+	st := status.New(code, detail)
+	if with, err := st.WithDetails(details...); err == nil {
+		st = with
 	}
-	return with.Err() //nolint:wrapcheck // a gRPC status, not to be wrapped
+	return st.Err() //nolint:wrapcheck // a gRPC status, not to be wrapped
 }

@@ -94,39 +94,3 @@ func TestErrorsMapDomainErrorsOnce(t *testing.T) {
 		}
 	}
 }
-
-func TestLimitRefusesBeyondCapacity(t *testing.T) {
-	t.Parallel()
-	release := make(chan struct{})
-	entered := make(chan struct{}, 2)
-	h := httpx.Limit(2, 1, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		entered <- struct{}{}
-		<-release
-	}))
-	done := make(chan int, 2)
-	for range 2 {
-		go func() {
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/orders", nil))
-			done <- rec.Code
-		}()
-	}
-	<-entered
-	<-entered
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/orders", nil))
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
-		t.Fatalf("third request while two are in progress: %d %q", rec.Code, rec.Header().Get("Retry-After"))
-	}
-	close(release)
-	for range 2 {
-		if code := <-done; code != http.StatusOK {
-			t.Fatalf("a request within capacity: %d", code)
-		}
-	}
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/orders", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("after the others finished: %d", rec.Code)
-	}
-}

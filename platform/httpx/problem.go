@@ -57,31 +57,34 @@ type Errors struct {
 	Log   *slog.Logger
 }
 
-// Write answers with the problem of the first rule that matches err (errors.Is), or with a
-// 500 that does not leak the error text, which is logged instead.
-func (e Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
+// Refusal is what the caller is told of err, whatever the protocol: a bad request's own
+// problem, the first rule that matches (errors.Is; the error's text as the detail unless the
+// rule has one), or a 500 that does not leak the error's text.
+func (e Errors) Refusal(err error) ErrorRule {
 	var bad *BadRequestError
 	if errors.As(err, &bad) {
-		WriteProblem(w, r, bad.Status, bad.Slug, bad.Title, bad.Detail)
-		return
+		return ErrorRule{Err: err, Status: bad.Status, Slug: bad.Slug, Title: bad.Title, Detail: bad.Detail}
 	}
 	for _, rule := range e.Rules {
 		if errors.Is(err, rule.Err) {
-			detail := rule.Detail
-			if detail == "" {
-				detail = err.Error()
+			if rule.Detail == "" {
+				rule.Detail = err.Error()
 			}
-			if rule.RetryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(rule.RetryAfter))
-			}
-			if rule.Status >= 500 {
-				e.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", rule.Status, "err", err)
-			}
-			WriteProblem(w, r, rule.Status, rule.Slug, rule.Title, detail)
-			return
+			return rule
 		}
 	}
-	e.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", 500, "err", err)
-	WriteProblem(w, r, http.StatusInternalServerError, "internal", "Internal error",
-		"Something went wrong on our side. Try again later; if it persists, contact support.")
+	return ErrorRule{Err: err, Status: http.StatusInternalServerError, Slug: "internal", Title: "Internal error",
+		Detail: "Something went wrong on our side. Try again later; if it persists, contact support."}
+}
+
+// Write answers with err's problem (Refusal); a 5xx's error is logged.
+func (e Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
+	p := e.Refusal(err)
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	if p.Status >= 500 {
+		e.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	}
+	WriteProblem(w, r, p.Status, p.Slug, p.Title, p.Detail)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -65,22 +64,4 @@ func Serve(ctx context.Context, srv *http.Server, sd Shutdown, log *slog.Logger)
 	}
 	log.InfoContext(sctx, "stopped")
 	return nil
-}
-
-// Limit lets at most n requests through h at a time and refuses the rest at once with 503
-// and Retry-After: under overload a caller learns to come back instead of queueing behind
-// work the service cannot finish in time.
-func Limit(n, retryAfterSeconds int, h http.Handler) http.Handler {
-	slots := make(chan struct{}, n)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-			h.ServeHTTP(w, r)
-		default:
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-			WriteProblem(w, r, http.StatusServiceUnavailable, "overloaded", "Too busy right now",
-				"Too many requests are in progress. Nothing was done; try again in a moment.")
-		}
-	})
 }

@@ -354,3 +354,11 @@ func (s *MemoryStock) Holders() []domain.ReservationID {
 	}
 	return out
 }
+
+// DiscardMetrics is app.Metrics that counts nothing.
+type DiscardMetrics struct{}
+
+func (DiscardMetrics) OrderPlaced(int)                {}
+func (DiscardMetrics) OrderRefused(string)            {}
+func (DiscardMetrics) OrderCancelled()                {}
+func (DiscardMetrics) Unconfirmed(int, time.Duration) {}

@@ -19,7 +19,7 @@ import (
 // errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
 // statuses with the slug as the ErrorInfo reason.
 func errorRules() []httpx.ErrorRule {
-	return []httpx.ErrorRule{
+	return append([]httpx.ErrorRule{
 		{Err: errOverloaded, Status: http.StatusServiceUnavailable, Slug: "overloaded", Title: "Too busy right now",
 			Detail: "Too many order requests are in progress. Nothing was ordered; try again in a moment.", RetryAfter: 1},
 		// The 503s come first: what the store or the warehouse answered may not parse, and then
@@ -36,8 +36,7 @@ func errorRules() []httpx.ErrorRule {
 			Detail: "This Idempotency-Key was used for a different order. Use a new key for a new order."},
 		{Err: domain.ErrUnknownOrder, Status: http.StatusNotFound, Slug: "unknown-order", Title: "Unknown order"},
 		{Err: app.ErrOutOfStock, Status: http.StatusConflict, Slug: "out-of-stock", Title: "Out of stock"},
-		{Err: auth.ErrForbidden, Status: http.StatusForbidden, Slug: "forbidden", Title: "Forbidden"},
-	}
+	}, auth.Rules...)
 }
 
 func httpErrors(log *slog.Logger) httpx.Errors { return httpx.Errors{Log: log, Rules: errorRules()} }

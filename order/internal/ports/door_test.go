@@ -42,13 +42,6 @@ func (s slowStock) ReserveStock(ctx context.Context, r app.Reservation) (domain.
 	}
 }
 
-type noMetrics struct{}
-
-func (noMetrics) OrderPlaced(int)                {}
-func (noMetrics) OrderRefused(string)            {}
-func (noMetrics) OrderCancelled()                {}
-func (noMetrics) Unconfirmed(int, time.Duration) {}
-
 // The bound on order requests in progress holds across the doors: while a REST placement
 // holds the only slot, a gRPC placement is refused at once as overloaded (and the other way).
 func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
@@ -57,7 +50,7 @@ func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
 		entered:     make(chan struct{}, 8), release: make(chan struct{}),
 	}
 	log := slog.New(slog.DiscardHandler)
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	lim := NewLimits(10*time.Second, 1)
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)

@@ -3,7 +3,6 @@ package ports
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -82,8 +81,6 @@ func toProto(o domain.Order) *orderv1.Order {
 	return &orderv1.Order{
 		OrderId: o.ID().String(), CustomerId: o.Customer().String(), ProductId: o.Product().String(),
 		Qty: int32(o.Qty().Int()), Status: o.Status().String(), //nolint:gosec // a quantity is far below 2^31
-		CreateTime: stamp(o.CreatedAt()), UpdateTime: stamp(o.UpdatedAt()),
+		CreateTime: timestamppb.New(o.CreatedAt()), UpdateTime: timestamppb.New(o.UpdatedAt()),
 	}
 }
-
-func stamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

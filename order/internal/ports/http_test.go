@@ -26,17 +26,10 @@ import (
 
 func pid(s string) domain.ProductID { return value.Must(domain.ParseProductID(s)) }
 
-type noMetrics struct{}
-
-func (noMetrics) OrderPlaced(int)                {}
-func (noMetrics) OrderRefused(string)            {}
-func (noMetrics) OrderCancelled()                {}
-func (noMetrics) Unconfirmed(int, time.Duration) {}
-
 func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
 	log := slog.New(slog.DiscardHandler)
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
+	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.NewLimits(10*time.Second, 64), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer
@@ -166,7 +159,7 @@ func TestUnreadableOrderIsUnavailable(t *testing.T) {
 	r := mux.NewRouter()
 	log := slog.New(slog.DiscardHandler)
 	stock := adapters.NewMemoryStock(map[domain.ProductID]int{pid("apple"): 2})
-	a := app.New(unreadableStore{}, stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, noMetrics{}, log, time.Now, time.Minute)
+	a := app.New(unreadableStore{}, stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.NewLimits(10*time.Second, 64), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	alice := issuer.Bearer("alice")
