@@ -3,7 +3,7 @@
 #   make test   every test: unit, contract and end-to-end on real sidecars, every profile
 SHELL   := /bin/bash
 APPS    := warehouse order delivery mypage
-MODULES := contracts platform $(APPS) helm images e2e
+MODULES := contracts platform $(APPS) kafka helm images e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
 
@@ -18,6 +18,7 @@ stop:
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
 	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
 	@pkill -f '^[^ ]*sentry --config components/sentry/' 2>/dev/null || true
+	@pkill -f '^bin/kafka -port 19092 ' 2>/dev/null || true
 	@pkill -f '^haproxy -db -f gateway/haproxy.cfg -p $(CURDIR)/.data/gateway.pid' 2>/dev/null || true
 	@redis-cli -p $(REDIS_PORT) shutdown >/dev/null 2>&1 || true
 	@echo "stopped"

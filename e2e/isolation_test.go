@@ -55,9 +55,17 @@ func faultIsolation(t *testing.T, profile string) {
 }
 
 // TestScaleOut runs two replicas of delivery (two app and sidecar pairs, one app id): they
-// share the orders between them, every order gets exactly one delivery, and both did work.
+// share the orders between them, every order gets exactly one delivery, and both did work. On
+// every profile: each broker shares one app's messages out its own way (a Redis consumer
+// group, one RabbitMQ queue, a Kafka consumer group's partitions).
 func TestScaleOut(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
+	for _, profile := range profiles() {
+		t.Run(profile, func(t *testing.T) { scaleOut(t, profile) })
+	}
+}
+
+func scaleOut(t *testing.T, profile string) {
+	shop := StartShop(t, profile)
 	shop.StartReplica("delivery", "delivery-2")
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 200)

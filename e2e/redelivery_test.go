@@ -33,9 +33,15 @@ func event(t contracts.EventType, o order) contracts.Event {
 }
 
 // TestRedeliveryAndReordering publishes duplicates and events in the wrong order through Dapr:
-// every consumer ends in the right state, and no duplicate changes anything.
+// every consumer ends in the right state, and no duplicate changes anything. On every profile.
 func TestRedeliveryAndReordering(t *testing.T) {
-	shop := StartShop(t, profiles()[0])
+	for _, profile := range profiles() {
+		t.Run(profile, func(t *testing.T) { redeliveryAndReordering(t, profile) })
+	}
+}
+
+func redeliveryAndReordering(t *testing.T, profile string) {
+	shop := StartShop(t, profile)
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)
 

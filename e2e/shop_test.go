@@ -30,6 +30,7 @@ type Shop struct {
 	gateway    *Gateway // with ThroughGateway: where Call sends the public paths
 	routes     map[string]string
 	redis      *redisServer    // every profile's
+	kafka      *proc           // the kafka profile's broker
 	postgres   *postgresServer // with PrivatePostgres
 }
 
@@ -130,6 +131,9 @@ func (s *Shop) stopAll() {
 		}
 	}
 	wg.Wait()
+	if s.kafka != nil {
+		s.kafka.stop()
+	}
 	if s.redis != nil && s.redis.proc != nil {
 		s.redis.proc.stop()
 	}

@@ -35,6 +35,7 @@ var knownProfiles = []profile{
 	{name: "local", stores: []store{sqliteFiles}},
 	{name: "postgres-redis", stores: []store{postgresDatabases}},
 	{name: "rabbitmq", stores: []store{sqliteFiles, rabbitmqVhost}},
+	{name: "kafka", stores: []store{sqliteFiles, kafkaBroker}},
 }
 
 // The apps whose state the postgres-redis profile keeps in PostgreSQL, a database each; the
@@ -120,6 +121,20 @@ func postgresDatabases(s *Shop, o options) []string {
 func rabbitmqVhost(s *Shop, _ options) []string {
 	return []string{"SKMALL_RABBITMQ_URL=" + createVhost(s.t)}
 }
+
+// kafkaBroker gives the shop a Kafka broker of its own: the stand-in (kafka/), its topics and
+// committed offsets kept in the shop's folder. It has as many partitions per topic as the
+// local one (make run), so that consumers of one group share them as they would there.
+func kafkaBroker(s *Shop, _ options) []string {
+	port := daprtest.FreePort(s.t)
+	s.kafka = start(s.t, "kafka", s.dir, nil, filepath.Join(binDir, "kafka"),
+		"-port", strconv.Itoa(port), "-partitions", strconv.Itoa(kafkaPartitions), "-data", filepath.Join(s.dir, "kafka"))
+	daprtest.Eventually(s.t, 20*time.Second, "the Kafka stand-in to listen", func() error { return dial(port) })
+	return []string{"SKMALL_KAFKA_BROKERS=127.0.0.1:" + strconv.Itoa(port)}
+}
+
+// kafkaPartitions is how many partitions scripts/run.sh gives every topic.
+const kafkaPartitions = 16
 
 // proxy puts a FaultProxy, kept in Shop.Proxies under app, in front of the server url points at
 // and returns the URL through the proxy.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -18,8 +19,11 @@ type daprObject struct {
 	Spec struct {
 		Type     string `json:"type"`
 		Metadata []struct {
-			Name  string `json:"name"`
-			Value string `json:"value"`
+			Name         string `json:"name"`
+			Value        string `json:"value"`
+			SecretKeyRef *struct {
+				Key string `json:"key"`
+			} `json:"secretKeyRef"`
 		} `json:"metadata"`
 		Topic           string `json:"topic"`
 		DeadLetterTopic string `json:"deadLetterTopic"`
@@ -74,6 +78,22 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 				if _, ok := o.meta("maxLenApprox"); !ok {
 					t.Errorf("%s: no maxLenApprox; the streams would never be trimmed", where)
 				}
+			case o.Kind == "Component" && o.Spec.Type == "pubsub.kafka":
+				// Each app id its own consumer group (replicas share it); a new group starts at
+				// the oldest message; a message the app could not take is retried, not skipped.
+				for k, want := range map[string]string{"initialOffset": "oldest", "consumeRetryEnabled": "true"} {
+					if v, _ := o.meta(k); v != want {
+						t.Errorf("%s: %s is %q, want %q", where, k, v, want)
+					}
+				}
+				if v, _ := o.meta("consumerGroup"); !strings.HasPrefix(v, "{appID}") {
+					t.Errorf("%s: consumerGroup is %q, want one per app id ({appID})", where, v)
+				}
+				if v, _ := o.meta("maxMessageBytes"); o.Metadata.Name == "pubsub" {
+					if n, err := strconv.Atoi(v); err != nil || n < 1024 {
+						t.Errorf("%s: maxMessageBytes is %q, want a number of bytes", where, v)
+					}
+				}
 			case o.Kind == "Component" && o.Spec.Type == "pubsub.rabbitmq":
 				for k, want := range map[string]string{"durable": "true", "deletedWhenUnused": "false", "requeueInFailure": "true"} {
 					if v, _ := o.meta(k); v != want {
@@ -82,5 +102,44 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestKafkaCredentialsComeFromTheSecret renders the chart's Kafka components with SASL and TLS:
+// the user, password and CA come from the Secret, never from values, and TLS is on.
+func TestKafkaCredentialsComeFromTheSecret(t *testing.T) {
+	out := runHelm(t, "template", "shop", "skmall", "--set", "pubsub.type=kafka",
+		"--set", "pubsub.kafka.authType=password", "--set", "pubsub.kafka.tls=true")
+	var kafka int
+	for _, doc := range splitYAML(t, out) {
+		var o daprObject
+		if err := yaml.Unmarshal(doc, &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.Kind != "Component" || o.Spec.Type != "pubsub.kafka" {
+			continue
+		}
+		kafka++
+		refs := map[string]string{}
+		for _, m := range o.Spec.Metadata {
+			if m.SecretKeyRef != nil {
+				refs[m.Name] = m.SecretKeyRef.Key
+			}
+		}
+		fromSecret := map[string]string{ //nolint:gosec // G101: names of Secret keys, not credentials
+			"brokers": "KAFKA_BROKERS", "saslUsername": "KAFKA_SASL_USERNAME", "saslPassword": "KAFKA_SASL_PASSWORD", "caCert": "KAFKA_CA_CERT"}
+		for name, key := range fromSecret {
+			if refs[name] != key {
+				t.Errorf("%s: %s comes from %q, want the Secret's %s", o.Metadata.Name, name, refs[name], key)
+			}
+		}
+		for k, want := range map[string]string{"authType": "password", "disableTls": "false"} {
+			if v, _ := o.meta(k); v != want {
+				t.Errorf("%s: %s is %q, want %q", o.Metadata.Name, k, v, want)
+			}
+		}
+	}
+	if kafka != 2 {
+		t.Fatalf("%d Kafka components, want pubsub and outbox", kafka)
 	}
 }

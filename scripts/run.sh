@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole shop, in the foreground, until Ctrl-C, SIGINT or SIGTERM (from a
 # terminal, a script or a supervisor). PROFILE picks the component set (local by default;
-# postgres-redis or rabbitmq), the apps do not know which. SKMALL_DATA moves the data folder
+# postgres-redis, rabbitmq or kafka), the apps do not know which. SKMALL_DATA moves the data folder
 # (.data by default).
 set -euo pipefail
 
@@ -69,6 +69,16 @@ postgres-redis)
 	done ;;
 rabbitmq)
 	export SKMALL_RABBITMQ_URL=${SKMALL_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/} ;;
+kafka)
+	# Without SKMALL_KAFKA_BROKERS, the Kafka stand-in (kafka/, a protocol-level broker, not a
+	# Kafka cluster) on :19092, its topics and offsets in the data folder.
+	if [ -z "${SKMALL_KAFKA_BROKERS:-}" ]; then
+		(cd kafka && go build -o ../bin/kafka .)
+		bin/kafka -port 19092 -partitions 16 -data "$data/kafka" >"$data/kafka.log" 2>&1 &
+		pids+=($!)
+		for _ in $(seq 1 100); do (echo >/dev/tcp/127.0.0.1/19092) 2>/dev/null && break; sleep 0.1; done
+		export SKMALL_KAFKA_BROKERS=127.0.0.1:19092
+	fi ;;
 esac
 
 # Tokens at the edge: the services check them against the local signing key's JWKS, made on

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/skmall/skmall/platform/daprtest"
+)
+
+// What each app consumes on the Kafka profile: its consumer group (the app id) and its topics.
+var kafkaGroups = map[string][]string{
+	"order":     {"deliveries"},
+	"warehouse": {"orders", "deliveries"},
+	"delivery":  {"orders"},
+	"mypage":    {"orders", "deliveries"},
+}
+
+// TestKafkaConsumerGroups looks at the broker itself for what the other tests see only through
+// the apps: every app id is one consumer group; two replicas of delivery split the orders
+// topic's partitions between them; and once the shop is quiet every group has committed every
+// message of its topics (lag 0), so nothing was skipped and nothing is left to deliver again.
+func TestKafkaConsumerGroups(t *testing.T) {
+	if !slices.Contains(profiles(), "kafka") {
+		t.Skip("the kafka profile is not among SKMALL_E2E_PROFILES")
+	}
+	shop := StartShop(t, "kafka")
+	shop.StartReplica("delivery", "delivery-2")
+	l := newLedger()
+	shop.RegisterProduct(l, "apple", 100)
+	var placed []order
+	for i := range 24 {
+		o, r := shop.PlaceOrder(l, fmt.Sprintf("c%d", i%5), "apple", 1+i%3)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
+		}
+		placed = append(placed, o)
+	}
+	for _, o := range placed[:6] {
+		shop.CancelOrder(l, o.OrderID)
+	}
+	shop.WaitConverged(l, 90*time.Second)
+
+	adm := shop.kafkaAdmin()
+	ctx := context.Background()
+	groups := make([]string, 0, len(kafkaGroups))
+	for g := range kafkaGroups {
+		groups = append(groups, g)
+	}
+	daprtest.Eventually(t, 30*time.Second, "every group to have committed every message", func() error {
+		lags, err := adm.Lag(ctx, groups...)
+		if err != nil {
+			return err
+		}
+		for group, topics := range kafkaGroups {
+			lag, ok := lags[group]
+			if !ok {
+				return fmt.Errorf("no consumer group %q", group)
+			}
+			if err := lag.Error(); err != nil {
+				return fmt.Errorf("group %s: %w", group, err)
+			}
+			for _, topic := range topics {
+				var committed int64
+				for _, p := range lag.Lag[topic] {
+					if p.Err != nil || p.Lag != 0 {
+						return fmt.Errorf("group %s, %s/%d: committed %d of %d (%v)", group, topic, p.Partition, p.Commit.At, p.End.Offset, p.Err)
+					}
+					committed += max(p.Commit.At, 0)
+				}
+				if committed == 0 {
+					return fmt.Errorf("group %s has committed nothing of %s", group, topic)
+				}
+			}
+		}
+		return nil
+	})
+
+	described, err := adm.DescribeGroups(ctx, "delivery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := described["delivery"].Members
+	if len(members) != 2 {
+		t.Fatalf("delivery's group has %d members, want its two replicas", len(members))
+	}
+	seen := map[int32]string{}
+	for _, m := range members {
+		assigned, ok := m.Assigned.AsConsumer()
+		if !ok {
+			t.Fatalf("member %s has no consumer assignment", m.ClientID)
+		}
+		var mine []int32
+		for _, a := range assigned.Topics {
+			if a.Topic == "orders" {
+				mine = append(mine, a.Partitions...)
+			}
+		}
+		if len(mine) == 0 {
+			t.Fatalf("replica %s (%s) was given no partition of orders", m.MemberID, m.ClientHost)
+		}
+		for _, p := range mine {
+			if other, dup := seen[p]; dup {
+				t.Fatalf("partition %d of orders is given to %s and %s", p, other, m.MemberID)
+			}
+			seen[p] = m.MemberID
+		}
+	}
+	if len(seen) != kafkaPartitions {
+		t.Fatalf("the replicas hold %d of the %d partitions of orders", len(seen), kafkaPartitions)
+	}
+}
+
+// kafkaAdmin is an admin client of the shop's Kafka broker.
+func (s *Shop) kafkaAdmin() *kadm.Client {
+	s.t.Helper()
+	brokers := strings.Split(s.envValue("SKMALL_KAFKA_BROKERS"), ",")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
