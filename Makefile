@@ -6,8 +6,15 @@ APPS    := warehouse order delivery mypage
 MODULES := contracts platform $(APPS) kafka helm images e2e
 PROFILE ?= local
 REDIS_PORT ?= 6390
+# mypage's implementation, for make run and the end-to-end suite: go (the default) or ts, the
+# TypeScript one in mypage-ts/ on Node.js 20.
+MYPAGE ?= go
+ifeq ($(filter $(MYPAGE),go ts),)
+$(error MYPAGE=$(MYPAGE): want go (the default) or ts)
+endif
+export MYPAGE
 
-.PHONY: run stop clean build tools deps token replay-deadletters manifests proto images test test-deps lint test-unit test-fuzz test-e2e bench soak
+.PHONY: run stop clean build tools deps token replay-deadletters manifests proto images test test-deps lint test-unit test-mypage-ts test-fuzz test-e2e bench soak
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -16,6 +23,7 @@ stop:
 	@pkill -TERM -f '^bash scripts/run\.sh' 2>/dev/null && sleep 3 || true
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
+	@pkill -f '^node $(CURDIR)/mypage-ts/dist/main\.js$$' 2>/dev/null || true
 	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
 	@pkill -f '^[^ ]*sentry --config components/sentry/' 2>/dev/null || true
 	@pkill -f '^bin/kafka -port 19092 ' 2>/dev/null || true
@@ -35,6 +43,11 @@ tools:
 build:
 	@mkdir -p bin
 	@for app in $(APPS); do (cd $$app && go build -o ../bin/$$app .) || exit 1; done
+# With MYPAGE=ts, the TypeScript mypage too: npm ci only when package-lock.json is newer than
+# what it last installed.
+ifeq ($(MYPAGE),ts)
+	@cd mypage-ts && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci; } && npm run build
+endif
 
 # A token the local shop accepts: make token SUB=alice, or SUB=ops ROLE=admin. The signing key
 # is made on first use in .data/auth (never committed).
@@ -53,7 +66,7 @@ proto:
 	@tools=$$(bash scripts/grpc-tools.sh) && cd contracts && PATH=$$tools:$$PATH buf generate
 	@echo "contracts/grpc generated"
 
-# The four service images as tarballs in .images/, without Docker (TAG= and REPOSITORY= to
+# The service images (mypage's in Go and in TypeScript) as tarballs in .images/, without Docker (TAG= and REPOSITORY= to
 # override the chart's appVersion and image.repository).
 images:
 	go run ./images -out .images $(if $(TAG),-tag $(TAG)) $(if $(REPOSITORY),-repository $(REPOSITORY))
@@ -84,10 +97,14 @@ lint:
 
 # Unit tests, the adapters' contract suites against a real daprd and real stores, and the
 # Helm chart's (lint, strict rendering, CRD schemas, alert unit tests, k8s/ up to date).
-test-unit: test-deps
+test-unit: test-deps test-mypage-ts
 	@for m in contracts platform $(APPS); do (cd $$m && go test -race -count=1 ./...) || exit 1; done
 	@cd helm && go test -count=1 ./...
 	@cd images && go test -count=1 ./...
+
+# The TypeScript mypage's unit tests (node's test runner).
+test-mypage-ts: test-deps
+	@cd mypage-ts && npm ci && npm test
 
 # A short run of each fuzz test (module:package:test) on top of its committed seeds: 60,000
 # inputs each (2 to 15 seconds here). A run bounded by time can end, when the deadline falls while
@@ -104,9 +121,16 @@ test-fuzz:
 	@for f in $(FUZZ); do IFS=: read -r mod pkg fn <<<"$$f"; \
 	  (cd $$mod && go test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg) || exit 1; done
 
-# The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile.
+# The whole shop on real sidecars: the scenario, the invariants and the faults, on every profile;
+# then the tests that exercise mypage once more, with the TypeScript mypage in place of the Go one,
+# on the two stores mypage is kept in (SQLite, Redis).
+MYPAGE_TESTS := TestScenario TestRedeliveryAndReordering TestFaultIsolation TestEveryDoorIsLocked TestOwnership \
+	TestBadInput TestLongHistoriesComeInPages TestPoisonEventsAreDeadLettered TestRESTAndGRPCAnswerAlike
+# One space, to join the names with |.
+space := $(subst ,, )
 test-e2e: test-deps
-	cd e2e && go test -count=1 -timeout 40m -v ./...
+	cd e2e && MYPAGE=go go test -count=1 -timeout 40m -v ./...
+	cd e2e && MYPAGE=ts SKMALL_E2E_PROFILES=local,postgres-redis go test -count=1 -timeout 40m -v -run '^($(subst $(space),|,$(MYPAGE_TESTS)))$$' ./...
 
 # The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table (-v:
 # go test shows a passing package's output only then) and writes it (and JSON) to .bench/.

@@ -25,16 +25,32 @@ var servesGRPC = map[string]bool{"order": true, "mypage": true}
 var (
 	buildOnce sync.Once
 	binDir    string
+	mypageTS  string // the TypeScript mypage's entry point, with MYPAGE=ts
 	daprdPath string
 	buildErr  error
 )
 
 // build compiles the four apps once per test binary and finds daprd (building the pinned
-// version if this machine has none).
+// version if this machine has none). With MYPAGE=ts it also builds the TypeScript mypage
+// (mypage-ts/), which then runs in place of the Go one; MYPAGE=go is the default.
 func build(t testing.TB) {
 	t.Helper()
 	buildOnce.Do(func() {
 		root := daprtest.RepoRoot(t)
+		switch impl := os.Getenv("MYPAGE"); impl {
+		case "", "go":
+		case "ts":
+			cmd := exec.Command("sh", "-c", "npm ci && npm run build")
+			cmd.Dir = filepath.Join(root, "mypage-ts")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build mypage-ts (npm ci && npm run build): %w\n%s", err, out)
+				return
+			}
+			mypageTS = filepath.Join(root, "mypage-ts", "dist", "main.js")
+		default:
+			buildErr = fmt.Errorf("MYPAGE=%q: want go (the default) or ts", impl)
+			return
+		}
 		dir, err := os.MkdirTemp("", "skmall-e2e-bin-")
 		if err != nil {
 			buildErr = err
@@ -130,7 +146,11 @@ func (s *Shop) startApp(a *App) {
 	}
 	// Last, so that a test's variables (AppEnv) win over the harness's.
 	env = append(env, s.opts.appEnv...)
-	a.app = start(s.t, a.Name, s.dir, env, filepath.Join(binDir, a.AppID))
+	bin, args := filepath.Join(binDir, a.AppID), []string(nil)
+	if a.AppID == "mypage" && mypageTS != "" {
+		bin, args = "node", []string{mypageTS}
+	}
+	a.app = start(s.t, a.Name, s.dir, env, bin, args...)
 }
 
 // CrashApp kills an app's process (not its sidecar) with SIGKILL and starts it again on the

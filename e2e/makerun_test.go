@@ -66,7 +66,7 @@ func shopProcesses(root, data string) []string {
 		}
 		cmd := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
 		for _, mark := range []string{data, "scripts/run.sh", "--resources-path " + root + "/components/", "../bin/warehouse", "../bin/order",
-			"../bin/delivery", "../bin/mypage", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
+			"../bin/delivery", "../bin/mypage", root + "/mypage-ts/dist/main.js", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
 			if strings.Contains(cmd, mark) {
 				left = append(left, e.Name()+": "+cmd)
 				break

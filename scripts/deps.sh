@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the programs the shop and its tests need are on this machine: redis-server,
-# redis-cli and haproxy always, and for the tests a running PostgreSQL. Installs from Debian's
-# packages when something is missing (needs root, as on the project's machines).
+# redis-cli and haproxy always, for the tests a running PostgreSQL, and Node.js 20 or later with
+# npm for the tests and for a run with MYPAGE=ts (the TypeScript mypage, mypage-ts/). Installs
+# from Debian's packages when something is missing (needs root, as on the project's machines).
 set -euo pipefail
 what=${1:-run}                # run or test
 profile=${2:-local}           # for run: the profile that will run
@@ -60,10 +61,20 @@ need_rabbitmq() {
 	rabbitmq-diagnostics -q ping >/dev/null 2>&1 || { log "RabbitMQ does not answer"; exit 1; }
 }
 
+need_node() {
+	command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	[ "$major" -ge 20 ] || { log "mypage-ts needs Node.js 20 or later, this is $(node --version): https://nodejs.org/en/download"; exit 1; }
+}
+
 case "$what/$profile" in
-test/*) need_postgres; need_rabbitmq
+test/*) need_postgres; need_rabbitmq; need_node
 	# promtool checks and unit-tests the chart's alert rules.
 	command -v promtool >/dev/null || apt_install prometheus ;;
 run/postgres-redis) need_postgres ;;
 run/rabbitmq) need_rabbitmq ;;
 esac
+if [ "$what" = run ] && [ "${MYPAGE:-go}" = ts ]; then
+	need_node
+fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the whole shop, in the foreground, until Ctrl-C, SIGINT or SIGTERM (from a
 # terminal, a script or a supervisor). PROFILE picks the component set (local by default;
-# postgres-redis, rabbitmq or kafka), the apps do not know which. SKMALL_DATA moves the data folder
-# (.data by default).
+# postgres-redis, rabbitmq or kafka), the apps do not know which. MYPAGE picks mypage's
+# implementation: go (bin/mypage, the default) or ts (mypage-ts/, on Node.js). SKMALL_DATA moves
+# the data folder (.data by default).
 set -euo pipefail
 
 # Started in the background by a script, a shell ignores SIGINT, and so would everything here:
@@ -15,6 +16,8 @@ fi
 cd "$(dirname "$0")/.."
 profile=${PROFILE:-local}
 [ -d "components/$profile" ] || { echo "no such profile: $profile (see components/)" >&2; exit 2; }
+mypage=${MYPAGE:-go}
+case "$mypage" in go | ts) ;; *) echo "MYPAGE=$mypage: want go (the default) or ts" >&2; exit 2 ;; esac
 root=$(bash scripts/dapr-tools.sh)
 data=${SKMALL_DATA:-$PWD/.data}
 redis_port=${SKMALL_REDIS_PORT:-6390}
@@ -107,6 +110,10 @@ for app in warehouse order delivery mypage; do
 	mv "$runfile.tmp2" "$runfile.tmp"
 done
 mv "$runfile.tmp" "$runfile"
+# The TypeScript mypage in place of the Go one (after the tokens, which follow the Go command).
+if [ "$mypage" = ts ]; then
+	sed -i "s#command: \\[\"\\.\\./bin/mypage\"\\]#command: [\"node\", \"$PWD/mypage-ts/dist/main.js\"]#" "$runfile"
+fi
 # The run file's paths are relative to its folder: point them back at the checkout.
 sed -i "s#\./components/#$PWD/components/#; s#appDirPath: \./#appDirPath: $PWD/#" "$runfile"
 
