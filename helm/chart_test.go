@@ -80,7 +80,7 @@ func TestChartLintsAndRendersStrictly(t *testing.T) {
 
 // Values the schema forbids never render.
 func TestValuesSchemaRefusesNonsense(t *testing.T) {
-	for _, set := range []string{"pubsub.type=nats", "replicas=0", "typo=1", "auth.algorithms=HS256", "image.pullPolicy=Sometimes",
+	for _, set := range []string{"pubsub.type=nats", "replicas=0", "typo=1", "auth.algorithms=HS256", "image.pullPolicy=Sometimes", "services.mypage.image=mypage-rs",
 		"pubsub.type=kafka,pubsub.kafka.authType=oauth", "pubsub.type=kafka,pubsub.kafka.tls=true"} {
 		cmd := exec.Command(helmBin(t), "template", "shop", "skmall", "--set", set)
 		if out, err := cmd.CombinedOutput(); err == nil {

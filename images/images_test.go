@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/yaml"
@@ -57,34 +58,7 @@ func TestImageRunsItsService(t *testing.T) {
 	}
 
 	// Unpack the image's filesystem and run its entrypoint.
-	root := t.TempDir()
-	tr := tar.NewReader(mutate.Extract(img))
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Our own image, unpacked into a temporary directory.
-		dst := filepath.Join(root, h.Name) //nolint:gosec // names come from the image this test built
-		switch h.Typeflag {
-		case tar.TypeDir:
-			_ = os.MkdirAll(dst, 0o750)
-		case tar.TypeReg:
-			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, h.FileInfo().Mode())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(f, tr); err != nil { //nolint:gosec // our own image, not a stranger's archive
-				t.Fatal(err)
-			}
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	root := unpack(t, img)
 	for _, want := range []string{"etc/passwd", "etc/ssl/certs/ca-certificates.crt"} {
 		if _, err := os.Stat(filepath.Join(root, want)); err != nil {
 			t.Errorf("the image has no %s", want)
@@ -129,6 +103,72 @@ func TestReleaseWorkflow(t *testing.T) {
 	for _, want := range []string{`make images TAG="$VERSION" REPOSITORY="$REGISTRY"`, `--app-version "$VERSION"`, `"$REGISTRY/$s:$VERSION"`} {
 		if !strings.Contains(release, want) {
 			t.Errorf("the release job lacks %s", want)
+		}
+	}
+}
+
+// The TypeScript mypage's image holds node, every library it loads and the service: run in the
+// image's filesystem alone (chroot), it starts and asks for its configuration.
+func TestNodeImageRunsMypage(t *testing.T) {
+	chart, err := ChartDefaults("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := chart.Repository + "/mypage-ts:" + chart.AppVersion
+	path := filepath.Join(t.TempDir(), "mypage-ts.tar")
+	if err := Build("..", "mypage-ts", ref, "test", path); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag(ref)
+	img, err := tarball.ImageFromPath(path, &tag)
+	if err != nil {
+		t.Fatalf("the tarball holds no %s: %v", ref, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Config.User != "65532:65532" {
+		t.Fatalf("user %q", cfg.Config.User)
+	}
+	root := unpack(t, img)
+	cmd := exec.Command("chroot", append([]string{root}, cfg.Config.Entrypoint...)...) //nolint:gosec // the image this test built
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mypage: configuration: required key DAPR_API_TOKEN missing value") {
+		t.Fatalf("the entrypoint %v, run alone in the image without configuration: %v\n%s", cfg.Config.Entrypoint, err, out)
+	}
+}
+
+// unpack writes an image's filesystem into a temporary folder.
+func unpack(t *testing.T, img v1.Image) string {
+	t.Helper()
+	root := t.TempDir()
+	tr := tar.NewReader(mutate.Extract(img))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return root
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Our own image, unpacked into a temporary directory.
+		dst := filepath.Join(root, h.Name) //nolint:gosec // names come from the image this test built
+		switch h.Typeflag {
+		case tar.TypeDir:
+			_ = os.MkdirAll(dst, 0o750)
+		case tar.TypeReg:
+			f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, h.FileInfo().Mode())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(f, tr); err != nil { //nolint:gosec // our own image, not a stranger's archive
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

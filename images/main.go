@@ -1,7 +1,9 @@
 // Command images builds the services' container images, without a Docker daemon, as image
 // tarballs that docker load, podman load and crane push read. Each is one layer on an empty
 // base: the static binary (/app/service), a non-root user and CA certificates — what the
-// Dockerfile builds on distroless for those who have Docker.
+// Dockerfile builds on distroless for those who have Docker. mypage-ts, the TypeScript mypage,
+// is this machine's node with the shared libraries it loads, and the built service with its
+// production dependencies under /app.
 //
 //	go run ./images -out .images            # all four, tagged with the chart's appVersion
 //	docker load -i .images/order.tar        # or: crane push .images/order.tar <registry>/order:<tag>
@@ -16,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,7 +32,7 @@ import (
 )
 
 // Services are the images built, one per service folder.
-var Services = []string{"warehouse", "order", "delivery", "mypage"}
+var Services = []string{"warehouse", "order", "delivery", "mypage", "mypage-ts"}
 
 // nonroot is the user the services run as (as distroless's nonroot, which the Dockerfile uses).
 const nonroot = 65532
@@ -98,11 +101,36 @@ func ChartDefaults(root string) (Chart, error) {
 	return Chart{Repository: string(repo[1]), AppVersion: string(app[1])}, nil
 }
 
-// Build compiles a service statically and writes its image, named ref, to path.
+// Build builds a service and writes its image, named ref, to path.
 func Build(root, svc, ref, revision, path string) error {
+	build := goService
+	if svc == "mypage-ts" {
+		build = nodeService
+	}
+	files, entrypoint, err := build(root, svc)
+	if err != nil {
+		return err
+	}
+	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		return fmt.Errorf("CA certificates (apt-get install ca-certificates): %w", err)
+	}
+	layer, err := tarball.LayerFromOpener(tarOpener(append([]file{
+		{"etc/passwd", fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonroot, nonroot), 0o644},
+		{"etc/group", fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonroot), 0o644},
+		{"etc/ssl/certs/ca-certificates.crt", string(certs), 0o644},
+	}, files...)))
+	if err != nil {
+		return fmt.Errorf("layer: %w", err)
+	}
+	return writeImage(layer, entrypoint, svc, ref, revision, path)
+}
+
+// goService is a Go service's static binary, as /app/service.
+func goService(root, svc string) ([]file, []string, error) {
 	bin, err := os.CreateTemp("", "skmall-"+svc+"-")
 	if err != nil {
-		return fmt.Errorf("temporary binary: %w", err)
+		return nil, nil, fmt.Errorf("temporary binary: %w", err)
 	}
 	_ = bin.Close()
 	defer func() { _ = os.Remove(bin.Name()) }()
@@ -110,25 +138,88 @@ func Build(root, svc, ref, revision, path string) error {
 	cmd.Dir = filepath.Join(root, svc)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, out)
+		return nil, nil, fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	binary, err := os.ReadFile(bin.Name())
 	if err != nil {
-		return fmt.Errorf("built binary: %w", err)
+		return nil, nil, fmt.Errorf("built binary: %w", err)
 	}
-	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	return []file{{"app/service", string(binary), 0o755}}, []string{"/app/service"}, nil
+}
+
+// nodeService is the TypeScript service built (npm ci, npm run build) with its production
+// dependencies under /app, and this machine's node with every shared library it loads.
+func nodeService(root, svc string) ([]file, []string, error) {
+	dir := filepath.Join(root, svc)
+	app, err := os.MkdirTemp("", "skmall-"+svc+"-")
 	if err != nil {
-		return fmt.Errorf("CA certificates (apt-get install ca-certificates): %w", err)
+		return nil, nil, fmt.Errorf("temporary folder: %w", err)
 	}
-	layer, err := tarball.LayerFromOpener(tarOpener([]file{
-		{"etc/passwd", fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:%d:%d:nonroot:/home/nonroot:/sbin/nologin\n", nonroot, nonroot), 0o644},
-		{"etc/group", fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", nonroot), 0o644},
-		{"etc/ssl/certs/ca-certificates.crt", string(certs), 0o644},
-		{"app/service", string(binary), 0o755},
-	}))
+	defer func() { _ = os.RemoveAll(app) }()
+	for _, step := range []struct {
+		dir  string
+		args []string
+	}{
+		{dir, []string{"sh", "-c", "npm ci && npm run build"}},
+		{dir, []string{"cp", "-r", "package.json", "package-lock.json", "dist", app}},
+		{app, []string{"npm", "ci", "--omit=dev", "--ignore-scripts"}},
+	} {
+		cmd := exec.CommandContext(context.Background(), step.args[0], step.args[1:]...) //nolint:gosec // fixed commands
+		cmd.Dir = step.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w\n%s", strings.Join(step.args, " "), err, out)
+		}
+	}
+	var files []file
+	err = filepath.WalkDir(app, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		content, err := os.ReadFile(path) //nolint:gosec // the folder this built
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(app, path)
+		files = append(files, file{filepath.ToSlash(filepath.Join("app", rel)), string(content), 0o644})
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("layer: %w", err)
+		return nil, nil, fmt.Errorf("the built service: %w", err)
 	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: %w", err)
+	}
+	runtime, err := withLibraries(node)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(files, runtime...), []string{"/usr/bin/node", "/app/dist/main.js"}, nil
+}
+
+// withLibraries is a program (as /usr/bin/<name>) and the shared libraries ldd says it loads.
+func withLibraries(program string) ([]file, error) {
+	out, err := exec.CommandContext(context.Background(), "ldd", program).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s: %w", program, err)
+	}
+	binary, err := os.ReadFile(program) //nolint:gosec // the node on this machine's PATH
+	if err != nil {
+		return nil, err
+	}
+	files := []file{{"usr/bin/" + filepath.Base(program), string(binary), 0o755}}
+	for _, path := range regexp.MustCompile(`(/\S+\.so[.0-9]*)\s+\(0x`).FindAllStringSubmatch(string(out), -1) {
+		lib, err := os.ReadFile(path[1])
+		if err != nil {
+			return nil, fmt.Errorf("%s needs %s: %w", program, path[1], err)
+		}
+		files = append(files, file{strings.TrimPrefix(path[1], "/"), string(lib), 0o755})
+	}
+	return files, nil
+}
+
+// writeImage writes an image of one layer, run as the non-root user, named ref, to path.
+func writeImage(layer v1.Layer, entrypoint []string, svc, ref, revision, path string) error {
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return fmt.Errorf("image: %w", err)
@@ -140,7 +231,7 @@ func Build(root, svc, ref, revision, path string) error {
 	cfg = cfg.DeepCopy()
 	cfg.Architecture, cfg.OS = "amd64", "linux"
 	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()} // reproducible
-	cfg.Config.Entrypoint = []string{"/app/service"}
+	cfg.Config.Entrypoint = entrypoint
 	cfg.Config.User = fmt.Sprintf("%d:%d", nonroot, nonroot)
 	cfg.Config.WorkingDir = "/"
 	cfg.Config.Labels = map[string]string{
@@ -182,7 +273,16 @@ func tarOpener(files []file) tarball.Opener {
 		{"home", 0o755, 0}, {"home/nonroot", 0o700, nonroot}, {"tmp", 0o1777, 0}} {
 		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name + "/", Mode: d.mode, Uid: d.uid, Gid: d.uid, ModTime: epoch})
 	}
+	made := map[string]bool{"app": true, "etc": true, "etc/ssl": true, "etc/ssl/certs": true, "home": true, "home/nonroot": true, "tmp": true}
 	for _, f := range files {
+		var parents []string
+		for d := path.Dir(f.name); d != "." && !made[d]; d = path.Dir(d) {
+			parents = append(parents, d)
+		}
+		for i := len(parents) - 1; i >= 0; i-- {
+			made[parents[i]] = true
+			_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: parents[i] + "/", Mode: 0o755, ModTime: epoch})
+		}
 		_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode, Size: int64(len(f.content)), ModTime: epoch})
 		_, _ = tw.Write([]byte(f.content))
 	}
