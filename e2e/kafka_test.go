@@ -71,7 +71,7 @@ func TestKafkaConsumerGroups(t *testing.T) {
 				var committed int64
 				for _, p := range lag.Lag[topic] {
 					if p.Err != nil || p.Lag != 0 {
-						return fmt.Errorf("group %s, %s/%d: committed %d of %d (%v)", group, topic, p.Partition, p.Commit.At, p.End.Offset, p.Err)
+						return fmt.Errorf("group %s, %s/%d: committed %d of %d (%w)", group, topic, p.Partition, p.Commit.At, p.End.Offset, p.Err)
 					}
 					committed += max(p.Commit.At, 0)
 				}

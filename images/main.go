@@ -177,7 +177,7 @@ func nodeService(root, svc string) ([]file, []string, error) {
 		}
 		content, err := os.ReadFile(path) //nolint:gosec // the folder this built
 		if err != nil {
-			return err
+			return fmt.Errorf("read %s: %w", path, err)
 		}
 		rel, _ := filepath.Rel(app, path)
 		files = append(files, file{filepath.ToSlash(filepath.Join("app", rel)), string(content), 0o644})
@@ -205,7 +205,7 @@ func withLibraries(program string) ([]file, error) {
 	}
 	binary, err := os.ReadFile(program) //nolint:gosec // the node on this machine's PATH
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", program, err)
 	}
 	files := []file{{"usr/bin/" + filepath.Base(program), string(binary), 0o755}}
 	for _, path := range regexp.MustCompile(`(/\S+\.so[.0-9]*)\s+\(0x`).FindAllStringSubmatch(string(out), -1) {
