@@ -125,7 +125,7 @@ test-fuzz:
 # then the tests that exercise mypage once more, with the TypeScript mypage in place of the Go one,
 # on the two stores mypage is kept in (SQLite, Redis).
 MYPAGE_TESTS := TestScenario TestRedeliveryAndReordering TestFaultIsolation TestEveryDoorIsLocked TestOwnership \
-	TestBadInput TestLongHistoriesComeInPages TestPoisonEventsAreDeadLettered TestRESTAndGRPCAnswerAlike
+	TestBadInput TestLongHistoriesComeInPages TestPoisonEventsAreDeadLettered TestRESTAndGRPCAnswerAlike TestDashboardsAndAlerts
 # One space, to join the names with |.
 space := $(subst ,, )
 test-e2e: test-deps

@@ -138,7 +138,7 @@ export function grpcServer(app: MyPage, guard: Guard, protoFile: string): GrpcSe
         }
         grpcRequests.inc({ method: listMethod, code: codeNames[code] });
         grpcDuration.observe({ method: listMethod }, (performance.now() - started) / 1000);
-      });
+      }).catch((err) => log.error("call failed", { method: listMethod, err }));
     },
   });
 

@@ -6,7 +6,7 @@ import { fromSidecar, type Guard } from "./auth.js";
 import type { DeadLetters } from "./deadletters.js";
 import { internal, refusalOf } from "./door.js";
 import { maxEventBytes } from "./events.js";
-import { currentTrace, inTrace, log } from "./log.js";
+import { inTrace, log } from "./log.js";
 import { httpDuration, httpRequests, registry } from "./metrics.js";
 import { sendJSON, sendProblem, type Refusal } from "./problem.js";
 import type { Subscriber } from "./subscriber.js";
@@ -108,49 +108,57 @@ async function body(req: IncomingMessage): Promise<string> {
 
 export function server(d: Deps): Server {
   const table = routes(d);
-  return createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://mypage");
-    let path: string;
-    try {
-      path = url.pathname.split("/").map(decodeURIComponent).join("/");
-    } catch {
-      path = url.pathname;
-    }
-    const method = req.method ?? "GET";
-    const onPath = table.filter((r) => r.pattern.test(url.pathname));
-    const route = onPath.find((r) => r.method === method);
-    if (!route) {
-      res.shouldKeepAlive = res.shouldKeepAlive && !d.stopping();
-      if (onPath.length === 0) {
-        sendProblem(res, { status: 404, slug: "not-found", title: "Not found", detail: `no such resource: ${path}` }, path);
-      } else {
-        sendProblem(res, { status: 405, slug: "method-not-allowed", title: "Method not allowed", detail: `${method} is not supported on ${path}` }, path);
-      }
-      return;
-    }
-    const vars = (route.pattern.exec(url.pathname) ?? []).slice(1).map((v) => {
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
-      }
+  return createServer((req, res) => {
+    serve(table, d, req, res).catch((err) => {
+      log.error("request failed", { method: req.method, path: req.url, status: 500, err });
+      if (!res.headersSent) sendProblem(res, internal, req.url ?? "");
+      else res.end();
     });
-    if (d.stopping()) res.setHeader("Connection", "close");
-    const started = performance.now();
-    await inTrace(traceOf(header(req.headers.traceparent)) ?? newTrace(), async () => {
-      try {
-        await route.serve({ req, res, path, vars, query: url.searchParams });
-      } catch (err) {
-        const refusal = refusalOf(err);
-        if (refusal.status >= 500) log.error("request failed", { method, path, status: refusal.status, err, traceId: currentTrace() });
-        if (refusal.status === 401 && refusal.slug === "invalid-token") log.info("token refused", { method, path, err });
-        if (!res.headersSent) sendProblem(res, refusal === internal ? internal : refusal, path);
-        else res.end();
-      }
-    });
-    httpRequests.inc({ route: route.template, method, code: String(res.statusCode) });
-    httpDuration.observe({ route: route.template, method }, (performance.now() - started) / 1000);
   });
+}
+
+async function serve(table: Route[], d: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Once stopping, every answer closes its connection, so that clients move on.
+  if (d.stopping()) res.setHeader("Connection", "close");
+  const url = new URL(req.url ?? "/", "http://mypage");
+  let path: string;
+  try {
+    path = url.pathname.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    path = url.pathname;
+  }
+  const method = req.method ?? "GET";
+  const onPath = table.filter((r) => r.pattern.test(url.pathname));
+  const route = onPath.find((r) => r.method === method);
+  if (!route) {
+    if (onPath.length === 0) {
+      sendProblem(res, { status: 404, slug: "not-found", title: "Not found", detail: `no such resource: ${path}` }, path);
+    } else {
+      sendProblem(res, { status: 405, slug: "method-not-allowed", title: "Method not allowed", detail: `${method} is not supported on ${path}` }, path);
+    }
+    return;
+  }
+  const vars = (route.pattern.exec(url.pathname) ?? []).slice(1).map((v) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  });
+  const started = performance.now();
+  await inTrace(traceOf(header(req.headers.traceparent)) ?? newTrace(), async () => {
+    try {
+      await route.serve({ req, res, path, vars, query: url.searchParams });
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (refusal.status >= 500) log.error("request failed", { method, path, status: refusal.status, err });
+      if (refusal.slug === "invalid-token") log.info("token refused", { method, path, err });
+      if (!res.headersSent) sendProblem(res, refusal, path);
+      else res.end();
+    }
+  });
+  httpRequests.inc({ route: route.template, method, code: String(res.statusCode) });
+  httpDuration.observe({ route: route.template, method }, (performance.now() - started) / 1000);
 }
 
 function header(v: string | string[] | undefined): string | undefined {

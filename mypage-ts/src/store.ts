@@ -71,7 +71,9 @@ export class Store {
       try {
         return await fn();
       } catch (err) {
-        if (err instanceof Exists || err instanceof SyntaxError) throw err instanceof SyntaxError ? new Unavailable(err) : err;
+        if (err instanceof Exists) throw err;
+        // A document that is not JSON will not become JSON by asking again.
+        if (err instanceof SyntaxError) throw new Unavailable(err);
         if (attempt >= outage.attempts || Date.now() - started > outage.withinMs) throw new Unavailable(err);
         await sleep(wait * (0.5 + Math.random()));
         wait = Math.min(wait * 2, outage.max);
