@@ -31,6 +31,7 @@ type Shop struct {
 	routes     map[string]string
 	redis      *redisServer    // every profile's
 	kafka      *proc           // the kafka profile's broker
+	kafkaArgs  []string        // and how it is started
 	postgres   *postgresServer // with PrivatePostgres
 }
 
@@ -47,8 +48,8 @@ type options struct {
 	throughGateway  bool
 }
 
-// DurableBroker makes the shop's Redis write every change to disk before answering, so that
-// it can be killed and restarted without losing a message.
+// DurableBroker makes the shop's Redis (or Kafka stand-in) write every change to disk before
+// answering, so that it can be killed and restarted without losing a message.
 func DurableBroker() Option { return func(o *options) { o.durableBroker = true } }
 
 // PrivatePostgres gives the shop a PostgreSQL server of its own, which the test may restart.

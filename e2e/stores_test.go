@@ -123,14 +123,33 @@ func rabbitmqVhost(s *Shop, _ options) []string {
 }
 
 // kafkaBroker gives the shop a Kafka broker of its own: the stand-in (kafka/), its topics and
-// committed offsets kept in the shop's folder. It has as many partitions per topic as the
-// local one (make run), so that consumers of one group share them as they would there.
-func kafkaBroker(s *Shop, _ options) []string {
+// committed offsets kept in the shop's folder (with DurableBroker, every batch written to disk
+// before it is acknowledged). It has as many partitions per topic as the local one (make run),
+// so that consumers of one group share them as they would there.
+func kafkaBroker(s *Shop, o options) []string {
 	port := daprtest.FreePort(s.t)
-	s.kafka = start(s.t, "kafka", s.dir, nil, filepath.Join(binDir, "kafka"),
-		"-port", strconv.Itoa(port), "-partitions", strconv.Itoa(kafkaPartitions), "-data", filepath.Join(s.dir, "kafka"))
-	daprtest.Eventually(s.t, 20*time.Second, "the Kafka stand-in to listen", func() error { return dial(port) })
+	s.kafkaArgs = []string{"-port", strconv.Itoa(port), "-partitions", strconv.Itoa(kafkaPartitions), "-data", filepath.Join(s.dir, "kafka")}
+	if o.durableBroker {
+		s.kafkaArgs = append(s.kafkaArgs, "-sync")
+	}
+	s.startKafka()
 	return []string{"SKMALL_KAFKA_BROKERS=127.0.0.1:" + strconv.Itoa(port)}
+}
+
+// RestartKafka stops the Kafka stand-in (SIGTERM: it writes what it holds) and starts it again
+// on the same port and data, as a broker's restart in a rolling update.
+func (s *Shop) RestartKafka(down time.Duration) {
+	s.t.Helper()
+	s.kafka.stop()
+	time.Sleep(down)
+	s.startKafka()
+}
+
+func (s *Shop) startKafka() {
+	s.t.Helper()
+	s.kafka = start(s.t, "kafka", s.dir, nil, filepath.Join(binDir, "kafka"), s.kafkaArgs...)
+	port, _ := strconv.Atoi(s.kafkaArgs[1])
+	daprtest.Eventually(s.t, 20*time.Second, "the Kafka stand-in to listen", func() error { return dial(port) })
 }
 
 // kafkaPartitions is how many partitions scripts/run.sh gives every topic.
