@@ -31,6 +31,7 @@ type Shop struct {
 	routes     map[string]string
 	redis      *redisServer    // every profile's
 	kafka      *proc           // the kafka profile's broker
+	kafkaPort  int             // where it listens
 	kafkaArgs  []string        // and how it is started
 	postgres   *postgresServer // with PrivatePostgres
 }

@@ -128,6 +128,7 @@ func rabbitmqVhost(s *Shop, _ options) []string {
 // so that consumers of one group share them as they would there.
 func kafkaBroker(s *Shop, o options) []string {
 	port := daprtest.FreePort(s.t)
+	s.kafkaPort = port
 	s.kafkaArgs = []string{"-port", strconv.Itoa(port), "-partitions", strconv.Itoa(kafkaPartitions), "-data", filepath.Join(s.dir, "kafka")}
 	if o.durableBroker {
 		s.kafkaArgs = append(s.kafkaArgs, "-sync")
@@ -148,8 +149,7 @@ func (s *Shop) RestartKafka(down time.Duration) {
 func (s *Shop) startKafka() {
 	s.t.Helper()
 	s.kafka = start(s.t, "kafka", s.dir, nil, filepath.Join(binDir, "kafka"), s.kafkaArgs...)
-	port, _ := strconv.Atoi(s.kafkaArgs[1])
-	daprtest.Eventually(s.t, 20*time.Second, "the Kafka stand-in to listen", func() error { return dial(port) })
+	daprtest.Eventually(s.t, 20*time.Second, "the Kafka stand-in to listen", func() error { return dial(s.kafkaPort) })
 }
 
 // kafkaPartitions is how many partitions scripts/run.sh gives every topic.
