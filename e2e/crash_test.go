@@ -41,25 +41,7 @@ func TestCrashAnywhere(t *testing.T) {
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
 
-	stop := make(chan struct{})
-	var counts clientCounts
-	client := retryingClient{shop: shop, ledger: l, counts: &counts, pause: 200 * time.Millisecond}
-	var wg sync.WaitGroup
-	for c := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			customer(client, fmt.Sprintf("crash-%d", c), stop)
-		}()
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
+	stopLoad := customersOrdering(t, shop, l, 4, "crash")
 
 	pause := func() { time.Sleep(1500 * time.Millisecond) }
 	pause()
@@ -81,11 +63,36 @@ func TestCrashAnywhere(t *testing.T) {
 	pause()
 	pause()
 
-	close(stop)
-	wg.Wait()
-	t.Logf("load: %d orders placed, %d refused, %d requests retried", counts.placed.Load(), counts.refused.Load(), counts.retried.Load())
-	if counts.placed.Load() < 20 {
-		t.Fatalf("only %d orders went through: the load did not run", counts.placed.Load())
-	}
+	stopLoad()
 	shop.WaitConverged(l, 3*time.Minute)
+}
+
+// customersOrdering starts n customers (named prefix-0, prefix-1, …) ordering and cancelling
+// through retrying clients. The function it returns stops them, waits for them, reports what
+// they did and fails the test unless at least 20 orders went through; the test's cleanup calls
+// it too, should the test end early.
+func customersOrdering(t *testing.T, shop *Shop, l *Ledger, n int, prefix string) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	var counts clientCounts
+	client := retryingClient{shop: shop, ledger: l, counts: &counts, pause: 200 * time.Millisecond}
+	var wg sync.WaitGroup
+	for c := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			customer(client, fmt.Sprintf("%s-%d", prefix, c), done)
+		}()
+	}
+	var once sync.Once
+	halt := func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(halt)
+	return func() {
+		t.Helper()
+		halt()
+		t.Logf("load: %d orders placed, %d refused, %d requests retried", counts.placed.Load(), counts.refused.Load(), counts.retried.Load())
+		if counts.placed.Load() < 20 {
+			t.Fatalf("only %d orders went through: the load did not run", counts.placed.Load())
+		}
+	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +27,6 @@ var kafkaGroups = map[string][]string{
 // topic's partitions between them; and once the shop is quiet every group has committed every
 // message of its topics (lag 0), so nothing was skipped and nothing is left to deliver again.
 func TestKafkaConsumerGroups(t *testing.T) {
-	if !slices.Contains(profiles(), "kafka") {
-		t.Skip("the kafka profile is not among SKMALL_E2E_PROFILES")
-	}
 	shop := StartShop(t, "kafka")
 	shop.StartReplica("delivery", "delivery-2")
 	l := newLedger()
@@ -93,33 +88,12 @@ func TestKafkaConsumerGroups(t *testing.T) {
 // delivery twice, and every group caught up. (The stand-in killed with SIGKILL instead comes
 // back with consumers that stall: see the README.)
 func TestKafkaRedeliversAfterCrashes(t *testing.T) {
-	if !slices.Contains(profiles(), "kafka") {
-		t.Skip("the kafka profile is not among SKMALL_E2E_PROFILES")
-	}
 	shop := StartShop(t, "kafka", DurableBroker())
 	shop.StartReplica("delivery", "delivery-2")
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
 
-	stop := make(chan struct{})
-	var counts clientCounts
-	client := retryingClient{shop: shop, ledger: l, counts: &counts, pause: 200 * time.Millisecond}
-	var wg sync.WaitGroup
-	for c := range 3 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			customer(client, fmt.Sprintf("kafka-crash-%d", c), stop)
-		}()
-	}
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}()
+	stopLoad := customersOrdering(t, shop, l, 3, "kafka-crash")
 
 	pause := func() { time.Sleep(1500 * time.Millisecond) }
 	pause()
@@ -132,12 +106,7 @@ func TestKafkaRedeliversAfterCrashes(t *testing.T) {
 	pause()
 	pause()
 
-	close(stop)
-	wg.Wait()
-	t.Logf("load: %d orders placed, %d refused, %d requests retried", counts.placed.Load(), counts.refused.Load(), counts.retried.Load())
-	if counts.placed.Load() < 20 {
-		t.Fatalf("only %d orders went through: the load did not run", counts.placed.Load())
-	}
+	stopLoad()
 	shop.WaitConverged(l, 3*time.Minute)
 	shop.waitKafkaCaughtUp()
 }

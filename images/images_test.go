@@ -35,19 +35,7 @@ func TestImageRunsItsService(t *testing.T) {
 		t.Fatalf("the chart does not refer to %s", ref)
 	}
 
-	path := filepath.Join(t.TempDir(), "order.tar")
-	if err := Build("..", "order", ref, "test", path); err != nil {
-		t.Fatal(err)
-	}
-	tag, _ := name.NewTag(ref)
-	img, err := tarball.ImageFromPath(path, &tag)
-	if err != nil {
-		t.Fatalf("the tarball holds no %s: %v", ref, err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, cfg := buildImage(t, "order", ref)
 	if cfg.Config.User != "65532:65532" || len(cfg.Config.Entrypoint) != 1 || cfg.Config.Entrypoint[0] != "/app/service" {
 		t.Fatalf("user %q, entrypoint %v", cfg.Config.User, cfg.Config.Entrypoint)
 	}
@@ -114,9 +102,24 @@ func TestNodeImageRunsMypage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := chart.Repository + "/mypage-ts:" + chart.AppVersion
-	path := filepath.Join(t.TempDir(), "mypage-ts.tar")
-	if err := Build("..", "mypage-ts", ref, "test", path); err != nil {
+	img, cfg := buildImage(t, "mypage-ts", chart.Repository+"/mypage-ts:"+chart.AppVersion)
+	if cfg.Config.User != "65532:65532" {
+		t.Fatalf("user %q", cfg.Config.User)
+	}
+	root := unpack(t, img)
+	cmd := exec.Command("chroot", append([]string{root}, cfg.Config.Entrypoint...)...) //nolint:gosec // the image this test built
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mypage: configuration: required key DAPR_API_TOKEN missing value") {
+		t.Fatalf("the entrypoint %v, run alone in the image without configuration: %v\n%s", cfg.Config.Entrypoint, err, out)
+	}
+}
+
+// buildImage builds a service's image, named ref, and reads it back from its tarball.
+func buildImage(t *testing.T, svc, ref string) (v1.Image, *v1.ConfigFile) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), svc+".tar")
+	if err := Build("..", svc, ref, "test", path); err != nil {
 		t.Fatal(err)
 	}
 	tag, _ := name.NewTag(ref)
@@ -128,16 +131,7 @@ func TestNodeImageRunsMypage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Config.User != "65532:65532" {
-		t.Fatalf("user %q", cfg.Config.User)
-	}
-	root := unpack(t, img)
-	cmd := exec.Command("chroot", append([]string{root}, cfg.Config.Entrypoint...)...) //nolint:gosec // the image this test built
-	cmd.Env = []string{}
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "mypage: configuration: required key DAPR_API_TOKEN missing value") {
-		t.Fatalf("the entrypoint %v, run alone in the image without configuration: %v\n%s", cfg.Config.Entrypoint, err, out)
-	}
+	return img, cfg
 }
 
 // unpack writes an image's filesystem into a temporary folder.
