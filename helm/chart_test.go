@@ -81,7 +81,7 @@ func TestChartLintsAndRendersStrictly(t *testing.T) {
 // Values the schema forbids never render.
 func TestValuesSchemaRefusesNonsense(t *testing.T) {
 	for _, set := range []string{"pubsub.type=nats", "replicas=0", "typo=1", "auth.algorithms=HS256", "image.pullPolicy=Sometimes", "services.mypage.image=mypage-rs",
-		"pubsub.type=kafka,pubsub.kafka.authType=oauth", "pubsub.type=kafka,pubsub.kafka.tls=true"} {
+		"pubsub.type=kafka,pubsub.kafka.authType=oauth", "pubsub.type=kafka,pubsub.kafka.tls=true", "auth.jwks=not-a-key-set"} {
 		cmd := exec.Command(helmBin(t), "template", "shop", "skmall", "--set", set)
 		if out, err := cmd.CombinedOutput(); err == nil {
 			t.Errorf("--set %s rendered:\n%.300s", set, out)
@@ -139,6 +139,69 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 		}
 		if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 			t.Errorf("%s: may run as root", d.Name)
+		}
+		// Without a service account token (none is mounted) daprd's built-in Kubernetes
+		// secret store cannot start, and daprd exits: the operator resolves the components'
+		// secrets instead.
+		if m := d.Spec.Template.Spec.AutomountServiceAccountToken; (m == nil || !*m) && a["dapr.io/disable-builtin-k8s-secret-store"] != "true" {
+			t.Errorf("%s: no service account token, yet daprd's built-in Kubernetes secret store is on", d.Name)
+		}
+	}
+}
+
+// A pinned key set (auth.jwks) is what every app checks tokens against, as a mounted file;
+// without one the apps fetch jwksUrl.
+func TestPinnedKeySetIsMounted(t *testing.T) {
+	jwks := filepath.Join(t.TempDir(), "jwks.json")
+	const set = `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"AA","y":"AA"}]}`
+	if err := os.WriteFile(jwks, []byte(set), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, pinned := range []bool{true, false} {
+		args := []string{"template", "shop", "skmall", "--namespace", "shop"}
+		if pinned {
+			args = append(args, "--set-file", "auth.jwks="+jwks)
+		}
+		deployments, keySets := 0, 0
+		for _, doc := range splitYAML(t, runHelm(t, args...)) {
+			switch kindOf(doc) {
+			case "ConfigMap":
+				var cm corev1.ConfigMap
+				strict(t, doc, &cm)
+				switch cm.Name {
+				case "shop-config":
+					want := "https://idp.example.com/.well-known/jwks.json"
+					if pinned {
+						want = "/etc/skmall/auth/jwks.json"
+					}
+					if got := cm.Data["AUTH_JWKS"]; got != want {
+						t.Errorf("pinned %v: AUTH_JWKS %q, want %q", pinned, got, want)
+					}
+				case "shop-jwks":
+					keySets++
+					if cm.Data["jwks.json"] != set {
+						t.Errorf("the key set ConfigMap holds %q", cm.Data["jwks.json"])
+					}
+				}
+			case "Deployment":
+				var d appsv1.Deployment
+				strict(t, doc, &d)
+				mounted := false
+				for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+					mounted = mounted || (m.MountPath == "/etc/skmall/auth" && m.ReadOnly)
+				}
+				fromSet := false
+				for _, v := range d.Spec.Template.Spec.Volumes {
+					fromSet = fromSet || (v.ConfigMap != nil && v.ConfigMap.Name == "shop-jwks")
+				}
+				if mounted != pinned || fromSet != pinned {
+					t.Errorf("pinned %v: %s mounts the key set %v, from its ConfigMap %v", pinned, d.Name, mounted, fromSet)
+				}
+				deployments++
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[pinned]; keySets != want || deployments != 4 {
+			t.Errorf("pinned %v: %d key set ConfigMaps, %d Deployments", pinned, keySets, deployments)
 		}
 	}
 }

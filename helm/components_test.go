@@ -75,8 +75,12 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 						t.Errorf("%s: %s is %q; daprd takes only a number of milliseconds", where, k, v)
 					}
 				}
-				if _, ok := o.meta("maxLenApprox"); !ok {
+				// daprd decodes it as an int64: "1e+06" (how a template prints a large
+				// number) stops the sidecar at start.
+				if v, ok := o.meta("maxLenApprox"); !ok {
 					t.Errorf("%s: no maxLenApprox; the streams would never be trimmed", where)
+				} else if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+					t.Errorf("%s: maxLenApprox is %q; daprd takes only an integer", where, v)
 				}
 			case o.Kind == "Component" && o.Spec.Type == "pubsub.kafka":
 				// Each app id its own consumer group (replicas share it); a new group starts at
