@@ -7,6 +7,12 @@
 //
 //	go run ./images -out .images            # all four, tagged with the chart's appVersion
 //	docker load -i .images/order.tar        # or: crane push .images/order.tar <registry>/order:<tag>
+//
+// With -program, it builds instead an image of each static program named (the local cluster's
+// CoreDNS, Traefik, Dapr control plane...): the program as /<its name>, its command (not an
+// entrypoint: Dapr's injector names /daprd as the sidecar's first argument).
+//
+//	go run ./images -out .images -program bin/coredns=registry.k8s.io/coredns/coredns:v1.14.5
 package main
 
 import (
@@ -43,8 +49,22 @@ func main() {
 	repo := flag.String("repository", "", "image repository (default: the chart's image.repository)")
 	tag := flag.String("tag", "", "image tag (default: the chart's appVersion)")
 	revision := flag.String("revision", "", "source revision for the OCI labels (default: git HEAD)")
+	var programs []string
+	flag.Func("program", "path=image reference: an image of that static program instead of the services (repeatable)", func(s string) error {
+		if !strings.Contains(s, "=") {
+			return fmt.Errorf("want path=image reference, got %q", s)
+		}
+		programs = append(programs, s)
+		return nil
+	})
 	flag.Parse()
-	if err := run(*root, *out, *repo, *tag, *revision); err != nil {
+	var err error
+	if len(programs) > 0 {
+		err = programImages(programs, *out)
+	} else {
+		err = run(*root, *out, *repo, *tag, *revision)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "images:", err)
 		os.Exit(1)
 	}
@@ -74,6 +94,21 @@ func run(root, out, repo, tag, revision string) error {
 		path := filepath.Join(out, svc+".tar")
 		if err := Build(root, svc, ref, revision, path); err != nil {
 			return fmt.Errorf("%s: %w", svc, err)
+		}
+		fmt.Println(ref, "->", path)
+	}
+	return nil
+}
+
+func programImages(programs []string, out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil { //nolint:gosec // build output others read
+		return fmt.Errorf("output directory: %w", err)
+	}
+	for _, p := range programs {
+		program, ref, _ := strings.Cut(p, "=")
+		path := filepath.Join(out, filepath.Base(program)+".tar")
+		if err := Program(program, ref, path); err != nil {
+			return fmt.Errorf("%s: %w", program, err)
 		}
 		fmt.Println(ref, "->", path)
 	}
@@ -111,6 +146,32 @@ func Build(root, svc, ref, revision, path string) error {
 	if err != nil {
 		return err
 	}
+	return writeImage(files, entrypoint, nil, map[string]string{
+		"org.opencontainers.image.title":       "skmall-" + svc,
+		"org.opencontainers.image.description": "SK MALL " + svc + " service",
+		"org.opencontainers.image.version":     ref[strings.LastIndex(ref, ":")+1:],
+		"org.opencontainers.image.revision":    revision,
+		"org.opencontainers.image.source":      "https://github.com/skmall/skmall",
+	}, ref, path)
+}
+
+// Program builds an image, named ref, of one static program (as /<its name>, the command) and
+// writes it to path.
+func Program(program, ref, path string) error {
+	binary, err := os.ReadFile(program) //nolint:gosec // a program the caller built
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	name := filepath.Base(program)
+	return writeImage([]file{{name, string(binary), 0o755}}, nil, []string{"/" + name}, map[string]string{
+		"org.opencontainers.image.title":   name,
+		"org.opencontainers.image.version": ref[strings.LastIndex(ref, ":")+1:],
+	}, ref, path)
+}
+
+// writeImage writes an image of one layer (the files, a non-root user and CA certificates),
+// run as that user, named ref and labelled, to path.
+func writeImage(files []file, entrypoint, command []string, labels map[string]string, ref, path string) error {
 	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	if err != nil {
 		return fmt.Errorf("CA certificates (apt-get install ca-certificates): %w", err)
@@ -123,7 +184,33 @@ func Build(root, svc, ref, revision, path string) error {
 	if err != nil {
 		return fmt.Errorf("layer: %w", err)
 	}
-	return writeImage(layer, entrypoint, svc, ref, revision, path)
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("image config: %w", err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Architecture, cfg.OS = "amd64", "linux"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()} // reproducible
+	cfg.Config.Entrypoint = entrypoint
+	cfg.Config.Cmd = command
+	cfg.Config.User = fmt.Sprintf("%d:%d", nonroot, nonroot)
+	cfg.Config.WorkingDir = "/"
+	cfg.Config.Labels = labels
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return fmt.Errorf("image config: %w", err)
+	}
+	tagRef, err := name.NewTag(ref)
+	if err != nil {
+		return fmt.Errorf("image name: %w", err)
+	}
+	if err := tarball.WriteToFile(path, tagRef, img); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // goService is a Go service's static binary, as /app/service.
@@ -216,42 +303,6 @@ func withLibraries(program string) ([]file, error) {
 		files = append(files, file{strings.TrimPrefix(path[1], "/"), string(lib), 0o755})
 	}
 	return files, nil
-}
-
-// writeImage writes an image of one layer, run as the non-root user, named ref, to path.
-func writeImage(layer v1.Layer, entrypoint []string, svc, ref, revision, path string) error {
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return fmt.Errorf("image: %w", err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return fmt.Errorf("image config: %w", err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
-	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()} // reproducible
-	cfg.Config.Entrypoint = entrypoint
-	cfg.Config.User = fmt.Sprintf("%d:%d", nonroot, nonroot)
-	cfg.Config.WorkingDir = "/"
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.title":       "skmall-" + svc,
-		"org.opencontainers.image.description": "SK MALL " + svc + " service",
-		"org.opencontainers.image.version":     ref[strings.LastIndex(ref, ":")+1:],
-		"org.opencontainers.image.revision":    revision,
-		"org.opencontainers.image.source":      "https://github.com/skmall/skmall",
-	}
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		return fmt.Errorf("image config: %w", err)
-	}
-	tagRef, err := name.NewTag(ref)
-	if err != nil {
-		return fmt.Errorf("image name: %w", err)
-	}
-	if err := tarball.WriteToFile(path, tagRef, img); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 type file struct {

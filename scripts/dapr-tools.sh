@@ -5,6 +5,10 @@
 # An existing `dapr init` install (~/.dapr/bin) of the pinned runtime version, with a dapr CLI
 # on the PATH, is used as it is. Otherwise the binaries are built from the Go module proxy and
 # cached by version, so the (slow) build happens once per machine.
+#
+# With the argument control-plane, the same folder also gets what of the Kubernetes control
+# plane the local cluster runs beside daprd and sentry: the operator and the sidecar injector
+# (the shop needs no placement or scheduler; the scheduler's go-etcd-cron is not on the proxy).
 set -euo pipefail
 
 DAPR_VERSION=${DAPR_VERSION:-1.18.1}
@@ -15,8 +19,9 @@ BIN="$ROOT/.dapr/bin"
 
 log() { echo "dapr-tools: $*" >&2; }
 
+# build_runtime builds the named programs of cmd/.
 build_runtime() {
-	log "building daprd and sentry $DAPR_VERSION from the Go module proxy (a few minutes, once)"
+	log "building $* $DAPR_VERSION from the Go module proxy (a few minutes, once)"
 	local dir work
 	dir=$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "github.com/dapr/dapr@v$DAPR_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
 	[ -n "$dir" ] || { log "could not download github.com/dapr/dapr@v$DAPR_VERSION"; exit 1; }
@@ -25,7 +30,7 @@ build_runtime() {
 	# Without the stablecomponents tag daprd registers no components and panics at start.
 	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags stablecomponents \
 		-ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
-		-o "$BIN/" ./cmd/daprd ./cmd/sentry)
+		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"
 }
 
@@ -63,7 +68,11 @@ fi
 if [ ! -x "$BIN/dapr" ] && command -v dapr >/dev/null && dapr version 2>/dev/null | grep -q "CLI version: $DAPR_CLI_VERSION"; then
 	ln -sf "$(command -v dapr)" "$BIN/dapr"
 fi
-if [ ! -x "$BIN/daprd" ] || [ ! -x "$BIN/sentry" ]; then build_runtime; fi
+programs=(daprd sentry)
+[ "${1:-}" != control-plane ] || programs+=(operator injector)
+missing=()
+for p in "${programs[@]}"; do [ -x "$BIN/$p" ] || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] || build_runtime "${missing[@]}"
 [ -x "$BIN/dapr" ] || build_cli
 # `dapr run` looks for a default configuration next to the binaries.
 [ -f "$ROOT/.dapr/config.yaml" ] || printf 'apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: daprConfig\nspec: {}\n' >"$ROOT/.dapr/config.yaml"
