@@ -14,7 +14,7 @@ $(error MYPAGE=$(MYPAGE): want go (the default) or ts)
 endif
 export MYPAGE
 
-.PHONY: run stop clean build tools deps token replay-deadletters manifests proto images test test-deps lint test-unit test-mypage-ts test-fuzz test-e2e bench soak
+.PHONY: run stop clean build tools deps token replay-deadletters manifests proto images test test-deps lint test-unit test-mypage-ts test-fuzz test-e2e test-cluster cluster cluster-down bench soak
 
 run: deps tools build
 	@PROFILE=$(PROFILE) bash scripts/run.sh
@@ -32,6 +32,7 @@ stop:
 	@echo "stopped"
 
 clean: stop
+	@[ ! -d .data/cluster ] || bash cluster/down.sh
 	rm -rf .data bin $(addsuffix /.dapr,$(APPS))
 
 deps:
@@ -78,7 +79,7 @@ replay-deadletters:
 	token=$$(go run ./platform/cmd/token -keys .data/auth -sub ops -roles admin) && \
 	curl -fsS -X POST -H "Authorization: Bearer $$token" localhost:$$port/deadletters/replay; echo
 
-test: lint test-unit test-fuzz test-e2e
+test: lint test-unit test-fuzz test-e2e test-cluster
 
 test-deps:
 	@bash scripts/deps.sh test
@@ -129,8 +130,27 @@ MYPAGE_TESTS := TestScenario TestRedeliveryAndReordering TestFaultIsolation Test
 # One space, to join the names with |.
 space := $(subst ,, )
 test-e2e: test-deps
-	cd e2e && MYPAGE=go go test -count=1 -timeout 40m -v ./...
+	cd e2e && MYPAGE=go go test -count=1 -timeout 40m -v -skip '^TestCluster$$' ./...
 	cd e2e && MYPAGE=ts SKMALL_E2E_PROFILES=local,postgres-redis go test -count=1 -timeout 40m -v -run '^($(subst $(space),|,$(MYPAGE_TESTS)))$$' ./...
+
+# A single-node Kubernetes on this machine (cluster/): the Dapr control plane, an ingress
+# controller, CoreDNS, metrics-server, the stores and the shop's images, all built here (needs
+# root). Then: helm install skmall helm/skmall --namespace skmall --values cluster/values.yaml
+# --set-file auth.jwks=.data/auth/jwks.json (the README says more).
+cluster:
+	@bash cluster/up.sh
+
+# Removes every trace of the cluster, the firewall rule that kept its traffic here last.
+cluster-down:
+	@bash cluster/down.sh
+
+# The chart on the local cluster: installed with Helm, then the scenario, self-healing,
+# autoscaling, a rolling upgrade and pod deletions under load, through the ingress. The cluster
+# is made for the run and removed after it, whatever the outcome.
+test-cluster: test-deps
+	@bash cluster/down.sh
+	@bash cluster/up.sh && (cd e2e && go test -count=1 -timeout 30m -v -run '^TestCluster$$' .); \
+	  status=$$?; bash cluster/down.sh; exit $$status
 
 # The benchmark, on the postgres-redis profile with real sidecars: prints a Markdown table (-v:
 # go test shows a passing package's output only then) and writes it (and JSON) to .bench/.

@@ -28,6 +28,7 @@ type Shop struct {
 	components string
 	env        []string // what the sidecars are given: the stores' connection strings
 	gateway    *Gateway // with ThroughGateway: where Call sends the public paths
+	host       string   // on a cluster: the Host the ingress routes by
 	routes     map[string]string
 	redis      *redisServer    // every profile's
 	kafka      *proc           // the kafka profile's broker
