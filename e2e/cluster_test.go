@@ -343,6 +343,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	k.install()
+	// The scenario's products, apart from the load tests' apple (each has its own ledger).
 	run := "k8s"
 
 	// 1. Every pod Ready with its injected daprd, the sidecars' certificates from the
