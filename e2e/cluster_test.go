@@ -66,6 +66,10 @@ func connectCluster(t *testing.T) *kube {
 	k.tools = k.script("cluster-tools.sh")
 	k.helm = k.script("helm-tool.sh")
 	k.ingress = "http://" + k.env["CLUSTER_NODE_IP"] + ":" + k.env["CLUSTER_INGRESS_PORT"]
+	// Shop.As signs with make token's keys (.data/auth), whose key set the release trusts.
+	if issuerKeys, err = devkeys.Ensure(filepath.Join(root, ".data", "auth")); err != nil {
+		t.Fatal(err)
+	}
 	return k
 }
 
@@ -115,14 +119,16 @@ type kubePod struct {
 		} `json:"containers"`
 	} `json:"spec"`
 	Status struct {
-		Phase             string `json:"phase"`
-		ContainerStatuses []struct {
-			Name         string `json:"name"`
-			Ready        bool   `json:"ready"`
-			RestartCount int    `json:"restartCount"`
-			ContainerID  string `json:"containerID"`
-		} `json:"containerStatuses"`
+		Phase             string          `json:"phase"`
+		ContainerStatuses []kubeContainer `json:"containerStatuses"`
 	} `json:"status"`
+}
+
+type kubeContainer struct {
+	Name         string `json:"name"`
+	Ready        bool   `json:"ready"`
+	RestartCount int    `json:"restartCount"`
+	ContainerID  string `json:"containerID"`
 }
 
 func (p kubePod) ready() bool {
@@ -187,9 +193,6 @@ func (k *kube) replicas(app string) int {
 // install installs the chart with Helm exactly as the README tells users, and waits for it.
 func (k *kube) install() {
 	k.t.Helper()
-	if _, err := devkeys.Ensure(filepath.Join(k.root, ".data", "auth")); err != nil {
-		k.t.Fatal(err)
-	}
 	if _, err := k.run(k.helm, "uninstall", clusterRelease, "--namespace", clusterNamespace, "--wait"); err == nil {
 		// A release left by an earlier run: its pods' addresses live on in DNS caches (CoreDNS
 		// keeps answers 30 s, as kubeadm's configuration does) and would be dialled.
@@ -262,11 +265,6 @@ func (k *kube) shop(t *testing.T) *Shop {
 	for _, name := range appNames {
 		apps[name] = &App{Name: name, AppID: name, URL: k.ingress}
 	}
-	keys, err := devkeys.Ensure(filepath.Join(k.root, ".data", "auth"))
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	issuerKeys = keys
 	return &Shop{t: t, Profile: "kubernetes", Apps: apps, host: clusterHost, root: k.root}
 }
 
@@ -373,7 +371,7 @@ func TestCluster(t *testing.T) {
 			t.Fatal("no Sentry pod")
 		}
 		metrics := k.kubectlRaw("dapr-system", sentry[0], 9090, "/metrics")
-		if n := metricSum(metrics, "dapr_sentry_cert_sign_success_total"); n < float64(2*len(appNames)) {
+		if n := sumSamples(strings.NewReader(metrics), "dapr_sentry_cert_sign_success_total"); n < float64(2*len(appNames)) {
 			t.Errorf("Sentry signed %v certificates, want at least one per sidecar (%d)", n, 2*len(appNames))
 		}
 	})
@@ -618,12 +616,7 @@ func TestCluster(t *testing.T) {
 }
 
 // restarts is a container's restart count in a pod's statuses.
-func restarts(statuses []struct {
-	Name         string `json:"name"`
-	Ready        bool   `json:"ready"`
-	RestartCount int    `json:"restartCount"`
-	ContainerID  string `json:"containerID"`
-}, name string) int {
+func restarts(statuses []kubeContainer, name string) int {
 	for _, c := range statuses {
 		if c.Name == name {
 			return c.RestartCount
@@ -767,19 +760,4 @@ func (r *loadRun) stop() loadResult {
 func (k *kube) kubectlRaw(ns, pod string, port int, path string) string {
 	k.t.Helper()
 	return k.kubectl("get", "--raw", fmt.Sprintf("/api/v1/namespaces/%s/pods/%s:%d/proxy%s", ns, pod, port, path))
-}
-
-// metricSum adds up every series of a metric in a Prometheus text exposition.
-func metricSum(exposition, name string) float64 {
-	sum := 0.0
-	for _, line := range strings.Split(exposition, "\n") {
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != '{' && line[len(name)] != ' ') {
-			continue
-		}
-		fields := strings.Fields(line)
-		if v, err := strconv.ParseFloat(fields[len(fields)-1], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -131,8 +132,14 @@ func scrape(t testing.TB, url, metric string, labels ...string) float64 {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	return sumSamples(resp.Body, metric, labels...)
+}
+
+// sumSamples sums the samples of a metric in a Prometheus text exposition whose labels include
+// every one of labels.
+func sumSamples(exposition io.Reader, metric string, labels ...string) float64 {
 	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(exposition)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
