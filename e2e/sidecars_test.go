@@ -47,11 +47,12 @@ func (d daprd) args() []string {
 	if d.pod {
 		args = append(args, "--metrics-listen-address", "127.0.0.1", "--dapr-graceful-shutdown-seconds", "5",
 			// Events are delivered only while the app can process them (its store reachable).
-			// On SIGTERM the sidecar keeps serving its app until the app is gone (the check stops
-			// answering), so the app can finish what it started: a pod's graceful stop.
+			// On SIGTERM the sidecar stops taking events and goes on serving invocations for 2 s
+			// (the chart's blockShutdownSeconds, shortened: no DNS to wait for here), then stops;
+			// its app serves until then: a pod's graceful stop.
 			"--enable-app-health-check", "--app-health-check-path", appHealthPath(d.appID),
 			"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1000", "--app-health-threshold", "1",
-			"--dapr-block-shutdown-duration", "15s")
+			"--dapr-block-shutdown-duration", "2s")
 	}
 	if d.profilePort != 0 {
 		args = append(args, "--enable-profiling", "--profile-port", strconv.Itoa(d.profilePort))

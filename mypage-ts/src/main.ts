@@ -57,14 +57,27 @@ async function main(): Promise<void> {
     process.once("SIGINT", resolve);
   });
   // Not ready at once, so that no new work is routed here; serve what still comes for
-  // SHUTDOWN_DELAY, then drain for at most SHUTDOWN_DRAIN.
+  // SHUTDOWN_DELAY, then until the sidecar has stopped (it forwards invocations and events
+  // until then), then drain: the last two within SHUTDOWN_DRAIN.
   log.info("shutting down");
   stopping = true;
   const grpcStopped = grpc.stop(cfg.shutdownDrainMs);
   await sleep(cfg.shutdownDelayMs);
+  const until = Date.now() + cfg.shutdownDrainMs;
+  for (;;) {
+    if (await sidecar.stopped()) {
+      log.info("the Dapr sidecar has stopped");
+      break;
+    }
+    if (Date.now() > until) {
+      log.warn("stopping while the Dapr sidecar still answers");
+      break;
+    }
+    await sleep(250);
+  }
   const drained = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
-  await Promise.race([Promise.all([drained, grpcStopped]), sleep(cfg.shutdownDrainMs)]);
+  await Promise.race([Promise.all([drained, grpcStopped]), sleep(Math.max(0, until - Date.now()))]);
   http.closeAllConnections();
   log.info("stopped");
 }

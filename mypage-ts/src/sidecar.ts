@@ -93,4 +93,15 @@ export class Sidecar {
       return false;
     }
   }
+
+  // stopped reports whether the sidecar's API refuses connections: it has stopped its servers
+  // and forwards nothing more. A sidecar too busy to answer within a second is still there.
+  async stopped(): Promise<boolean> {
+    try {
+      await fetch(`${this.base}/healthz/outbound`, { signal: AbortSignal.timeout(1000) });
+      return false;
+    } catch (err) {
+      return !(err instanceof DOMException && err.name === "TimeoutError");
+    }
+  }
 }

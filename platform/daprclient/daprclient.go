@@ -3,8 +3,11 @@ package daprclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -31,4 +34,39 @@ func Connect(ctx context.Context, addr, token string, wait time.Duration, log *s
 	}
 	c.WithAuthToken(token)
 	return c, nil
+}
+
+// WaitGone waits until the sidecar whose HTTP API is at httpBase stops answering (it has
+// stopped its servers), or ctx ends. In a pod the sidecar keeps forwarding requests to its app
+// for a while after SIGTERM, so the app keeps serving until then.
+func WaitGone(ctx context.Context, httpBase string, log *slog.Logger) {
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpBase+"/v1.0/healthz/outbound", nil)
+		if err != nil {
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil && ctx.Err() == nil && !isTimeout(err) {
+			log.InfoContext(ctx, "the Dapr sidecar has stopped")
+			return
+		}
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		select {
+		case <-ctx.Done():
+			log.WarnContext(ctx, "stopping while the Dapr sidecar still answers")
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// isTimeout: a sidecar too busy to answer within the timeout is still there.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

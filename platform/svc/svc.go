@@ -44,7 +44,8 @@ type Base struct {
 	AppAPIToken  string        `envconfig:"APP_API_TOKEN" secret:"true" required:"true"`
 	DaprWait     time.Duration `envconfig:"DAPR_WAIT" default:"60s"`
 	// On SIGTERM readiness fails at once; the app keeps serving for ShutdownDelay (while load
-	// balancers notice), then stops accepting and finishes in-flight work for up to Drain.
+	// balancers notice), then until its sidecar has stopped, then stops accepting and finishes
+	// in-flight work: the last two within Drain.
 	ShutdownDelay time.Duration `envconfig:"SHUTDOWN_DELAY" default:"5s"`
 	Drain         time.Duration `envconfig:"SHUTDOWN_DRAIN" default:"10s"`
 	PubSub        string        `envconfig:"PUBSUB_NAME" default:"pubsub"`
@@ -167,6 +168,8 @@ func Run(ctx context.Context, s Service) error {
 	serve := func(ctx context.Context) error {
 		return httpx.Serve(ctx, srv, httpx.Shutdown{
 			Going: func() { going.Store(true) }, Delay: s.Base.ShutdownDelay, Drain: s.Base.Drain,
+			// The sidecar forwards invocations and events here until it has stopped.
+			Linger: func(ctx context.Context) { daprclient.WaitGone(ctx, s.Base.DaprHTTP(), log) },
 		}, log)
 	}
 	return runAll(ctx, serve, workers, log)
