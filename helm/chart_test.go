@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -81,7 +83,8 @@ func TestChartLintsAndRendersStrictly(t *testing.T) {
 // Values the schema forbids never render.
 func TestValuesSchemaRefusesNonsense(t *testing.T) {
 	for _, set := range []string{"pubsub.type=nats", "replicas=0", "typo=1", "auth.algorithms=HS256", "image.pullPolicy=Sometimes", "services.mypage.image=mypage-rs",
-		"pubsub.type=kafka,pubsub.kafka.authType=oauth", "pubsub.type=kafka,pubsub.kafka.tls=true", "auth.jwks=not-a-key-set"} {
+		"pubsub.type=kafka,pubsub.kafka.authType=oauth", "pubsub.type=kafka,pubsub.kafka.tls=true", "auth.jwks=not-a-key-set",
+		"terminationGracePeriodSeconds=60"} {
 		cmd := exec.Command(helmBin(t), "template", "shop", "skmall", "--set", set)
 		if out, err := cmd.CombinedOutput(); err == nil {
 			t.Errorf("--set %s rendered:\n%.300s", set, out)
@@ -111,6 +114,17 @@ func TestPlainManifestsMatchTheChart(t *testing.T) {
 // on the app's endpoints, a grace period longer than the drain, the sidecar annotations.
 func TestDeploymentsRollOutSafely(t *testing.T) {
 	out := runHelm(t, "template", "shop", "skmall", "--namespace", "shop")
+	var config corev1.ConfigMap
+	for _, doc := range splitYAML(t, out) {
+		if kindOf(doc) != "ConfigMap" {
+			continue
+		}
+		var cm corev1.ConfigMap
+		strict(t, doc, &cm)
+		if cm.Name == "shop-config" {
+			config = cm
+		}
+	}
 	for _, doc := range splitYAML(t, out) {
 		var d appsv1.Deployment
 		if kindOf(doc) != "Deployment" {
@@ -125,13 +139,14 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 		if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
 			t.Errorf("%s: probes %+v %+v", d.Name, c.ReadinessProbe, c.LivenessProbe)
 		}
-		if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g < 30 {
-			t.Errorf("%s: termination grace %v does not cover the drain", d.Name, g)
+		if c.LivenessProbe != nil && (c.LivenessProbe.TerminationGracePeriodSeconds == nil || *c.LivenessProbe.TerminationGracePeriodSeconds > 30) {
+			t.Errorf("%s: a hung app waits %v s for SIGKILL after its liveness fails", d.Name, c.LivenessProbe.TerminationGracePeriodSeconds)
 		}
 		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
 			t.Errorf("%s: resources %+v", d.Name, c.Resources)
 		}
 		a := d.Spec.Template.Annotations
+		checkStopTimeline(t, d, config)
 		for _, k := range []string{"dapr.io/enabled", "dapr.io/app-id", "dapr.io/app-port", "dapr.io/config", "dapr.io/api-token-secret", "dapr.io/app-token-secret", "dapr.io/graceful-shutdown-seconds", "dapr.io/block-shutdown-duration", "dapr.io/enable-app-health-check"} {
 			if a[k] == "" {
 				t.Errorf("%s: no %s annotation", d.Name, k)
@@ -146,6 +161,35 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 		if m := d.Spec.Template.Spec.AutomountServiceAccountToken; (m == nil || !*m) && a["dapr.io/disable-builtin-k8s-secret-store"] != "true" {
 			t.Errorf("%s: no service account token, yet daprd's built-in Kubernetes secret store is on", d.Name)
 		}
+	}
+}
+
+// How long other sidecars may go on calling a stopping pod's sidecar: CoreDNS answers from its
+// cache for up to 30 s (kubeadm's Corefile), and daprd's gRPC DNS resolver resolves a name at
+// most every 30 s.
+const callersLearnNewPods = 61 * time.Second
+
+// checkStopTimeline: a stopping pod's sidecar serves invocations until every caller has learned
+// the new pods, then stops; its app serves until after that, and all of it ends before SIGKILL.
+func checkStopTimeline(t *testing.T, d appsv1.Deployment, config corev1.ConfigMap) {
+	t.Helper()
+	a := d.Spec.Template.Annotations
+	block, err := time.ParseDuration(a["dapr.io/block-shutdown-duration"])
+	if err != nil || block < callersLearnNewPods {
+		t.Errorf("%s: the sidecar serves %q after SIGTERM, callers may need %s to learn the new pods (%v)", d.Name, a["dapr.io/block-shutdown-duration"], callersLearnNewPods, err)
+	}
+	graceful, err := strconv.Atoi(a["dapr.io/graceful-shutdown-seconds"])
+	if err != nil {
+		t.Errorf("%s: graceful-shutdown-seconds %q", d.Name, a["dapr.io/graceful-shutdown-seconds"])
+	}
+	sidecarGone := block + time.Duration(graceful)*time.Second
+	delay, err1 := time.ParseDuration(config.Data["SHUTDOWN_DELAY"])
+	drain, err2 := time.ParseDuration(config.Data["SHUTDOWN_DRAIN"])
+	if err := errors.Join(err1, err2); err != nil || delay+drain < sidecarGone {
+		t.Errorf("%s: the app stops %s+%s after SIGTERM, before its sidecar may (%s): %v", d.Name, delay, drain, sidecarGone, err)
+	}
+	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < max(sidecarGone, delay+drain) {
+		t.Errorf("%s: termination grace %v s ends before the sidecar (%s) and the app (%s)", d.Name, g, sidecarGone, delay+drain)
 	}
 }
 
