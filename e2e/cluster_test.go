@@ -542,9 +542,9 @@ func TestCluster(t *testing.T) {
 
 	// 5. A rolling upgrade of every Deployment under open-loop load through the ingress: every
 	// pod is replaced and nothing accepted is lost. Not one failed request is the promise, and
-	// runs keep it, but not yet every run on two cores: when the new pods' start starves the
-	// machine, stock checks outlast their 2 s timeout and order's breaker opens (the README's
-	// "Rolling upgrades" says more). The failures are reported, not allowed to pass unseen.
+	// runs keep it, but not yet every run on two cores: in some, while the new pods start, stock
+	// checks outlast their 2 s timeout and order's breaker opens (the README's "Rolling
+	// upgrades" says more). The failures are reported, not allowed to pass unseen.
 	t.Run("UpgradeUnderLoad", func(t *testing.T) {
 		shop := k.shop(t)
 		before := map[string][]string{}
