@@ -48,6 +48,9 @@ func Serve(ctx context.Context, srv *http.Server, sd Shutdown, log *slog.Logger)
 	}
 	var going atomic.Bool
 	h := srv.Handler
+	if h == nil {
+		h = http.DefaultServeMux
+	}
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if going.Load() {
 			w.Header().Set("Connection", "close")
