@@ -84,9 +84,10 @@ test: prebuild-cluster lint test-unit test-fuzz test-e2e test-cluster
 # The cluster's programs take about half an hour to build the first time (then they are
 # cached): make test starts that build at once, in the background at the lowest CPU priority,
 # so that it uses what the other tests leave idle. make test-cluster takes what it built, or
-# waits for it to finish (the build holds a lock). The log is .data/cluster-tools.log.
+# waits for it to finish (the build holds a lock); a make test that stops early stops it too.
+# The log is .data/cluster-tools.log.
 prebuild-cluster:
-	@mkdir -p .data && { nice -n 19 bash scripts/cluster-tools.sh >.data/cluster-tools.log 2>&1 & }
+	@mkdir -p .data && { nice -n 19 setsid bash scripts/cluster-tools.sh --for $$PPID >.data/cluster-tools.log 2>&1 & }
 
 test-deps:
 	@bash scripts/deps.sh test

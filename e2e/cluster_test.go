@@ -259,6 +259,37 @@ func (k *kube) dump() {
 	}
 }
 
+// explainFailure logs what may explain a request that failed at the given time: the shop's
+// pods, the addresses the sidecars resolve the warehouse to, and what order's apps and sidecars
+// logged of trouble around then.
+func (k *kube) explainFailure(t testing.TB, at time.Time) {
+	var b strings.Builder
+	kubectl := func(args ...string) string {
+		out, err := k.run(filepath.Join(k.tools, "kubectl"), args...)
+		if err != nil {
+			return err.Error()
+		}
+		return out
+	}
+	fmt.Fprintf(&b, "a request sent at %s failed; the shop then:\n%s", at.Format("15:04:05.000"),
+		kubectl("-n", clusterNamespace, "get", "pods", "-o", "wide"))
+	b.WriteString(kubectl("-n", clusterNamespace, "get", "endpointslices", "-l", "kubernetes.io/service-name=warehouse-dapr", "-o",
+		"jsonpath={range .items[*].endpoints[*]}{.addresses[0]} ready={.conditions.ready} terminating={.conditions.terminating}{\"\\n\"}{end}"))
+	for _, pod := range strings.Fields(kubectl("-n", clusterNamespace, "get", "pods", "-l", "app.kubernetes.io/name=order", "-o", "jsonpath={.items[*].metadata.name}")) {
+		for _, c := range []string{"order", "daprd"} {
+			out := kubectl("-n", clusterNamespace, "logs", pod, "-c", c, "--since=30s")
+			var trouble []string
+			for _, line := range strings.Split(out, "\n") {
+				if l := strings.ToLower(line); strings.Contains(l, "error") || strings.Contains(l, "warn") || strings.Contains(l, "fail") {
+					trouble = append(trouble, line)
+				}
+			}
+			fmt.Fprintf(&b, "%s/%s: %d lines of trouble in 30 s, the last:\n%s\n", pod, c, len(trouble), strings.Join(trouble[max(0, len(trouble)-4):], "\n"))
+		}
+	}
+	t.Log(b.String())
+}
+
 // shop is the Shop as its users reach it, for test t: every public path through the ingress.
 func (k *kube) shop(t *testing.T) *Shop {
 	apps := map[string]*App{}
@@ -528,7 +559,7 @@ func TestCluster(t *testing.T) {
 		t.Logf("scaled out to %d order pods %s after the load began", k.hpaReplicas("order"), time.Since(start).Round(time.Second))
 		k.waitRollout(3 * time.Minute)
 		res := load.stop()
-		t.Logf("load: %s\n%s", res, k.kubectl("-n", clusterNamespace, "get", "hpa", "--no-headers"))
+		t.Logf("load: %s\n%s%s", res, res.Timeline(), k.kubectl("-n", clusterNamespace, "get", "hpa", "--no-headers"))
 		stopped := time.Now()
 		daprtest.Eventually(t, 5*time.Minute, "the order autoscaler to scale back in", func() error {
 			if n := k.hpaReplicas("order"); n != 2 {
@@ -564,7 +595,8 @@ func TestCluster(t *testing.T) {
 		k.waitGone()
 		time.Sleep(5 * time.Second)
 		res := load.stop()
-		t.Logf("load during the upgrade: %s (%s from the upgrade to the last old pod gone)", res, time.Since(upgradeStart).Round(time.Second))
+		t.Logf("load during the upgrade: %s (%s from the upgrade to the last old pod gone; it began 5 s before the upgrade)\n%s",
+			res, time.Since(upgradeStart).Round(time.Second), res.Timeline())
 		for _, app := range appNames {
 			for _, p := range k.pods(app) {
 				for _, old := range before[app] {
@@ -588,17 +620,18 @@ func TestCluster(t *testing.T) {
 		shop.WaitConverged(loadLedger, 3*time.Minute)
 	})
 
-	// 6. Deleting a pod of each service while customers order: nothing lost.
+	// 6. Deleting a pod of each service at once while customers order: nothing lost.
 	t.Run("PodDeletion", func(t *testing.T) {
 		shop := k.shop(t)
 		stop := customersOrdering(t, shop, loadLedger, 4, "deletion")
+		var pods []string
 		for _, app := range appNames {
-			pod := k.pods(app)[0].Metadata.Name
-			t.Logf("delete pod %s", pod)
-			k.kubectl("-n", clusterNamespace, "delete", "pod", pod, "--wait=false")
-			time.Sleep(2 * time.Second)
-			k.waitRollout(3 * time.Minute)
+			pods = append(pods, k.pods(app)[0].Metadata.Name)
 		}
+		t.Logf("delete pods %v at once", pods)
+		k.kubectl(append([]string{"-n", clusterNamespace, "delete", "pod", "--wait=false"}, pods...)...)
+		time.Sleep(2 * time.Second)
+		k.waitRollout(3 * time.Minute)
 		k.waitGone()
 		stop()
 		shop.WaitConverged(loadLedger, 3*time.Minute)
@@ -677,6 +710,13 @@ type loadResult struct {
 	p50, p99               float64        // milliseconds
 	failures               map[string]int // by status and problem
 	failedAt               []time.Time
+	// Every 10 s of the run: requests sent and failed, and how busy the machine's CPUs were.
+	periods []loadPeriod
+}
+
+type loadPeriod struct {
+	sent, failed int
+	busy         float64 // share of the machine's CPU time, 0 to 1
 }
 
 func (r loadResult) String() string {
@@ -685,6 +725,34 @@ func (r loadResult) String() string {
 		s += fmt.Sprintf(" (%v)", r.failures)
 	}
 	return s
+}
+
+// Timeline is the run 10 s at a time: what was sent, what failed, how busy the CPUs were.
+func (r loadResult) Timeline() string {
+	var b strings.Builder
+	for i, p := range r.periods {
+		fmt.Fprintf(&b, "%4ds: %4d sent %4d failed, CPU %3.0f%% busy\n", i*10, p.sent, p.failed, 100*p.busy)
+	}
+	return b.String()
+}
+
+// cpuTimes is the machine's CPU time so far, in clock ticks: all of it, and the idle part.
+func cpuTimes() (total, idle uint64) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	fields := strings.Fields(line)
+	// user nice system idle iowait irq softirq steal (guest time is counted in user already)
+	for i, f := range fields[1:min(len(fields), 9)] {
+		n, _ := strconv.ParseUint(f, 10, 64)
+		total += n
+		if i == 3 || i == 4 { // idle, iowait
+			idle += n
+		}
+	}
+	return total, idle
 }
 
 func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun {
@@ -699,6 +767,17 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 		)
 		tick := time.NewTicker(time.Second / time.Duration(rate))
 		defer tick.Stop()
+		began := time.Now()
+		period := func(at time.Time) *loadPeriod { // under mu
+			i := int(at.Sub(began) / (10 * time.Second))
+			for len(res.periods) <= i {
+				res.periods = append(res.periods, loadPeriod{})
+			}
+			return &res.periods[i]
+		}
+		sample := time.NewTicker(10 * time.Second)
+		defer sample.Stop()
+		total, idle := cpuTimes()
 		for seq := 0; ; seq++ {
 			select {
 			case <-run.stopped:
@@ -707,6 +786,15 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 				res.p50, res.p99 = q(0.50), q(0.99)
 				run.done <- res
 				return
+			case at := <-sample.C:
+				t, i := cpuTimes()
+				mu.Lock()
+				if t > total {
+					period(at.Add(-time.Second)).busy = 1 - float64(i-idle)/float64(t-total)
+				}
+				mu.Unlock()
+				total, idle = t, i
+				continue
 			case <-tick.C:
 			}
 			customer, key := fmt.Sprintf("%s-%d", prefix, seq%8), fmt.Sprintf("%s-%d", prefix, seq)
@@ -741,6 +829,7 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 				mu.Lock()
 				defer mu.Unlock()
 				res.sent++
+				period(start).sent++
 				lats = append(lats, time.Since(start))
 				if err == nil && status == http.StatusCreated {
 					l.recordAccepted(o)
@@ -748,6 +837,12 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 					return
 				}
 				res.failed++
+				if p := period(start); p.failed == 0 {
+					// The first failure of every 10 s is explained while it is fresh.
+					wg.Add(1)
+					go func() { defer wg.Done(); k.explainFailure(shop.t, start) }()
+				}
+				period(start).failed++
 				res.failures[fmt.Sprintf("%d %s %v", status, what, err)]++
 				res.failedAt = append(res.failedAt, start)
 				l.recordOpen(customer, key)

@@ -18,6 +18,12 @@ BIN="$CACHE/cluster-k8s$KUBERNETES_VERSION-etcd$ETCD_VERSION-coredns$COREDNS_VER
 export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
 # --folder: only where they are (or would be), building nothing.
 if [ "${1:-}" = --folder ]; then echo "$BIN"; exit 0; fi
+# --for PID: a build in the background for process PID (make test), that ends with it. Run as
+# the leader of its own process group (setsid), which it stops whole when PID is gone.
+if [ "${1:-}" = --for ]; then
+	( while kill -0 "$2" 2>/dev/null; do sleep 2; done; kill -TERM -- -$$ ) &
+	trap 'kill $! 2>/dev/null' EXIT
+fi
 
 log() { echo "cluster-tools: $*" >&2; }
 

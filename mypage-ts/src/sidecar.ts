@@ -86,22 +86,21 @@ export class Sidecar {
 
   // answers reports whether the sidecar's API is up (whatever it says of its health).
   async answers(): Promise<boolean> {
-    try {
-      await fetch(`${this.base}/healthz/outbound`, { signal: AbortSignal.timeout(2000) });
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.probe(2000)) === "answered";
   }
 
   // stopped reports whether the sidecar's API refuses connections: it has stopped its servers
   // and forwards nothing more. A sidecar too busy to answer within a second is still there.
   async stopped(): Promise<boolean> {
+    return (await this.probe(1000)) === "refused";
+  }
+
+  private async probe(timeoutMs: number): Promise<"answered" | "refused" | "timed out"> {
     try {
-      await fetch(`${this.base}/healthz/outbound`, { signal: AbortSignal.timeout(1000) });
-      return false;
+      await fetch(`${this.base}/healthz/outbound`, { signal: AbortSignal.timeout(timeoutMs) });
+      return "answered";
     } catch (err) {
-      return !(err instanceof DOMException && err.name === "TimeoutError");
+      return err instanceof DOMException && err.name === "TimeoutError" ? "timed out" : "refused";
     }
   }
 }
