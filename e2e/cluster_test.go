@@ -284,7 +284,11 @@ func (k *kube) explainFailure(t testing.TB, at time.Time) {
 					trouble = append(trouble, line)
 				}
 			}
-			fmt.Fprintf(&b, "%s/%s: %d lines of trouble in 30 s, the last:\n%s\n", pod, c, len(trouble), strings.Join(trouble[max(0, len(trouble)-4):], "\n"))
+			n := len(trouble)
+			if n > 6 { // the first and the last
+				trouble = append(trouble[:3], trouble[n-3:]...)
+			}
+			fmt.Fprintf(&b, "%s/%s: %d lines of trouble in 30 s:\n%s\n", pod, c, n, strings.Join(trouble, "\n"))
 		}
 	}
 	t.Log(b.String())
@@ -539,7 +543,9 @@ func TestCluster(t *testing.T) {
 	})
 
 	// 4. Autoscaling: orders through the ingress make the order Deployment's autoscaler add
-	// pods (metrics-server's CPU figures), and remove them once the load stops.
+	// pods (metrics-server's CPU figures), and remove them once the load stops. While the new
+	// pods start the two CPUs are saturated, and order may shed some of the load with 503
+	// (reported, as the design has it for overload); nothing accepted is lost.
 	t.Run("Autoscaling", func(t *testing.T) {
 		shop := k.shop(t)
 		daprtest.Eventually(t, 5*time.Minute, "order at its 2 pods before the load", func() error {
@@ -548,7 +554,7 @@ func TestCluster(t *testing.T) {
 			}
 			return nil
 		})
-		load := k.openLoad(shop, loadLedger, 40, "scale")
+		load := k.openLoad(shop, loadLedger, 20, "scale")
 		start := time.Now()
 		daprtest.Eventually(t, 5*time.Minute, "the order autoscaler to scale out", func() error {
 			if n := k.hpaReplicas("order"); n <= 2 {
@@ -572,19 +578,29 @@ func TestCluster(t *testing.T) {
 	})
 
 	// 5. A rolling upgrade of every Deployment under open-loop load through the ingress: every
-	// pod is replaced and nothing accepted is lost. Not one failed request is the promise, and
-	// runs keep it, but not yet every run on two cores: in some, while the new pods start, stock
-	// checks outlast their 2 s timeout and order's breaker opens (the README's "Rolling
-	// upgrades" says more). The failures are reported, not allowed to pass unseen.
+	// pod is replaced, not one request fails, and nothing accepted is lost. 10 orders a second
+	// leave this two-core node room for the upgrade's own work (pods starting beside the old
+	// ones); at 20 a second the CPUs are saturated while pods start, and in about every other run
+	// stock checks then outlast their 2 s timeout and order sheds load with 503, as designed
+	// for overload (the README's "Rolling upgrades" has the figures).
 	t.Run("UpgradeUnderLoad", func(t *testing.T) {
 		shop := k.shop(t)
+		// From the chart's two pods of each: what the autoscaling test added has gone.
+		daprtest.Eventually(t, 5*time.Minute, "every Deployment at its 2 pods", func() error {
+			for _, app := range appNames {
+				if n := k.hpaReplicas(app); n != 2 {
+					return fmt.Errorf("%s has %d replicas", app, n)
+				}
+			}
+			return nil
+		})
 		before := map[string][]string{}
 		for _, app := range appNames {
 			for _, p := range k.pods(app) {
 				before[app] = append(before[app], p.Metadata.Name)
 			}
 		}
-		load := k.openLoad(shop, loadLedger, 20, "rollout")
+		load := k.openLoad(shop, loadLedger, 10, "rollout")
 		time.Sleep(5 * time.Second)
 		upgradeStart := time.Now()
 		k.upgrade("config.logLevel=debug") // the configuration changes: every Deployment rolls
@@ -614,7 +630,7 @@ func TestCluster(t *testing.T) {
 			for _, f := range res.failedAt {
 				at = append(at, f.Sub(upgradeStart).Round(100*time.Millisecond).String())
 			}
-			t.Logf("NOT ZERO-DOWNTIME YET: %d of %d requests failed during the upgrade: %v, sent at %v after it began",
+			t.Errorf("%d of %d requests failed during the upgrade: %v, sent at %v after it began",
 				res.failed, res.sent, res.failures, at)
 		}
 		shop.WaitConverged(loadLedger, 3*time.Minute)
@@ -717,6 +733,7 @@ type loadResult struct {
 type loadPeriod struct {
 	sent, failed int
 	busy         float64 // share of the machine's CPU time, 0 to 1
+	measured     bool    // busy is known (not for a last period cut short)
 }
 
 func (r loadResult) String() string {
@@ -731,7 +748,11 @@ func (r loadResult) String() string {
 func (r loadResult) Timeline() string {
 	var b strings.Builder
 	for i, p := range r.periods {
-		fmt.Fprintf(&b, "%4ds: %4d sent %4d failed, CPU %3.0f%% busy\n", i*10, p.sent, p.failed, 100*p.busy)
+		busy := "   ?"
+		if p.measured {
+			busy = fmt.Sprintf("%3.0f%%", 100*p.busy)
+		}
+		fmt.Fprintf(&b, "%4ds: %4d sent %4d failed, CPU %s busy\n", i*10, p.sent, p.failed, busy)
 	}
 	return b.String()
 }
@@ -790,7 +811,8 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 				t, i := cpuTimes()
 				mu.Lock()
 				if t > total {
-					period(at.Add(-time.Second)).busy = 1 - float64(i-idle)/float64(t-total)
+					p := period(at.Add(-time.Second))
+					p.busy, p.measured = 1-float64(i-idle)/float64(t-total), true
 				}
 				mu.Unlock()
 				total, idle = t, i

@@ -206,7 +206,7 @@ func (s *Shop) Product(id string) product {
 // Converged checks every invariant of the design that holds at quiescence; it returns the
 // first one that does not hold yet.
 func (s *Shop) Converged(l *Ledger) error {
-	if errs := s.Audit(l); len(errs) > 0 {
+	if errs := s.audit(l, true); len(errs) > 0 {
 		return errs[0]
 	}
 	return nil
@@ -214,65 +214,65 @@ func (s *Shop) Converged(l *Ledger) error {
 
 // Audit checks every invariant of the design that holds at quiescence and returns every
 // violation.
-func (s *Shop) Audit(l *Ledger) []error {
+func (s *Shop) Audit(l *Ledger) []error { return s.audit(l, false) }
+
+// auditReaders is how many orders the audit reads at once.
+const auditReaders = 8
+
+// audit is Audit, or with firstOnly, only as far as the first violation.
+func (s *Shop) audit(l *Ledger, firstOnly bool) []error {
 	s.resolveOpen(l)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var errs []error
-	perCustomer := map[string][]string{}
-	shipped := map[string]int{}
+	var (
+		errs        []error
+		mu          sync.Mutex
+		wg          sync.WaitGroup
+		queue       = make(chan string)
+		perCustomer = map[string][]string{}
+		shipped     = map[string]int{}
+	)
+	failed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}
+	for range auditReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range queue {
+				if err := s.auditOrder(id, l.accepted[id], l.cancelled[id]); err != nil {
+					failed(err)
+				}
+			}
+		}()
+	}
+	var all []string
 	for id, want := range l.accepted {
+		all = append(all, id)
 		perCustomer[want.CustomerID] = append(perCustomer[want.CustomerID], id)
-		cancelled := l.cancelled[id]
-		if !cancelled {
+		if !l.cancelled[id] {
 			shipped[want.ProductID] += want.Qty
 		}
-
-		r := s.Call(http.MethodGet, "order", "/orders/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("accepted order %s: %d", id, r.Status))
-			continue
+	}
+	// Fed from a goroutine of its own: a reader that fails the test (t.Fatal) ends, and
+	// the audit must not wait on it.
+	go func() {
+		defer close(queue)
+		for _, id := range all {
+			mu.Lock()
+			enough := firstOnly && len(errs) > 0
+			mu.Unlock()
+			if enough {
+				return
+			}
+			queue <- id
 		}
-		var o order
-		r.JSON(s.t, &o)
-		wantStatus := "DELIVERY_STARTED"
-		if cancelled {
-			wantStatus = "CANCELLED"
-		}
-		if o.Status != wantStatus || o.Qty != want.Qty || o.ProductID != want.ProductID || o.CustomerID != want.CustomerID {
-			errs = append(errs, fmt.Errorf("order %s is %+v, want status %s of %+v", id, o, wantStatus, want))
-			continue
-		}
-
-		// Exactly one delivery per accepted order; a cancelled order's delivery ends CANCELLED.
-		r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("delivery of order %s: %d", id, r.Status))
-			continue
-		}
-		var d delivery
-		r.JSON(s.t, &d)
-		wantDelivery := "STARTED"
-		if cancelled {
-			wantDelivery = "CANCELLED"
-		}
-		if d.Status != wantDelivery || d.OrderID != id {
-			errs = append(errs, fmt.Errorf("delivery of order %s is %+v, want %s", id, d, wantDelivery))
-			continue
-		}
-
-		// The view equals the source services' state.
-		r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil, s.As(want.CustomerID)...)
-		if r.Status != http.StatusOK {
-			errs = append(errs, fmt.Errorf("mypage row of order %s: %d", id, r.Status))
-			continue
-		}
-		var row myRow
-		r.JSON(s.t, &row)
-		if row.OrderStatus != o.Status || row.DeliveryStatus != d.Status || row.Qty != o.Qty || row.ProductID != o.ProductID {
-			errs = append(errs, fmt.Errorf("mypage row %+v does not match order %+v and delivery %+v", row, o, d))
-			continue
-		}
+	}()
+	wg.Wait()
+	if firstOnly && len(errs) > 0 {
+		return errs
 	}
 
 	// Stock conservation: every non-cancelled order shipped (its delivery started), nothing
@@ -300,6 +300,56 @@ func (s *Shop) Audit(l *Ledger) []error {
 		}
 	}
 	return errs
+}
+
+// auditOrder checks one accepted order: its state in order, its one delivery, its row in mypage.
+func (s *Shop) auditOrder(id string, want order, cancelled bool) error {
+	var o order
+	r := s.Call(http.MethodGet, "order", "/orders/"+id, nil, s.As(want.CustomerID)...)
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("accepted order %s: %d", id, r.Status)
+	}
+	if err := json.Unmarshal(r.Body, &o); err != nil {
+		return fmt.Errorf("order %s: %w", id, err)
+	}
+	wantStatus := "DELIVERY_STARTED"
+	if cancelled {
+		wantStatus = "CANCELLED"
+	}
+	if o.Status != wantStatus || o.Qty != want.Qty || o.ProductID != want.ProductID || o.CustomerID != want.CustomerID {
+		return fmt.Errorf("order %s is %+v, want status %s of %+v", id, o, wantStatus, want)
+	}
+
+	// Exactly one delivery per accepted order; a cancelled order's delivery ends CANCELLED.
+	var d delivery
+	r = s.Call(http.MethodGet, "delivery", "/deliveries/"+id, nil, s.As(want.CustomerID)...)
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("delivery of order %s: %d", id, r.Status)
+	}
+	if err := json.Unmarshal(r.Body, &d); err != nil {
+		return fmt.Errorf("delivery of order %s: %w", id, err)
+	}
+	wantDelivery := "STARTED"
+	if cancelled {
+		wantDelivery = "CANCELLED"
+	}
+	if d.Status != wantDelivery || d.OrderID != id {
+		return fmt.Errorf("delivery of order %s is %+v, want %s", id, d, wantDelivery)
+	}
+
+	// The view equals the source services' state.
+	var row myRow
+	r = s.Call(http.MethodGet, "mypage", "/mypage/"+want.CustomerID+"/orders/"+id, nil, s.As(want.CustomerID)...)
+	if r.Status != http.StatusOK {
+		return fmt.Errorf("mypage row of order %s: %d", id, r.Status)
+	}
+	if err := json.Unmarshal(r.Body, &row); err != nil {
+		return fmt.Errorf("mypage row of order %s: %w", id, err)
+	}
+	if row.OrderStatus != o.Status || row.DeliveryStatus != d.Status || row.Qty != o.Qty || row.ProductID != o.ProductID {
+		return fmt.Errorf("mypage row %+v does not match order %+v and delivery %+v", row, o, d)
+	}
+	return nil
 }
 
 // listed reads every page of a customer's list of orders (newest first, each page at most
