@@ -865,12 +865,12 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 					return
 				}
 				res.failed++
-				if p := period(start); p.failed == 0 {
+				p := period(start)
+				if p.failed++; p.failed == 1 {
 					// The first failure of every 10 s is explained while it is fresh.
 					wg.Add(1)
 					go func() { defer wg.Done(); k.explainFailure(shop.t, start) }()
 				}
-				period(start).failed++
 				res.failures[fmt.Sprintf("%d %s %v", status, what, err)]++
 				res.failedAt = append(res.failedAt, start)
 				l.recordOpen(customer, key)
