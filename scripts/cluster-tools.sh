@@ -20,7 +20,11 @@ export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
 if [ "${1:-}" = --folder ]; then echo "$BIN"; exit 0; fi
 # --for PID: a build in the background for process PID (make test), that ends with it. Run as
 # the leader of its own process group (setsid), which it stops whole when PID is gone.
+# A new session is also a new scheduling autogroup, which the kernel gives the same CPU share
+# as make test's whatever the processes' nice: the group is given the lowest priority too, so
+# that the build takes only what make test leaves idle.
 if [ "${1:-}" = --for ]; then
+	if [ -w /proc/self/autogroup ]; then echo 19 >/proc/self/autogroup; fi
 	( while kill -0 "$2" 2>/dev/null; do sleep 2; done; kill -TERM -- -$$ ) &
 	trap 'kill $! 2>/dev/null' EXIT
 fi

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
+)
+
+// TestBackgroundBuildYieldsAndEndsWithMakeTest starts the cluster's background build as make
+// prebuild-cluster does (its own session, lowest priority, for a parent process). The kernel
+// shares the CPUs between sessions (autogroups) equally, whatever the nice of their processes,
+// so the session itself must have the lowest priority, or the build takes half the machine from
+// the tests. When the parent ends, the build ends with it.
+func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
+	root := daprtest.RepoRoot(t)
+	script := filepath.Join(root, "scripts", "cluster-tools.sh")
+	env := append(os.Environ(), "SKMALL_CACHE="+t.TempDir())
+
+	// Holding the build's lock keeps the build waiting before it builds anything.
+	folder := exec.Command("bash", script, "--folder")
+	folder.Env = env
+	out, err := folder.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := strings.TrimSpace(string(out))
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.Create(filepath.Join(bin, ".lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Close() }()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+
+	parent := exec.Command("sleep", "600")
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = parent.Process.Kill(); _ = parent.Wait() }()
+	build := exec.Command("setsid", "nice", "-n", "19", "bash", script, "--for", strconv.Itoa(parent.Process.Pid))
+	build.Env = env
+	if err := build.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- build.Wait() }()
+	pid := build.Process.Pid
+	defer func() { _ = syscall.Kill(-pid, syscall.SIGKILL) }()
+
+	if _, err := os.Stat("/proc/self/autogroup"); err == nil {
+		daprtest.Eventually(t, 10*time.Second, "the build's session to have the lowest priority", func() error {
+			group, err := os.ReadFile(fmt.Sprintf("/proc/%d/autogroup", pid))
+			if err != nil {
+				return err
+			}
+			if !strings.HasSuffix(strings.TrimSpace(string(group)), " nice 19") {
+				return fmt.Errorf("autogroup %q", strings.TrimSpace(string(group)))
+			}
+			return nil
+		})
+	}
+
+	_ = parent.Process.Kill()
+	_ = parent.Wait()
+	select {
+	case <-ended:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the build still runs 15 s after its parent ended")
+	}
+	daprtest.Eventually(t, 10*time.Second, "nothing of the build to be left", func() error {
+		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("its process group is still there (%v)", err)
+		}
+		return nil
+	})
+}
