@@ -640,20 +640,22 @@ func TestCluster(t *testing.T) {
 	t.Run("PodDeletion", func(t *testing.T) {
 		shop := k.shop(t)
 		stop := customersOrdering(t, shop, loadLedger, 4, "deletion")
-		// One after another, each replaced before the next goes. Replaced means two pods ready
-		// again, not the rollout finished: under this load the autoscaler may be adding pods,
-		// which on two cores take minutes to start.
+		// One pod of each at once. Replaced means two pods ready again, not the rollout
+		// finished: under this load the autoscaler may be adding pods, which on two cores take
+		// minutes to start.
 		for _, app := range appNames {
 			pod := k.pods(app)[0].Metadata.Name
 			t.Logf("delete pod %s", pod)
 			k.kubectl("-n", clusterNamespace, "delete", "pod", pod, "--wait=false")
-			daprtest.Eventually(t, 3*time.Minute, app+" at two ready pods again", func() error {
-				if n := k.replicas(app); n < 2 {
-					return fmt.Errorf("%d ready", n)
-				}
-				return nil
-			})
 		}
+		daprtest.Eventually(t, 3*time.Minute, "every app at two ready pods again", func() error {
+			for _, app := range appNames {
+				if n := k.replicas(app); n < 2 {
+					return fmt.Errorf("%s has %d ready", app, n)
+				}
+			}
+			return nil
+		})
 		k.waitGone()
 		stop()
 		shop.WaitConverged(loadLedger, 3*time.Minute)
