@@ -34,7 +34,7 @@ func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := strings.TrimSpace(string(out))
-	if err := os.MkdirAll(bin, 0o755); err != nil {
+	if err := os.MkdirAll(bin, 0o750); err != nil {
 		t.Fatal(err)
 	}
 	lock, err := os.Create(filepath.Join(bin, ".lock"))
@@ -77,13 +77,17 @@ func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
 	_ = parent.Process.Kill()
 	_ = parent.Wait()
 	select {
-	case <-ended:
+	case err := <-ended:
+		t.Logf("the build ended with its parent: %v", err)
 	case <-time.After(15 * time.Second):
 		t.Fatal("the build still runs 15 s after its parent ended")
 	}
 	daprtest.Eventually(t, 10*time.Second, "nothing of the build to be left", func() error {
-		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("its process group is still there (%v)", err)
+		switch err := syscall.Kill(-pid, 0); {
+		case err == nil:
+			return errors.New("its process group is still there")
+		case !errors.Is(err, syscall.ESRCH):
+			return fmt.Errorf("signalling its process group: %w", err)
 		}
 		return nil
 	})
