@@ -83,7 +83,6 @@ func shopProcesses(root, data string) []string {
 // no process is left and every port is free again. The sidecars log no errors that are not
 // errors.
 func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
-	t.Parallel()
 	root := daprtest.RepoRoot(t)
 	data := t.TempDir()
 	ports := runPorts(t, root)

@@ -12,7 +12,6 @@ import (
 // Retry-After ("try again in a moment"), nothing is stored, and once the warehouse is back
 // orders go through again.
 func TestWarehouseDownMeansTryAgain(t *testing.T) {
-	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)
