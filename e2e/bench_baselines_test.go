@@ -82,7 +82,8 @@ func (b *bench) echoSidecars(echoPort int) (string, []int) {
 	b.t.Helper()
 	dir := b.t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\nspec:\n  mtls:\n    enabled: true\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\nspec:\n  mtls:\n    enabled: true\n"+
+		daprtest.NameResolution("nameresolution.db")), 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 	var callerHTTP string

@@ -30,12 +30,19 @@ type proc struct {
 // over the test's environment and its output appended to logDir/name.log.
 func start(t testing.TB, name, logDir string, env []string, bin string, args ...string) *proc {
 	t.Helper()
+	return startIn(t, "", name, logDir, env, bin, args...)
+}
+
+// startIn is start with the process's working folder dir ("" for the test's own).
+func startIn(t testing.TB, dir, name, logDir string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(logDir, name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -43,7 +43,7 @@ func (d daprd) args() []string {
 	}
 	args = append(args, "--config", d.config,
 		"--placement-host-address", "", "--scheduler-host-address", "", "--dapr-listen-addresses", "127.0.0.1",
-		"--log-level", d.logLevel)
+		"--dapr-internal-grpc-listen-address", "127.0.0.1", "--log-level", d.logLevel)
 	if d.pod {
 		args = append(args, "--metrics-listen-address", "127.0.0.1", "--dapr-graceful-shutdown-seconds", "5",
 			// Events are delivered only while the app can process them (its store reachable).
@@ -68,14 +68,16 @@ func (d daprd) environ() []string {
 	if d.appToken != "" {
 		env = append(env, "APP_API_TOKEN="+d.appToken)
 	}
-	env = append(env, "DAPR_TRUST_ANCHORS="+trustAnchors, "NAMESPACE=default")
+	// Other sidecars find this one at 127.0.0.1 (the name resolver registers this address).
+	env = append(env, "DAPR_TRUST_ANCHORS="+trustAnchors, "NAMESPACE=default", "DAPR_HOST_IP=127.0.0.1")
 	return append(env, d.env...)
 }
 
-// start runs the sidecar as process name, logging to logDir.
-func (d daprd) start(t testing.TB, name, logDir string) *proc {
+// start runs the sidecar as process name in dir, logging to dir: a shop's sidecars share the
+// folder, and so the name resolution file the configuration names (nameresolution.db).
+func (d daprd) start(t testing.TB, name, dir string) *proc {
 	t.Helper()
-	return start(t, name, logDir, d.environ(), daprdPath, d.args()...)
+	return startIn(t, dir, name, dir, d.environ(), daprdPath, d.args()...)
 }
 
 // appHealthPath is what an app's sidecar polls, as the chart and make run have it: whether

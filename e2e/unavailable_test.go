@@ -48,3 +48,29 @@ func TestWarehouseDownMeansTryAgain(t *testing.T) {
 	}
 	shop.WaitConverged(l, 60*time.Second)
 }
+
+// TestShopsOnOneMachineStayApart: two shops at once on one machine, with the same app ids
+// and the same Sentry, as make run beside make test. With its own warehouse stopped, a shop
+// refuses with 503; it does not find the other shop's warehouse, which would answer 422 for
+// a product it does not know.
+func TestShopsOnOneMachineStayApart(t *testing.T) {
+	shop := StartShop(t, profiles()[0])
+	other := StartShop(t, profiles()[0])
+	l, otherLedger := newLedger(), newLedger()
+	shop.RegisterProduct(l, "apple", 10)
+	other.RegisterProduct(otherLedger, "pear", 10)
+	shop.StopApp("warehouse")
+
+	for range 3 {
+		if _, r := shop.PlaceOrder(l, "alice", "apple", 1); r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("with its own warehouse down the shop answered %d %s, want 503", r.Status, r.Body)
+		}
+	}
+	if _, r := other.PlaceOrder(otherLedger, "bob", "pear", 1); r.Status != http.StatusCreated {
+		t.Fatalf("the other shop, whole: %d %s", r.Status, r.Body)
+	}
+	if p := other.Product("pear"); p.Available != 9 {
+		t.Fatalf("pear at the other shop: %+v, want 9 available", p)
+	}
+	other.WaitConverged(otherLedger, 60*time.Second)
+}

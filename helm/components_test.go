@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -145,5 +146,43 @@ func TestKafkaCredentialsComeFromTheSecret(t *testing.T) {
 	}
 	if kafka != 2 {
 		t.Fatalf("%d Kafka components, want pubsub and outbox", kafka)
+	}
+}
+
+// TestSidecarsFindOnlyTheirOwnShop reads the self-hosted sidecars' name resolution: a SQLite
+// file in the folder each shop's sidecars run in (relative), not mDNS; the resolver's
+// clean-up off, since in Dapr 1.18 it deletes the live registrations (every sidecar then
+// exits); and more than Dapr's 1 s for a renewal to land before others pass a sidecar over.
+func TestSidecarsFindOnlyTheirOwnShop(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "components", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config struct {
+		Spec struct {
+			NameResolution struct {
+				Component     string            `json:"component"`
+				Configuration map[string]string `json:"configuration"`
+			} `json:"nameResolution"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &config); err != nil {
+		t.Fatal(err)
+	}
+	nr := config.Spec.NameResolution
+	if nr.Component != "sqlite" {
+		t.Fatalf("name resolution %q, want sqlite", nr.Component)
+	}
+	if c := nr.Configuration["connectionString"]; c == "" || filepath.IsAbs(c) || strings.Contains(c, "/") {
+		t.Errorf("connectionString %q: want a file name, relative to the folder the shop's sidecars run in", c)
+	}
+	if c := nr.Configuration["cleanupInterval"]; c != "0" {
+		t.Errorf("cleanupInterval %q: want \"0\" (off)", c)
+	}
+	update, err1 := time.ParseDuration(nr.Configuration["updateInterval"])
+	timeout, err2 := time.ParseDuration(nr.Configuration["timeout"])
+	if err1 != nil || err2 != nil || timeout < 2*time.Second || update-timeout < 2*time.Second {
+		t.Errorf("updateInterval %q, timeout %q: want a renewal every 2 s or more, with 2 s or more to land",
+			nr.Configuration["updateInterval"], nr.Configuration["timeout"])
 	}
 }

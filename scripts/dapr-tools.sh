@@ -16,6 +16,9 @@ DAPR_CLI_VERSION=${DAPR_CLI_VERSION:-1.16.5}
 CACHE=${SKMALL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/skmall}
 ROOT="$CACHE/dapr-$DAPR_VERSION-cli-$DAPR_CLI_VERSION"
 BIN="$ROOT/.dapr/bin"
+# What a built daprd holds beyond the version: one built before the SQLite name resolver was
+# added to it is built again.
+DAPRD_BUILD="stablecomponents+nameresolution.sqlite"
 
 log() { echo "dapr-tools: $*" >&2; }
 
@@ -27,11 +30,18 @@ build_runtime() {
 	[ -n "$dir" ] || { log "could not download github.com/dapr/dapr@v$DAPR_VERSION"; exit 1; }
 	work=$(mktemp -d)
 	cp -r "$dir/." "$work/" && chmod -R u+w "$work"
+	# The SQLite name resolver is in Dapr's release builds (allcomponents) but not in
+	# stablecomponents: each shop on this machine finds its sidecars in its own file with it,
+	# where mDNS would answer across every shop (and multicast beyond the machine).
+	local nr="$work/cmd/daprd/components/nameresolution_sqlite.go"
+	sed -i 's#^//go:build allcomponents$#//go:build allcomponents || stablecomponents#' "$nr"
+	grep -q '^//go:build allcomponents || stablecomponents$' "$nr" || { log "could not add the SQLite name resolver ($nr)"; exit 1; }
 	# Without the stablecomponents tag daprd registers no components and panics at start.
 	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags stablecomponents \
 		-ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
 		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"
+	[[ " $* " != *" daprd "* ]] || echo "$DAPRD_BUILD" >"$BIN/daprd.build"
 }
 
 build_cli() {
@@ -60,6 +70,8 @@ mkdir -p "$BIN" "$ROOT/.dapr/components"
 # Several test binaries may ask at once: one builds, the others wait for it.
 exec 9>"$ROOT/.lock"
 flock 9
+[ ! -f "$BIN/daprd" ] || [ -L "$BIN/daprd" ] || [ "$(cat "$BIN/daprd.build" 2>/dev/null)" = "$DAPRD_BUILD" ] || rm -f "$BIN/daprd"
+# A release build (dapr init) has every component, the SQLite name resolver included.
 installed="$HOME/.dapr/bin/daprd"
 if [ ! -x "$BIN/daprd" ] && [ -x "$installed" ] && [ "$("$installed" --version 2>/dev/null)" = "$DAPR_VERSION" ]; then
 	log "using the installed daprd $DAPR_VERSION at $installed"

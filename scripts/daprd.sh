@@ -8,6 +8,9 @@
 #   ephemeral port range, where a client socket may hold the port first;
 # - no scheduler and no placement: the shop uses no actors, jobs or workflows, and the CLI's
 #   default addresses would have daprd log a failed connection every second.
+# - one folder for every sidecar, SKMALL_SIDECARS, where they find each other
+#   (components/config.yaml's name resolution file), at 127.0.0.1 only; the CLI runs each
+#   sidecar in its app's folder.
 set -euo pipefail
 app="" mtls=""
 args=()
@@ -25,5 +28,8 @@ if [ -n "$app" ]; then
 	export DAPR_API_TOKEN APP_API_TOKEN
 	args+=(--scheduler-host-address "" --placement-host-address "")
 	[ -z "$mtls" ] || args+=(--sentry-address "$SKMALL_SENTRY_ADDRESS")
+	args+=(--dapr-internal-grpc-listen-address 127.0.0.1)
+	export DAPR_HOST_IP=127.0.0.1
+	cd "$SKMALL_SIDECARS"
 fi
 exec "$SKMALL_DAPRD" "${args[@]}"

@@ -163,16 +163,22 @@ func LocalProfile(t testing.TB, appID string) dapr.Client {
 func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string) dapr.Client {
 	t.Helper()
 	httpPort, grpcPort := FreePort(t), FreePort(t)
-	args := []string{
+	// The name resolver in a file of dir, not Dapr's default mDNS, which multicasts.
+	config := filepath.Join(dir, "daprd-config.yaml")
+	spec := NameResolution(filepath.Join(dir, "nameresolution.db"))
+	if err := os.WriteFile(config, []byte("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: sidecar\nspec:\n"+spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", config,
 		"--app-id", appID, "--dapr-http-port", strconv.Itoa(httpPort), "--dapr-grpc-port", strconv.Itoa(grpcPort),
 		"--dapr-internal-grpc-port", strconv.Itoa(FreePort(t)), "--metrics-port", strconv.Itoa(FreePort(t)),
-		"--dapr-listen-addresses", "127.0.0.1", "--placement-host-address", "", "--scheduler-host-address", "",
-		"--log-level", "warn",
+		"--dapr-listen-addresses", "127.0.0.1", "--dapr-internal-grpc-listen-address", "127.0.0.1",
+		"--placement-host-address", "", "--scheduler-host-address", "", "--log-level", "warn",
 	}
 	for _, r := range resources {
 		args = append(args, "--resources-path", r)
 	}
-	Run(t, dir, "daprd-"+appID, env, Daprd(t), args...)
+	Run(t, dir, "daprd-"+appID, append(env, "DAPR_HOST_IP=127.0.0.1"), Daprd(t), args...)
 	Eventually(t, 60*time.Second, "daprd to be healthy", func() error {
 		return Healthy(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", httpPort))
 	})
@@ -184,6 +190,13 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// NameResolution is the part of a sidecar Configuration's spec that has it find other
+// sidecars in the SQLite file at path, as components/config.yaml has it (which says why).
+func NameResolution(path string) string {
+	return "  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n" +
+		"      connectionString: " + path + "\n      updateInterval: 10s\n      timeout: 4s\n      cleanupInterval: \"0\"\n"
 }
 
 // Healthy returns nil when url answers a GET with a 2xx status, and what went wrong if not.
