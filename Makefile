@@ -24,7 +24,7 @@ stop:
 	@root=$$(bash scripts/dapr-tools.sh) && DAPR_RUNTIME_PATH=$$root $$root/.dapr/bin/dapr stop -f dapr.yaml >/dev/null 2>&1 || true
 	@pkill -f '^\.\./bin/(warehouse|order|delivery|mypage)$$' 2>/dev/null || true
 	@pkill -f '^node $(CURDIR)/mypage-ts/dist/main\.js$$' 2>/dev/null || true
-	@pkill -f '^[^ ]*daprd .*$(CURDIR)/components/' 2>/dev/null || true
+	@pkill -f '^[^ ]*daprd .*--sentry-address 127\.0\.0\.1:3590( |$$)' 2>/dev/null || true
 	@pkill -f '^[^ ]*sentry --config components/sentry/' 2>/dev/null || true
 	@pkill -f '^bin/kafka -port 19092 ' 2>/dev/null || true
 	@pkill -f '^haproxy -db -f gateway/haproxy.cfg -p $(CURDIR)/.data/gateway.pid' 2>/dev/null || true

@@ -28,6 +28,7 @@ func (s *Shop) invocationsReceived() float64 {
 // succeed. Business refusals never open it. Reservations the frozen warehouse took for orders
 // that were never stored are given back.
 func TestCircuitBreaker(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 20)
@@ -107,6 +108,7 @@ func TestCircuitBreaker(t *testing.T) {
 // quantities all at once are one customer's mistake, not a failing warehouse. One is placed,
 // the rest are refused as a reused key, and the next customer's order goes through.
 func TestOneCustomerCannotOpenTheBreaker(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 1000)

@@ -13,6 +13,7 @@ import (
 // accepted, the rest are refused as out of stock, and stock adds up at quiescence. Then mixed
 // quantities race with cancellations of accepted orders.
 func TestNoOversell(t *testing.T) {
+	t.Parallel()
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) {
 			shop := StartShop(t, profile)
@@ -95,6 +96,7 @@ func TestNoOversell(t *testing.T) {
 // TestIdempotentRequests retries one order concurrently with the same Idempotency-Key: one
 // order, one reservation. The reservation API itself is idempotent by order id.
 func TestIdempotentRequests(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)
@@ -143,6 +145,7 @@ func TestIdempotentRequests(t *testing.T) {
 // are told to come back (503, Retry-After) and do, with their Idempotency-Key, as a client
 // should; none may be lost or placed twice.
 func TestNoOversellWithReplicas(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "postgres-redis")
 	for _, app := range appNames {
 		shop.StartReplica(app, app+"-2")

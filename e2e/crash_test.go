@@ -37,6 +37,7 @@ func customer(c retryingClient, id string, stop <-chan struct{}) {
 // that got a 201 exists with all its consequences, stock adds up, no delivery is duplicated,
 // and reservations of orders that were never stored have been given back.
 func TestCrashAnywhere(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "postgres-redis", DurableBroker(), PrivatePostgres())
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)

@@ -41,6 +41,7 @@ func (s *Shop) streamLength(stream string) (int, error) {
 // moves them to its dead-letter topic with a log line and a metric, and the events after them
 // still flow. After a fix, replaying the dead letters handles what can now be handled.
 func TestPoisonEventsAreDeadLettered(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)

@@ -61,6 +61,7 @@ func (s *Shop) StartGateway(env ...string) *Gateway {
 // TestGatewayRoutesThePublicPathsOnly: every public path reaches its app through the gateway,
 // and nothing else does (the internal reservation API, event routes, probes, metrics).
 func TestGatewayRoutesThePublicPathsOnly(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "local")
 	gw := shop.StartGateway()
 	shop.RegisterProduct(newLedger(), "apple", 1)
@@ -102,6 +103,7 @@ func TestGatewayRoutesThePublicPathsOnly(t *testing.T) {
 // through again; meanwhile a second client at a normal rate sees no 429 and keeps its latency
 // (compared with its own before the burst, in the same run).
 func TestGatewayLimitsEachClient(t *testing.T) {
+	t.Parallel()
 	const limit, window = 20, 3
 	shop := StartShop(t, "local")
 	gw := shop.StartGateway(fmt.Sprintf("GATEWAY_RATE_LIMIT=%d", limit), fmt.Sprintf("GATEWAY_RATE_WINDOW=%d", window))

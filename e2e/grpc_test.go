@@ -111,6 +111,7 @@ func slugOf(r Response) string {
 // mypage, with the same inputs: the outcomes match (status and problem slug for REST, code and
 // ErrorInfo reason for gRPC), refusals included. Health checking and reflection answer too.
 func TestRESTAndGRPCAnswerAlike(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "local")
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100)

@@ -14,6 +14,7 @@ import (
 // the shop ends exactly as if it had never stopped. On every profile: with RabbitMQ this is
 // the proof that its queues are durable.
 func TestFaultIsolation(t *testing.T) {
+	t.Parallel()
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) { faultIsolation(t, profile) })
 	}
@@ -59,6 +60,7 @@ func faultIsolation(t *testing.T, profile string) {
 // every profile: each broker shares one app's messages out its own way (a Redis consumer
 // group, one RabbitMQ queue, a Kafka consumer group's partitions).
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) { scaleOut(t, profile) })
 	}

@@ -27,6 +27,7 @@ var kafkaGroups = map[string][]string{
 // topic's partitions between them; and once the shop is quiet every group has committed every
 // message of its topics (lag 0), so nothing was skipped and nothing is left to deliver again.
 func TestKafkaConsumerGroups(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "kafka")
 	shop.StartReplica("delivery", "delivery-2")
 	l := newLedger()
@@ -88,6 +89,7 @@ func TestKafkaConsumerGroups(t *testing.T) {
 // delivery twice, and every group caught up. (The stand-in killed with SIGKILL instead comes
 // back with consumers that stall: see the README.)
 func TestKafkaRedeliversAfterCrashes(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "kafka", DurableBroker())
 	shop.StartReplica("delivery", "delivery-2")
 	l := newLedger()

@@ -14,6 +14,7 @@ import (
 // has passed, the warehouse settles it with order, learns the order is not stored (and never
 // will be on it), and gives the stock back. A reservation whose order exists is kept.
 func TestReservationWithoutOrderIsReleased(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)

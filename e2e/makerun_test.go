@@ -53,7 +53,9 @@ func runPorts(t testing.TB, root string) map[string]int {
 
 // shopProcesses lists the processes of a `make run` still alive: the CLI, the sidecars, the
 // apps, the gateway (its pid file is in data), Sentry, the private Redis and the script itself.
-func shopProcesses(root, data string) []string {
+// Each has make run's SKMALL_DATA in its environment; the tests' own shops, which run beside
+// this one with the same components, do not.
+func shopProcesses(data string) []string {
 	var left []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -65,8 +67,13 @@ func shopProcesses(root, data string) []string {
 			continue
 		}
 		cmd := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
-		for _, mark := range []string{data, "scripts/run.sh", "--resources-path " + root + "/components/", "../bin/warehouse", "../bin/order",
-			"../bin/delivery", "../bin/mypage", root + "/mypage-ts/dist/main.js", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
+		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if bytes.Contains(append([]byte{0}, environ...), []byte("\x00SKMALL_DATA="+data+"\x00")) {
+			left = append(left, e.Name()+": "+cmd)
+			continue
+		}
+		for _, mark := range []string{data, "scripts/run.sh", "../bin/warehouse", "../bin/order",
+			"../bin/delivery", "../bin/mypage", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
 			if strings.Contains(cmd, mark) {
 				left = append(left, e.Name()+": "+cmd)
 				break
@@ -83,6 +90,7 @@ func shopProcesses(root, data string) []string {
 // no process is left and every port is free again. The sidecars log no errors that are not
 // errors.
 func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
+	t.Parallel()
 	root := daprtest.RepoRoot(t)
 	data := t.TempDir()
 	ports := runPorts(t, root)
@@ -165,7 +173,7 @@ func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
 		}
 		var left []string
 		for range 50 {
-			if left = shopProcesses(root, data); len(left) == 0 {
+			if left = shopProcesses(data); len(left) == 0 {
 				break
 			}
 			time.Sleep(100 * time.Millisecond)

@@ -131,6 +131,7 @@ func dashboardQueries(t testing.TB) []string {
 // sidecars: afterwards every query of the Grafana dashboard returns data. Then the warehouse
 // stops answering, and the circuit-breaker alert goes pending (or firing).
 func TestDashboardsAndAlerts(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	api := shop.prometheus()
 	l := newLedger()

@@ -36,6 +36,7 @@ func shortRetryBudget(t testing.TB, dir string) {
 // store is back, every event has its effect, stock adds up, and no dead letter is parked for
 // an event whose effect happened.
 func TestStoreOutageLongerThanTheRetryBudget(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "postgres-redis", ProxyStore("warehouse"), EditComponents(shortRetryBudget))
 	store := shop.Proxies["warehouse"]
 	l := newLedger()

@@ -43,6 +43,7 @@ func (s *Shop) storedOrders(l *Ledger, customer string) []order {
 // stored and its OrderPlaced goes out, so its stock must stay reserved for it, and every
 // answer a client got must match what was stored.
 func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "postgres-redis", ProxyStore("order"))
 	proxy := shop.Proxies["order"]
 	l := newLedger()
@@ -117,6 +118,7 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 // and the reservation kept, or the late write can no longer store the order on it, the
 // request is told nothing was ordered, and its retry with the same key reserves afresh.
 func TestSettlingRacesAStoreWrite(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, "postgres-redis", ProxyStore("order"), AppEnv("RESERVATION_HOLD=2s", "RESERVATION_SWEEP=500ms"))
 	proxy := shop.Proxies["order"]
 	l := newLedger()

@@ -11,6 +11,7 @@ import (
 // page at a time, newest first, from order and from mypage, and no order is missing or
 // listed twice across the pages (WaitConverged reads them all).
 func TestLongHistoriesComeInPages(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 1000)

@@ -21,6 +21,7 @@ import (
 // so the session itself must have the lowest priority, or the build takes half the machine from
 // the tests. When the parent ends, the build ends with it.
 func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
+	t.Parallel()
 	root := daprtest.RepoRoot(t)
 	script := filepath.Join(root, "scripts", "cluster-tools.sh")
 	env := append(os.Environ(), "SKMALL_CACHE="+t.TempDir())

@@ -35,6 +35,7 @@ func event(t contracts.EventType, o order) contracts.Event {
 // TestRedeliveryAndReordering publishes duplicates and events in the wrong order through Dapr:
 // every consumer ends in the right state, and no duplicate changes anything. On every profile.
 func TestRedeliveryAndReordering(t *testing.T) {
+	t.Parallel()
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) { redeliveryAndReordering(t, profile) })
 	}

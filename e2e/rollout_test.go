@@ -67,6 +67,7 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fails readiness at once, finishes what it has, and exits in time; not one request fails, and
 // every accepted order goes all the way through.
 func TestGracefulRollout(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
@@ -140,6 +141,7 @@ func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.
 // TestProbes: /healthz says the process is alive; /readyz says it can serve — its sidecar up
 // and its store reachable — and turns 503 the moment the app is told to stop.
 func TestProbes(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	a := shop.Apps["warehouse"]
 	status := func(path string) int {

@@ -14,6 +14,7 @@ import (
 // gateway as a client of make run would, and checks the invariants at quiescence: stock
 // conservation, one delivery per order, views equal source.
 func TestScenario(t *testing.T) {
+	t.Parallel()
 	for _, profile := range profiles() {
 		t.Run(profile, func(t *testing.T) {
 			shop := StartShop(t, profile, ThroughGateway())
@@ -159,6 +160,7 @@ func TestScenario(t *testing.T) {
 // TestBadInput sends what a careless or hostile client might and checks each gets a clear
 // problem+json refusal and changes nothing.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)

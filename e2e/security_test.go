@@ -100,6 +100,7 @@ func (s *Shop) forgedTokens() map[string]string {
 // afterwards the shop holds exactly what it held before. Event routes, which no OpenAPI file
 // lists, are knocked on too.
 func TestEveryDoorIsLocked(t *testing.T) {
+	t.Parallel()
 	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 
@@ -198,6 +199,7 @@ func TestEveryDoorIsLocked(t *testing.T) {
 // the operators' tools need the admin role. Every refusal is a 403 that shows nothing of the
 // other customer, and changes nothing.
 func TestOwnership(t *testing.T) {
+	t.Parallel()
 	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 	bob, alice := shop.As("bob"), shop.As("alice")
@@ -253,6 +255,7 @@ func TestOwnership(t *testing.T) {
 // ask order about an order; everything else is denied by the callee's sidecar, with the
 // caller's identity in the refusal. The sidecars' own APIs need the app's Dapr API token.
 func TestSidecarAccessControl(t *testing.T) {
+	t.Parallel()
 	shop, l, o := shopWithAlicesOrder(t)
 	before := shop.Product("apple")
 	reserve := map[string]any{"orderId": "acl-probe", "productId": "apple", "qty": 5, "reservationId": "r1"}
@@ -310,6 +313,7 @@ func TestSidecarAccessControl(t *testing.T) {
 // OrderCancelled from delivery's sidecar, or a DeliveryStarted from mypage's, is refused at
 // the sidecar and never reaches anyone.
 func TestPublishScopes(t *testing.T) {
+	t.Parallel()
 	shop, l, o := shopWithAlicesOrder(t)
 
 	cancel, _ := contracts.Encode(event(contracts.OrderCancelled, o))
@@ -339,6 +343,7 @@ func TestPublishScopes(t *testing.T) {
 // TestSlowClientsAreCutOff opens connections that send their headers ever so slowly (a
 // slowloris): the server hangs up on them, and serves everyone else meanwhile.
 func TestSlowClientsAreCutOff(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	addr := strings.TrimPrefix(shop.Apps["order"].URL, "http://")
 	var conns []net.Conn

@@ -39,6 +39,7 @@ type soakLoad struct {
 // or sidecar, a broker restart, a database crash, and network faults between the sidecars and
 // PostgreSQL (latency, connections reset, a black hole). Then it audits every invariant.
 func TestSoak(t *testing.T) {
+	t.Parallel()
 	length := soakLength(t)
 	shop := StartShop(t, "postgres-redis", DurableBroker(), PrivatePostgres(), ProxyStore("order"), ProxyStore("warehouse"))
 	for _, app := range appNames {

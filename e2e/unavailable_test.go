@@ -12,6 +12,7 @@ import (
 // Retry-After ("try again in a moment"), nothing is stored, and once the warehouse is back
 // orders go through again.
 func TestWarehouseDownMeansTryAgain(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 10)
@@ -54,6 +55,7 @@ func TestWarehouseDownMeansTryAgain(t *testing.T) {
 // refuses with 503; it does not find the other shop's warehouse, which would answer 422 for
 // a product it does not know.
 func TestShopsOnOneMachineStayApart(t *testing.T) {
+	t.Parallel()
 	shop := StartShop(t, profiles()[0])
 	other := StartShop(t, profiles()[0])
 	l, otherLedger := newLedger(), newLedger()
