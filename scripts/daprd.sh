@@ -8,9 +8,8 @@
 #   ephemeral port range, where a client socket may hold the port first;
 # - no scheduler and no placement: the shop uses no actors, jobs or workflows, and the CLI's
 #   default addresses would have daprd log a failed connection every second.
-# - one folder for every sidecar, SKMALL_SIDECARS, where they find each other
-#   (components/config.yaml's name resolution file), at 127.0.0.1 only; the CLI runs each
-#   sidecar in its app's folder.
+# - one working folder for every sidecar, SKMALL_SIDECARS, where they find each other in the
+#   name resolution file components/config.yaml names, at 127.0.0.1 only.
 set -euo pipefail
 app="" mtls=""
 args=()
