@@ -586,6 +586,7 @@ func TestCluster(t *testing.T) {
 	t.Run("UpgradeUnderLoad", func(t *testing.T) {
 		shop := k.shop(t)
 		// From the chart's two pods of each: what the autoscaling test added has gone.
+		waited := time.Now()
 		daprtest.Eventually(t, 5*time.Minute, "every Deployment at its 2 pods", func() error {
 			for _, app := range appNames {
 				if n := k.hpaReplicas(app); n != 2 {
@@ -594,6 +595,7 @@ func TestCluster(t *testing.T) {
 			}
 			return nil
 		})
+		t.Logf("every Deployment at its 2 pods after %s", time.Since(waited).Round(time.Second))
 		before := map[string][]string{}
 		for _, app := range appNames {
 			for _, p := range k.pods(app) {
@@ -643,6 +645,7 @@ func TestCluster(t *testing.T) {
 		// One pod of each at once. Replaced means two pods ready again, not the rollout
 		// finished: under this load the autoscaler may be adding pods, which on two cores take
 		// minutes to start.
+		deleted := time.Now()
 		for _, app := range appNames {
 			pod := k.pods(app)[0].Metadata.Name
 			t.Logf("delete pod %s", pod)
@@ -656,7 +659,9 @@ func TestCluster(t *testing.T) {
 			}
 			return nil
 		})
+		t.Logf("every app at two ready pods %s after the deletions", time.Since(deleted).Round(time.Second))
 		k.waitGone()
+		t.Logf("the deleted pods gone %s after the deletions", time.Since(deleted).Round(time.Second))
 		stop()
 		shop.WaitConverged(loadLedger, 3*time.Minute)
 	})
