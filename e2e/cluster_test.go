@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,13 +168,20 @@ func (k *kube) waitRollout(within time.Duration) {
 	}
 }
 
-// waitGone waits until no pod of the shop is on its way out.
-func (k *kube) waitGone() {
+// waitGone waits until the named pods are gone. Others may be on their way out meanwhile: the
+// autoscalers remove pods they added under the load.
+func (k *kube) waitGone(pods []string) {
 	k.t.Helper()
 	daprtest.Eventually(k.t, 3*time.Minute, "the replaced pods to be gone", func() error {
-		out := k.kubectl("-n", clusterNamespace, "get", "pods", "-o", "jsonpath={range .items[?(@.metadata.deletionTimestamp)]}{.metadata.name} {end}")
-		if strings.TrimSpace(out) != "" {
-			return fmt.Errorf("terminating: %s", out)
+		out := k.kubectl("-n", clusterNamespace, "get", "pods", "-o", "jsonpath={.items[*].metadata.name}")
+		var left []string
+		for _, name := range strings.Fields(out) {
+			if slices.Contains(pods, name) {
+				left = append(left, name)
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("still there: %v", left)
 		}
 		return nil
 	})
@@ -376,7 +384,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	k.install()
-	// The scenario's products, apart from the load tests' apple (each has its own ledger).
+	// The scenario's products, apart from the load tests' (each test has its own ledger).
 	run := "k8s"
 
 	// 1. Every pod Ready with its injected daprd, the sidecars' certificates from the
@@ -510,16 +518,20 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
-	// The load tests share one ledger: one product, many customers, audited after each.
-	loadShop := k.shop(t)
-	loadLedger := newLedger()
-	loadShop.RegisterProduct(loadLedger, "apple", 1_000_000)
+	// Each load test orders its own product with its own customers and audits its own ledger:
+	// the audit after each reads what that test placed, not everything placed before it.
+	loadLedger := func(shop *Shop, product string) *Ledger {
+		l := newLedger()
+		shop.RegisterProduct(l, product, 1_000_000)
+		return l
+	}
 
 	// 3. Self-healing: an app that stops answering its liveness probe is restarted by the
 	// kubelet; meanwhile customers keep ordering, and afterwards nothing is lost.
 	t.Run("SelfHealing", func(t *testing.T) {
 		shop := k.shop(t)
-		stop := customersOrdering(t, shop, loadLedger, 4, "healing")
+		l := loadLedger(shop, "apple-healing")
+		stop := customersOrdering(t, shop, l, "apple-healing", 4, "healing")
 		pod := k.pods("order")[0]
 		before := pod.Status.ContainerStatuses
 		k.freeze(pod, "order")
@@ -539,7 +551,7 @@ func TestCluster(t *testing.T) {
 			return fmt.Errorf("%s is gone", pod.Metadata.Name)
 		})
 		stop()
-		shop.WaitConverged(loadLedger, 3*time.Minute)
+		shop.WaitConverged(l, 3*time.Minute)
 	})
 
 	// 4. Autoscaling: orders through the ingress make the order Deployment's autoscaler add
@@ -554,7 +566,8 @@ func TestCluster(t *testing.T) {
 			}
 			return nil
 		})
-		load := k.openLoad(shop, loadLedger, 20, "scale")
+		l := loadLedger(shop, "apple-scale")
+		load := k.openLoad(shop, l, "apple-scale", 20, "scale")
 		start := time.Now()
 		daprtest.Eventually(t, 5*time.Minute, "the order autoscaler to scale out", func() error {
 			if n := k.hpaReplicas("order"); n <= 2 {
@@ -574,7 +587,7 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		t.Logf("back to 2 order pods %s after the load stopped", time.Since(stopped).Round(time.Second))
-		shop.WaitConverged(loadLedger, 3*time.Minute)
+		shop.WaitConverged(l, 3*time.Minute)
 	})
 
 	// 5. A rolling upgrade of every Deployment under open-loop load through the ingress: every
@@ -596,13 +609,15 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		t.Logf("every Deployment at its 2 pods after %s", time.Since(waited).Round(time.Second))
-		before := map[string][]string{}
+		before, old := map[string][]string{}, []string(nil)
 		for _, app := range appNames {
 			for _, p := range k.pods(app) {
 				before[app] = append(before[app], p.Metadata.Name)
+				old = append(old, p.Metadata.Name)
 			}
 		}
-		load := k.openLoad(shop, loadLedger, 10, "rollout")
+		l := loadLedger(shop, "apple-rollout")
+		load := k.openLoad(shop, l, "apple-rollout", 10, "rollout")
 		time.Sleep(5 * time.Second)
 		upgradeStart := time.Now()
 		k.upgrade("config.logLevel=debug") // the configuration changes: every Deployment rolls
@@ -610,7 +625,7 @@ func TestCluster(t *testing.T) {
 		k.waitRollout(5 * time.Minute)
 		// The old pods' sidecars serve other sidecars for a minute after SIGTERM and close
 		// their connections last: the load goes on until they are gone.
-		k.waitGone()
+		k.waitGone(old)
 		time.Sleep(5 * time.Second)
 		res := load.stop()
 		t.Logf("load during the upgrade: %s (%s from the upgrade to the last old pod gone; it began 5 s before the upgrade)\n%s",
@@ -635,21 +650,23 @@ func TestCluster(t *testing.T) {
 			t.Errorf("%d of %d requests failed during the upgrade: %v, sent at %v after it began",
 				res.failed, res.sent, res.failures, at)
 		}
-		shop.WaitConverged(loadLedger, 3*time.Minute)
+		shop.WaitConverged(l, 3*time.Minute)
 	})
 
 	// 6. Deleting a pod of each service while customers order: nothing lost.
 	t.Run("PodDeletion", func(t *testing.T) {
 		shop := k.shop(t)
-		stop := customersOrdering(t, shop, loadLedger, 4, "deletion")
+		l := loadLedger(shop, "apple-deletion")
+		stop := customersOrdering(t, shop, l, "apple-deletion", 4, "deletion")
 		// One pod of each at once. Replaced means two pods ready again, not the rollout
 		// finished: under this load the autoscaler may be adding pods, which on two cores take
 		// minutes to start.
-		deleted := time.Now()
+		deleted, gone := time.Now(), []string(nil)
 		for _, app := range appNames {
 			pod := k.pods(app)[0].Metadata.Name
 			t.Logf("delete pod %s", pod)
 			k.kubectl("-n", clusterNamespace, "delete", "pod", pod, "--wait=false")
+			gone = append(gone, pod)
 		}
 		daprtest.Eventually(t, 3*time.Minute, "every app at two ready pods again", func() error {
 			for _, app := range appNames {
@@ -660,10 +677,10 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		t.Logf("every app at two ready pods %s after the deletions", time.Since(deleted).Round(time.Second))
-		k.waitGone()
+		k.waitGone(gone)
 		t.Logf("the deleted pods gone %s after the deletions", time.Since(deleted).Round(time.Second))
 		stop()
-		shop.WaitConverged(loadLedger, 3*time.Minute)
+		shop.WaitConverged(l, 3*time.Minute)
 	})
 
 	// 8. The chart's monitoring objects, accepted by the API server against the
@@ -725,7 +742,7 @@ func (k *kube) hpaReplicas(app string) int {
 	return n
 }
 
-// loadRun is orders offered through the ingress at a fixed rate, open loop: each request
+// loadRun is orders of one product offered through the ingress at a fixed rate, open loop: each request
 // leaves on schedule whatever the earlier ones do. Each has its own Idempotency-Key; what is
 // accepted goes into the ledger, and what gets no definite answer is recorded as open for the
 // audit to settle.
@@ -789,7 +806,7 @@ func cpuTimes() (total, idle uint64) {
 	return total, idle
 }
 
-func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun {
+func (k *kube) openLoad(shop *Shop, l *Ledger, product string, rate int, prefix string) *loadRun {
 	run := &loadRun{stopped: make(chan struct{}), done: make(chan loadResult, 1)}
 	client := &http.Client{Timeout: 30 * time.Second}
 	go func() {
@@ -834,7 +851,7 @@ func (k *kube) openLoad(shop *Shop, l *Ledger, rate int, prefix string) *loadRun
 			}
 			customer, key := fmt.Sprintf("%s-%d", prefix, seq%8), fmt.Sprintf("%s-%d", prefix, seq)
 			req, _, err := shop.newRequest(http.MethodPost, "order", "/orders",
-				map[string]any{"customerId": customer, "productId": "apple", "qty": 1},
+				map[string]any{"customerId": customer, "productId": product, "qty": 1},
 				append(shop.As(customer), "Idempotency-Key", key)...)
 			if err != nil {
 				shop.t.Error(err)

@@ -9,16 +9,16 @@ import (
 	"time"
 )
 
-// customer orders again and again, retrying each order as the API asks until the answer is
-// definite, and cancels one order in four, until stop is closed.
-func customer(c retryingClient, id string, stop <-chan struct{}) {
+// customer orders a product again and again, retrying each order as the API asks until the
+// answer is definite, and cancels one order in four, until stop is closed.
+func customer(c retryingClient, id, product string, stop <-chan struct{}) {
 	for i := 0; ; i++ {
 		select {
 		case <-stop:
 			return
 		default:
 		}
-		answers, _ := c.placeOrder(context.Background(), orderRequest{customer: id, product: "apple", qty: 1 + i%3, key: fmt.Sprintf("%s-%d", id, i)})
+		answers, _ := c.placeOrder(context.Background(), orderRequest{customer: id, product: product, qty: 1 + i%3, key: fmt.Sprintf("%s-%d", id, i)})
 		last := answers[len(answers)-1]
 		// Every order here is valid and keeps its key's product and quantity: a 422 is a wrong
 		// refusal, whatever crashed.
@@ -42,7 +42,7 @@ func TestCrashAnywhere(t *testing.T) {
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
 
-	stopLoad := customersOrdering(t, shop, l, 4, "crash")
+	stopLoad := customersOrdering(t, shop, l, "apple", 4, "crash")
 
 	pause := func() { time.Sleep(1500 * time.Millisecond) }
 	pause()
@@ -68,11 +68,11 @@ func TestCrashAnywhere(t *testing.T) {
 	shop.WaitConverged(l, 3*time.Minute)
 }
 
-// customersOrdering starts n customers (named prefix-0, prefix-1, …) ordering and cancelling
-// through retrying clients. The function it returns stops them, waits for them, reports what
+// customersOrdering starts n customers (named prefix-0, prefix-1, …) ordering a product and
+// cancelling through retrying clients. The function it returns stops them, waits for them, reports what
 // they did and fails the test unless at least 20 orders went through; the test's cleanup calls
 // it too, should the test end early.
-func customersOrdering(t *testing.T, shop *Shop, l *Ledger, n int, prefix string) (stop func()) {
+func customersOrdering(t *testing.T, shop *Shop, l *Ledger, product string, n int, prefix string) (stop func()) {
 	t.Helper()
 	done := make(chan struct{})
 	var counts clientCounts
@@ -82,7 +82,7 @@ func customersOrdering(t *testing.T, shop *Shop, l *Ledger, n int, prefix string
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			customer(client, fmt.Sprintf("%s-%d", prefix, c), done)
+			customer(client, fmt.Sprintf("%s-%d", prefix, c), product, done)
 		}()
 	}
 	var once sync.Once

@@ -95,7 +95,7 @@ func TestKafkaRedeliversAfterCrashes(t *testing.T) {
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
 
-	stopLoad := customersOrdering(t, shop, l, 3, "kafka-crash")
+	stopLoad := customersOrdering(t, shop, l, "apple", 3, "kafka-crash")
 
 	pause := func() { time.Sleep(1500 * time.Millisecond) }
 	pause()

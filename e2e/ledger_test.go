@@ -390,10 +390,28 @@ func (s *Shop) listed(customer, app, path string) []string {
 	return ids
 }
 
-// WaitConverged waits until every invariant holds.
+// WaitConverged waits until every invariant holds, and logs how long that took and what the
+// first audit found still missing.
 func (s *Shop) WaitConverged(l *Ledger, within time.Duration) {
 	s.t.Helper()
-	daprtest.Eventually(s.t, within, "the shop to converge", func() error { return s.Converged(l) })
+	start, audits := time.Now(), 0
+	var first error
+	daprtest.Eventually(s.t, within, "the shop to converge", func() error {
+		audits++
+		err := s.Converged(l)
+		if first == nil {
+			first = err
+		}
+		return err
+	})
+	l.mu.Lock()
+	orders := len(l.accepted)
+	l.mu.Unlock()
+	if first == nil {
+		s.t.Logf("converged: %d orders audited in %s", orders, time.Since(start).Round(100*time.Millisecond))
+		return
+	}
+	s.t.Logf("converged: %d orders audited in %s, %d audits; the first found: %v", orders, time.Since(start).Round(100*time.Millisecond), audits, first)
 }
 
 func errStatus(r Response) error { return fmt.Errorf("answered %d: %s", r.Status, r.Body) }
