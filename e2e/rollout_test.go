@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -111,7 +112,9 @@ func TestGracefulRollout(t *testing.T) {
 			defer func() { _ = resp.Body.Close() }()
 			if resp.StatusCode != http.StatusCreated {
 				failed.Add(1)
-				t.Errorf("order %d: %s", i, resp.Status)
+				body, _ := io.ReadAll(resp.Body)
+				t.Errorf("order %d, sent %s after the SIGTERM: %s %s", i,
+					time.Duration(i)*50*time.Millisecond-2*time.Second, resp.Status, body)
 				return
 			}
 			var o order
