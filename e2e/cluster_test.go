@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -536,8 +537,9 @@ func TestCluster(t *testing.T) {
 	// kubelet; meanwhile customers keep ordering, and afterwards nothing is lost.
 	t.Run("SelfHealing", func(t *testing.T) {
 		shop := k.shop(t)
-		l := loadLedger(shop, "apple-healing")
-		stop := customersOrdering(t, shop, l, "apple-healing", 4, "healing")
+		product := "apple-healing"
+		l := loadLedger(shop, product)
+		stop := customersOrdering(t, shop, l, product, 4, "healing")
 		pod := k.pods("order")[0]
 		before := pod.Status.ContainerStatuses
 		k.freeze(pod, "order")
@@ -572,8 +574,9 @@ func TestCluster(t *testing.T) {
 			}
 			return nil
 		})
-		l := loadLedger(shop, "apple-scale")
-		load := k.openLoad(shop, l, "apple-scale", 20, "scale")
+		product := "apple-scale"
+		l := loadLedger(shop, product)
+		load := k.openLoad(shop, l, product, 20, "scale")
 		start := time.Now()
 		daprtest.Eventually(t, 5*time.Minute, "the order autoscaler to scale out", func() error {
 			if n := k.hpaReplicas("order"); n <= 2 {
@@ -615,15 +618,15 @@ func TestCluster(t *testing.T) {
 			return nil
 		})
 		t.Logf("every Deployment at its 2 pods after %s", time.Since(waited).Round(time.Second))
-		before, old := map[string][]string{}, []string(nil)
+		before := map[string][]string{}
 		for _, app := range appNames {
 			for _, p := range k.pods(app) {
 				before[app] = append(before[app], p.Metadata.Name)
-				old = append(old, p.Metadata.Name)
 			}
 		}
-		l := loadLedger(shop, "apple-rollout")
-		load := k.openLoad(shop, l, "apple-rollout", 10, "rollout")
+		product := "apple-rollout"
+		l := loadLedger(shop, product)
+		load := k.openLoad(shop, l, product, 10, "rollout")
 		time.Sleep(5 * time.Second)
 		upgradeStart := time.Now()
 		k.upgrade("config.logLevel=debug") // the configuration changes: every Deployment rolls
@@ -631,7 +634,7 @@ func TestCluster(t *testing.T) {
 		k.waitRollout(5 * time.Minute)
 		// The old pods' sidecars serve other sidecars for a minute after SIGTERM and close
 		// their connections last: the load goes on until they are gone.
-		k.waitGone(old)
+		k.waitGone(slices.Concat(slices.Collect(maps.Values(before))...))
 		time.Sleep(5 * time.Second)
 		res := load.stop()
 		t.Logf("load during the upgrade: %s (%s from the upgrade to the last old pod gone; it began 5 s before the upgrade)\n%s",
@@ -662,8 +665,9 @@ func TestCluster(t *testing.T) {
 	// 6. Deleting a pod of each service while customers order: nothing lost.
 	t.Run("PodDeletion", func(t *testing.T) {
 		shop := k.shop(t)
-		l := loadLedger(shop, "apple-deletion")
-		stop := customersOrdering(t, shop, l, "apple-deletion", 4, "deletion")
+		product := "apple-deletion"
+		l := loadLedger(shop, product)
+		stop := customersOrdering(t, shop, l, product, 4, "deletion")
 		// One pod of each at once. Replaced means two pods ready again, not the rollout
 		// finished: under this load the autoscaler may be adding pods, which on two cores take
 		// minutes to start.
@@ -748,10 +752,10 @@ func (k *kube) hpaReplicas(app string) int {
 	return n
 }
 
-// loadRun is orders of one product offered through the ingress at a fixed rate, open loop: each request
-// leaves on schedule whatever the earlier ones do. Each has its own Idempotency-Key; what is
-// accepted goes into the ledger, and what gets no definite answer is recorded as open for the
-// audit to settle.
+// loadRun is orders of one product offered through the ingress at a fixed rate, open loop:
+// each request leaves on schedule whatever the earlier ones do. Each has its own
+// Idempotency-Key; what is accepted goes into the ledger, and what gets no definite answer is
+// recorded as open for the audit to settle.
 type loadRun struct {
 	stopped chan struct{}
 	done    chan loadResult

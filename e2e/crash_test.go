@@ -69,9 +69,9 @@ func TestCrashAnywhere(t *testing.T) {
 }
 
 // customersOrdering starts n customers (named prefix-0, prefix-1, …) ordering a product and
-// cancelling through retrying clients. The function it returns stops them, waits for them, reports what
-// they did and fails the test unless at least 20 orders went through; the test's cleanup calls
-// it too, should the test end early.
+// cancelling through retrying clients. The function it returns stops them, waits for them,
+// reports what they did and fails the test unless at least 20 orders went through; the test's
+// cleanup calls it too, should the test end early.
 func customersOrdering(t *testing.T, shop *Shop, l *Ledger, product string, n int, prefix string) (stop func()) {
 	t.Helper()
 	done := make(chan struct{})

@@ -103,6 +103,7 @@ func TestGracefulRollout(t *testing.T) {
 			req, _, _ := shop.newRequest(http.MethodPost, "order", "/orders",
 				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, shop.As(customer)...)
 			req.URL.Host = front.Addr
+			sent := time.Now()
 			resp, err := client.Do(req)
 			if err != nil {
 				failed.Add(1)
@@ -114,7 +115,7 @@ func TestGracefulRollout(t *testing.T) {
 				failed.Add(1)
 				body, _ := io.ReadAll(resp.Body)
 				t.Errorf("order %d, sent %s after the SIGTERM: %s %s", i,
-					time.Duration(i)*50*time.Millisecond-2*time.Second, resp.Status, body)
+					sent.Sub(stoppedAt).Round(10*time.Millisecond), resp.Status, body)
 				return
 			}
 			var o order
