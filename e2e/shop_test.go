@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skmall/skmall/platform/daprtest"
 )
@@ -48,6 +49,7 @@ type options struct {
 	editComponents  func(t testing.TB, dir string)
 	profiling       bool
 	throughGateway  bool
+	flushDelay      time.Duration
 }
 
 // DurableBroker makes the shop's Redis (or Kafka stand-in) write every change to disk before
@@ -70,6 +72,10 @@ func EditComponents(edit func(t testing.TB, dir string)) Option {
 // ThroughGateway puts the gateway in front of the shop, as make run does: Call sends every
 // public path through it (with a rate limit no test reaches), the rest straight to the app.
 func ThroughGateway() Option { return func(o *options) { o.throughGateway = true } }
+
+// SlowDisk makes every flush to disk (fsync, fdatasync) of the shop's sidecars take delay: a
+// disk busy with other writes, or one across a network. Nothing else slows down.
+func SlowDisk(delay time.Duration) Option { return func(o *options) { o.flushDelay = delay } }
 
 // AppEnv sets environment variables (NAME=value) of every app, over the harness's own.
 func AppEnv(vars ...string) Option { return func(o *options) { o.appEnv = append(o.appEnv, vars...) } }

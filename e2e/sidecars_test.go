@@ -28,6 +28,8 @@ type daprd struct {
 	// shows the app (APP_API_TOKEN); empty for none.
 	apiToken, appToken string
 	env                []string // connection strings (SKMALL_*) and the like
+	// flushDelay holds each of its flushes to disk (fsync, fdatasync) that long (SlowDisk).
+	flushDelay time.Duration
 }
 
 func (d daprd) args() []string {
@@ -77,7 +79,15 @@ func (d daprd) environ() []string {
 // folder, and so the name resolution file the configuration names (nameresolution.db).
 func (d daprd) start(t testing.TB, name, dir string) *proc {
 	t.Helper()
-	return startIn(t, dir, name, dir, d.environ(), daprdPath, d.args()...)
+	if d.flushDelay == 0 {
+		return startIn(t, dir, name, dir, d.environ(), daprdPath, d.args()...)
+	}
+	// strace delays those two calls only (seccomp lets every other pass untraced). It ends
+	// daprd when it is stopped; setpriv ends daprd if strace itself is killed.
+	wrap := []string{"-f", "--seccomp-bpf", "-qq", "-o", "/dev/null", "-e", "trace=fsync,fdatasync",
+		"-e", fmt.Sprintf("inject=fsync,fdatasync:delay_enter=%d", d.flushDelay.Microseconds()),
+		"setpriv", "--pdeathsig", "KILL", daprdPath}
+	return startIn(t, dir, name, dir, d.environ(), "strace", append(wrap, d.args()...)...)
 }
 
 // appHealthPath is what an app's sidecar polls, as the chart and make run have it: whether
@@ -101,6 +111,7 @@ func (s *Shop) sidecar(a *App) daprd {
 		logLevel:  "info",
 		pod:       true, profilePort: a.daprPprof,
 		apiToken: a.DaprToken, appToken: a.appToken, env: s.env,
+		flushDelay: s.opts.flushDelay,
 	}
 }
 

@@ -92,7 +92,7 @@ func (s *Shop) envValue(name string) string {
 func sqliteFiles(s *Shop, _ options) []string {
 	var env []string
 	for _, app := range appNames {
-		env = append(env, storeVar(app, filepath.Join(s.dir, app+".db")))
+		env = append(env, storeVar(app, daprtest.SQLiteFile(filepath.Join(s.dir, app+".db"))))
 	}
 	return env
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the programs the shop and its tests need are on this machine: redis-server,
-# redis-cli and haproxy always, for the tests a running PostgreSQL, and Node.js 20 or later with
-# npm for the tests and for a run with MYPAGE=ts (the TypeScript mypage, mypage-ts/). Installs
-# from Debian's packages when something is missing (needs root, as on the project's machines).
+# redis-cli and haproxy always, for the tests a running PostgreSQL, RabbitMQ, promtool and
+# strace, and Node.js 20 or later with npm for the tests and for a run with MYPAGE=ts (the
+# TypeScript mypage, mypage-ts/). Installs from Debian's packages when something is missing
+# (needs root, as on the project's machines).
 set -euo pipefail
 what=${1:-run}                # run or test
 profile=${2:-local}           # for run: the profile that will run
@@ -71,7 +72,10 @@ need_node() {
 case "$what/$profile" in
 test/*) need_postgres; need_rabbitmq; need_node
 	# promtool checks and unit-tests the chart's alert rules.
-	command -v promtool >/dev/null || apt_install prometheus ;;
+	command -v promtool >/dev/null || apt_install prometheus
+	# TestSlowDisk slows the sidecars' flushes to disk with strace (setpriv is util-linux's).
+	command -v strace >/dev/null || apt_install strace
+	command -v setpriv >/dev/null || apt_install util-linux ;;
 run/postgres-redis) need_postgres ;;
 run/rabbitmq) need_rabbitmq ;;
 esac

@@ -59,7 +59,8 @@ fi
 
 export SKMALL_REDIS_HOST=127.0.0.1:$redis_port
 for app in order warehouse delivery mypage; do
-	export "SKMALL_${app^^}_STORE=$data/$app.db"
+	# synchronous(NORMAL): components/local/statestores.yaml says why.
+	export "SKMALL_${app^^}_STORE=file:$data/$app.db?_pragma=synchronous(NORMAL)"
 done
 case "$profile" in
 postgres-redis)

@@ -152,7 +152,7 @@ func LocalProfile(t testing.TB, appID string) dapr.Client {
 	dir := t.TempDir()
 	env := []string{"SKMALL_REDIS_HOST=" + Redis(t, dir)}
 	for _, app := range []string{"order", "warehouse", "delivery", "mypage"} {
-		env = append(env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), filepath.Join(dir, app+".db")))
+		env = append(env, fmt.Sprintf("SKMALL_%s_STORE=%s", strings.ToUpper(app), SQLiteFile(filepath.Join(dir, app+".db"))))
 	}
 	root := RepoRoot(t)
 	return Sidecar(t, dir, appID, env,
@@ -192,11 +192,18 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 	return c
 }
 
+// SQLiteFile is the connection string of a SQLite state store in the file at path, as
+// scripts/run.sh gives it to the local profile (components/local/statestores.yaml says why).
+func SQLiteFile(path string) string {
+	return "file:" + path + "?_pragma=synchronous(NORMAL)"
+}
+
 // NameResolution is the part of a sidecar Configuration's spec that has it find other
 // sidecars in the SQLite file at path, as components/config.yaml has it (which says why).
 func NameResolution(path string) string {
 	return "  nameResolution:\n    component: sqlite\n    version: v1\n    configuration:\n" +
-		"      connectionString: " + path + "\n      updateInterval: 10s\n      timeout: 4s\n      cleanupInterval: \"0\"\n"
+		"      connectionString: \"" + SQLiteFile(path) + "\"\n      busyTimeout: 3s\n" +
+		"      updateInterval: 10s\n      timeout: 4s\n      cleanupInterval: \"0\"\n"
 }
 
 // Healthy returns nil when url answers a GET with a 2xx status, and what went wrong if not.
