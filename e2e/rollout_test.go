@@ -80,56 +80,24 @@ func TestGracefulRollout(t *testing.T) {
 	waitHealthy(t, "http://"+front.Addr+"/healthz")
 
 	// 20 orders a second for 8 seconds, through the balancer; SIGTERM after 2 seconds.
-	client := &http.Client{Timeout: 20 * time.Second}
-	var failed, placed atomic.Int32
-	var wg sync.WaitGroup
 	var stopped time.Duration
 	stoppedAt := time.Now().Add(2 * time.Second)
-	wg.Add(1)
+	stopDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(stopDone)
 		time.Sleep(time.Until(stoppedAt))
 		start := time.Now()
 		shop.StopApp("order")
 		stopped = time.Since(start)
 	}()
-	tick := time.NewTicker(50 * time.Millisecond)
-	for i := range 160 {
-		<-tick.C
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			customer := fmt.Sprintf("r%03d", i%40)
-			req, _, _ := shop.newRequest(http.MethodPost, "order", "/orders",
-				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, shop.As(customer)...)
-			req.URL.Host = front.Addr
-			sent := time.Now()
-			resp, err := client.Do(req)
-			if err != nil {
-				failed.Add(1)
-				t.Errorf("order %d: %v", i, err)
-				return
-			}
-			defer func() { _ = resp.Body.Close() }()
-			if resp.StatusCode != http.StatusCreated {
-				failed.Add(1)
-				body, _ := io.ReadAll(resp.Body)
-				t.Errorf("order %d, sent %s after the SIGTERM: %s %s", i,
-					sent.Sub(stoppedAt).Round(10*time.Millisecond), resp.Status, body)
-				return
-			}
-			var o order
-			if err := decodeJSON(resp, &o); err == nil {
-				l.recordAccepted(o)
-				placed.Add(1)
-			}
-		}()
+	placed, failed := shop.steadyOrders(l, front.Addr, 160, 50*time.Millisecond, "r", 40)
+	<-stopDone
+	for _, f := range failed {
+		t.Errorf("order %d, sent %s after the SIGTERM: %s", f.i, f.sent.Sub(stoppedAt).Round(10*time.Millisecond), f.what)
 	}
-	tick.Stop()
-	wg.Wait()
-	t.Logf("%d orders placed, %d failed; the stopped instance took %s to exit", placed.Load(), failed.Load(), stopped)
-	if failed.Load() != 0 {
-		t.Fatalf("%d requests failed during the rollout", failed.Load())
+	t.Logf("%d orders placed, %d failed; the stopped instance took %s to exit", placed, len(failed), stopped)
+	if len(failed) != 0 {
+		t.Fatalf("%d requests failed during the rollout", len(failed))
 	}
 	if stopped > 15*time.Second {
 		t.Fatalf("the stopped instance took %s to exit", stopped)
@@ -141,6 +109,65 @@ func TestGracefulRollout(t *testing.T) {
 }
 
 func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// failedOrder is an order steadyOrders did not see accepted: when it was sent, and what came back.
+type failedOrder struct {
+	i    int
+	sent time.Time
+	what string
+}
+
+// steadyOrders sends n orders of one apple, one every interval whatever the answers (open
+// loop), from customers prefix000 to prefix<customers-1> in turn, to host (the order app's when
+// ""). It records the accepted ones in l and returns how many there were, and the rest.
+func (s *Shop) steadyOrders(l *Ledger, host string, n int, interval time.Duration, prefix string, customers int) (placed int, failed []failedOrder) {
+	client := &http.Client{Timeout: 20 * time.Second}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			customer := fmt.Sprintf("%s%03d", prefix, i%customers)
+			req, _, _ := s.newRequest(http.MethodPost, "order", "/orders",
+				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, s.As(customer)...)
+			if host != "" {
+				req.URL.Host = host
+			}
+			sent := time.Now()
+			what := ""
+			var o order
+			resp, err := client.Do(req)
+			switch {
+			case err != nil:
+				what = err.Error()
+			case resp.StatusCode != http.StatusCreated:
+				body, _ := io.ReadAll(resp.Body)
+				what = resp.Status + " " + string(body)
+			default:
+				if err := decodeJSON(resp, &o); err != nil {
+					what = "an answer that is not an order: " + err.Error()
+				}
+			}
+			if resp != nil {
+				_ = resp.Body.Close()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if what != "" {
+				failed = append(failed, failedOrder{i: i, sent: sent, what: what})
+				return
+			}
+			l.recordAccepted(o)
+			placed++
+		}()
+	}
+	wg.Wait()
+	return placed, failed
+}
 
 // TestProbes: /healthz says the process is alive; /readyz says it can serve — its sidecar up
 // and its store reachable — and turns 503 the moment the app is told to stop.
