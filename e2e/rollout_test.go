@@ -132,15 +132,18 @@ func (s *Shop) steadyOrders(l *Ledger, host string, n int, interval time.Duratio
 		go func() {
 			defer wg.Done()
 			customer := fmt.Sprintf("%s%03d", prefix, i%customers)
-			req, _, _ := s.newRequest(http.MethodPost, "order", "/orders",
-				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, s.As(customer)...)
-			if host != "" {
-				req.URL.Host = host
-			}
 			sent := time.Now()
 			what := ""
 			var o order
-			resp, err := client.Do(req)
+			var resp *http.Response
+			req, _, err := s.newRequest(http.MethodPost, "order", "/orders",
+				map[string]any{"customerId": customer, "productId": "apple", "qty": 1}, s.As(customer)...)
+			if err == nil {
+				if host != "" {
+					req.URL.Host = host
+				}
+				resp, err = client.Do(req)
+			}
 			switch {
 			case err != nil:
 				what = err.Error()
