@@ -58,7 +58,7 @@ type sidecarWork struct {
 	APICalls  float64 `json:"apiCallsPerOrder"`        // gRPC calls of its app to the Dapr API
 	Invoked   float64 `json:"invocationsPerOrder"`     // service invocations from other sidecars
 	StateOps  float64 `json:"stateOperationsPerOrder"` // operations on its state stores
-	Published float64 `json:"publishedPerOrder"`       // events its app published (not the outbox's)
+	Published float64 `json:"publishedPerOrder"`       // events its app published
 	Delivered float64 `json:"deliveredPerOrder"`       // events it delivered to its app
 }
 
@@ -159,8 +159,6 @@ func (r benchReport) markdown(plan benchPlan) string {
 	for _, s := range r.Sidecars {
 		w("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |", s.App, s.APICalls, s.StateOps, s.Invoked, s.Published, s.Delivered)
 	}
-	w("")
-	w("Order's events leave through Dapr's outbox, which daprd's metrics do not count: for each event it publishes an intent, writes a marker in the order's transaction, waits a second, reads the marker, publishes the event and deletes the marker.")
 	w("")
 	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)
 	w("")

@@ -528,9 +528,9 @@ func TestCluster(t *testing.T) {
 	}
 
 	// After pods stopped, the shop converges within the chart's republishAfter (30 s) and a
-	// pass of order's republisher (7.5 s), plus the audit: an order sidecar that stops while
-	// it holds outbox intents leaves their events unpublished (Dapr 1.18 never hands them out
-	// again), and order's watch list publishes them again.
+	// pass of order's republisher (7.5 s), plus the audit: an order pod deleted between
+	// storing an order and publishing its event leaves the event unpublished, and order's
+	// watch list publishes it again.
 	const afterStops = 90 * time.Second
 
 	// 3. Self-healing: an app that stops answering its liveness probe is restarted by the

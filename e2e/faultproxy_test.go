@@ -15,7 +15,12 @@ import (
 // FaultProxy is a TCP proxy between a sidecar and a store that injects the faults production
 // meets: latency, connections reset, a black hole, and, for PostgreSQL, a commit that goes
 // through while its reply is lost. It reads just enough of the PostgreSQL protocol to see the
-// transactions pgx (daprd's driver) runs: BEGIN and COMMIT are simple Query messages.
+// transactions pgx (daprd's driver) runs: BEGIN, COMMIT and ROLLBACK are simple Query messages; a
+// statement outside them commits on its own.
+//
+// The one-shot faults find their write by a marker: bytes the client sends. A marker must be
+// in what is written only (a value, such as an order's product), never in a key, which reads
+// send too.
 type FaultProxy struct {
 	t        testing.TB
 	Addr     string // where clients connect: 127.0.0.1:port
@@ -33,23 +38,24 @@ type FaultProxy struct {
 	Cuts, Delays int
 }
 
-// cutRule: the next transaction that sends marker has its COMMIT forwarded and its reply
-// dropped; then every connection is reset and new ones refused for down.
+// cutRule: the next write that sends marker (a transaction, at its COMMIT; a statement on its
+// own, at once) is forwarded and its reply dropped; then every connection is reset and new
+// ones refused for down.
 type cutRule struct {
 	marker []byte
 	down   time.Duration
 }
 
-// delayRule: the next statement inside a transaction that sends marker reaches the server
-// only after d.
+// delayRule: the next statement that sends marker reaches the server only after d.
 type delayRule struct {
 	marker []byte
 	d      time.Duration
 }
 
 var (
-	pgBegin  = []byte("Q\x00\x00\x00\x0abegin\x00")
-	pgCommit = []byte("Q\x00\x00\x00\x0bcommit\x00")
+	pgBegin    = []byte("Q\x00\x00\x00\x0abegin\x00")
+	pgCommit   = []byte("Q\x00\x00\x00\x0bcommit\x00")
+	pgRollback = []byte("Q\x00\x00\x00\x0drollback\x00")
 )
 
 // NewFaultProxy listens on a free port and forwards to upstream until the test ends.
@@ -65,14 +71,14 @@ func NewFaultProxy(t testing.TB, upstream string) *FaultProxy {
 	return p
 }
 
-// CutNextCommit arms the lost-reply fault for the next transaction that sends marker.
+// CutNextCommit arms the lost-reply fault for the next write that sends marker.
 func (p *FaultProxy) CutNextCommit(marker string, down time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = &cutRule{marker: []byte(marker), down: down}
 }
 
-// DelayNext arms a delay of the next statement inside a transaction that sends marker.
+// DelayNext arms a delay of the next statement that sends marker.
 func (p *FaultProxy) DelayNext(marker string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -152,7 +158,7 @@ type proxyConn struct {
 
 	mu       sync.Mutex
 	inTx     bool
-	marked   bool // the transaction sent the marker of an armed fault
+	marked   bool // the transaction sent the marker of the armed cut
 	muteDown bool // the server's replies are dropped
 	tail     []byte
 }
@@ -227,7 +233,7 @@ func (c *proxyConn) upstream(to net.Conn, chunk []byte) bool {
 	cut, delay := c.p.cut, c.p.delay
 	c.p.mu.Unlock()
 	var sleep time.Duration
-	if c.inTx && delay != nil && bytes.Contains(seen, delay.marker) {
+	if delay != nil && bytes.Contains(seen, delay.marker) {
 		c.p.mu.Lock()
 		if c.p.delay == delay {
 			c.p.delay, sleep = nil, delay.d
@@ -235,11 +241,15 @@ func (c *proxyConn) upstream(to net.Conn, chunk []byte) bool {
 		}
 		c.p.mu.Unlock()
 	}
-	if c.inTx && cut != nil && bytes.Contains(seen, cut.marker) {
+	if cut != nil && bytes.Contains(seen, cut.marker) {
 		c.marked = true
 	}
+	if bytes.Contains(seen, pgRollback) {
+		c.inTx, c.marked = false, false
+	}
 	cutNow := false
-	if bytes.Contains(seen, pgCommit) {
+	// A statement outside a transaction commits as it runs: its own chunk is the commit.
+	if commits := bytes.Contains(seen, pgCommit) || !c.inTx; commits {
 		if c.marked && cut != nil {
 			c.p.mu.Lock()
 			if c.p.cut == cut {

@@ -47,11 +47,15 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 	shop := StartShop(t, "postgres-redis", ProxyStore("order"))
 	proxy := shop.Proxies["order"]
 	l := newLedger()
-	shop.RegisterProduct(l, "apple", 50)
+	// Each case orders a product of its own: the proxy finds the order's write by its product,
+	// which only the order's value holds (a key, which reads send too, never does).
+	for _, product := range []string{"plum", "pear", "fig"} {
+		shop.RegisterProduct(l, product, 10)
+	}
 
 	t.Run("a retrying client", func(t *testing.T) {
-		proxy.CutNextCommit("lost-reply", 8*time.Second)
-		answers := shop.orderUntilDefinite(l, orderRequest{customer: "lost-reply", product: "apple", qty: 3, key: "checkout-1"})
+		proxy.CutNextCommit("plum", 8*time.Second)
+		answers := shop.orderUntilDefinite(l, orderRequest{customer: "lost-reply", product: "plum", qty: 3, key: "checkout-1"})
 		if proxy.Cuts != 1 {
 			t.Fatalf("the commit was not cut (cuts %d)", proxy.Cuts)
 		}
@@ -68,14 +72,14 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 	})
 
 	t.Run("concurrent requests with one key", func(t *testing.T) {
-		proxy.CutNextCommit("same-key", 8*time.Second)
+		proxy.CutNextCommit("pear", 8*time.Second)
 		var wg sync.WaitGroup
 		results := make([][]attempt, 8)
 		for i := range results {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				results[i] = shop.orderUntilDefinite(l, orderRequest{customer: "same-key", product: "apple", qty: 2, key: "checkout-2"})
+				results[i] = shop.orderUntilDefinite(l, orderRequest{customer: "same-key", product: "pear", qty: 2, key: "checkout-2"})
 			}()
 		}
 		wg.Wait()
@@ -93,8 +97,8 @@ func TestUnknownOutcomeOfStoringAnOrder(t *testing.T) {
 	})
 
 	t.Run("no key, the store out of reach for longer than the request", func(t *testing.T) {
-		proxy.CutNextCommit("no-key", 25*time.Second)
-		a := shop.orderAttempt("order", orderRequest{customer: "no-key", product: "apple", qty: 4})
+		proxy.CutNextCommit("fig", 25*time.Second)
+		a := shop.orderAttempt("order", orderRequest{customer: "no-key", product: "fig", qty: 4})
 		if a.status == http.StatusCreated {
 			t.Fatalf("answered 201 while the store was out of reach: %+v", a)
 		}
@@ -122,10 +126,11 @@ func TestSettlingRacesAStoreWrite(t *testing.T) {
 	shop := StartShop(t, "postgres-redis", ProxyStore("order"), AppEnv("RESERVATION_HOLD=2s", "RESERVATION_SWEEP=500ms"))
 	proxy := shop.Proxies["order"]
 	l := newLedger()
-	shop.RegisterProduct(l, "apple", 10)
+	// The proxy finds the order's write by its product, which only the order's value holds.
+	shop.RegisterProduct(l, "quince", 10)
 
-	proxy.DelayNext("slow-writer", 6*time.Second)
-	answers := shop.orderUntilDefinite(l, orderRequest{customer: "slow-writer", product: "apple", qty: 3, key: "checkout-1"})
+	proxy.DelayNext("quince", 6*time.Second)
+	answers := shop.orderUntilDefinite(l, orderRequest{customer: "slow-writer", product: "quince", qty: 3, key: "checkout-1"})
 	if proxy.Delays != 1 {
 		t.Fatal("the store write was not held up")
 	}
@@ -139,12 +144,12 @@ func TestSettlingRacesAStoreWrite(t *testing.T) {
 	t.Logf("units the warehouse gave back after settling: %v", shop.AppMetric("warehouse", "warehouse_unconfirmed_released_units_total"))
 	// Orders keep flowing, each well within the hold.
 	for i := range 3 {
-		if _, r := shop.PlaceOrder(l, "quick", "apple", 1); r.Status != http.StatusCreated {
+		if _, r := shop.PlaceOrder(l, "quick", "quince", 1); r.Status != http.StatusCreated {
 			t.Fatalf("order %d: %d %s", i, r.Status, r.Body)
 		}
 	}
 	shop.WaitConverged(l, time.Minute)
-	if p := shop.Product("apple"); p.OnHand != 4 {
+	if p := shop.Product("quince"); p.OnHand != 4 {
 		t.Fatalf("apple %+v, want 6 shipped", p)
 	}
 }

@@ -74,7 +74,7 @@ func TestScenario(t *testing.T) {
 				t.Fatalf("refused orders changed apple stock: available %d", got)
 			}
 
-			// 3-5. OrderPlaced reaches delivery (outbox), which starts the delivery; on
+			// 3-5. OrderPlaced reaches delivery, which starts the delivery; on
 			// DeliveryStarted the order moves on and the warehouse takes the stock out.
 			daprtest.Eventually(t, 30*time.Second, "the first order's delivery to start", func() error {
 				var o order
@@ -138,7 +138,7 @@ func TestScenario(t *testing.T) {
 				t.Fatalf("bob's page: %+v", page)
 			}
 			// Bob's order can be followed across the four services by its trace id: order placed
-			// it, its OrderPlaced (through the outbox) reached delivery and mypage, and the
+			// it, its OrderPlaced reached delivery and mypage, and the
 			// DeliveryStarted that delivery published in the same trace reached the warehouse,
 			// order and mypage.
 			for _, app := range []struct{ name, line string }{

@@ -20,6 +20,9 @@ type Shop struct {
 	RedisAddr string
 	// Proxies are the fault-injecting proxies in front of stores (ProxyStore), by app.
 	Proxies map[string]*FaultProxy
+	// BrokerProxies are the fault-injecting proxies between sidecars and the broker
+	// (ProxyBroker), by app.
+	BrokerProxies map[string]*FaultProxy
 
 	opts options
 	root string // the repository
@@ -27,9 +30,10 @@ type Shop struct {
 	// components is the folder the sidecars load their components from: the project's
 	// components/, or a copy a test changed (EditComponents).
 	components string
-	env        []string // what the sidecars are given: the stores' connection strings
-	gateway    *Gateway // with ThroughGateway: where Call sends the public paths
-	host       string   // on a cluster: the Host the ingress routes by
+	env        []string            // what the sidecars are given: the stores' connection strings
+	appDaprEnv map[string][]string // and what one app's sidecars are given over that, by app id
+	gateway    *Gateway            // with ThroughGateway: where Call sends the public paths
+	host       string              // on a cluster: the Host the ingress routes by
 	routes     map[string]string
 	redis      *redisServer    // every profile's
 	kafka      *proc           // the kafka profile's broker
@@ -45,6 +49,7 @@ type options struct {
 	durableBroker   bool
 	privatePostgres bool
 	proxied         []string
+	brokerProxied   []string
 	appEnv          []string
 	editComponents  func(t testing.TB, dir string)
 	profiling       bool
@@ -62,6 +67,12 @@ func PrivatePostgres() Option { return func(o *options) { o.privatePostgres = tr
 // ProxyStore puts a FaultProxy between an app's sidecar and its PostgreSQL database
 // (postgres-redis profile); the test finds it in Shop.Proxies.
 func ProxyStore(app string) Option { return func(o *options) { o.proxied = append(o.proxied, app) } }
+
+// ProxyBroker puts a FaultProxy between an app's sidecars and the broker, the shop's Redis
+// (postgres-redis profile); the test finds it in Shop.BrokerProxies.
+func ProxyBroker(app string) Option {
+	return func(o *options) { o.brokerProxied = append(o.brokerProxied, app) }
+}
 
 // EditComponents gives the shop's sidecars a copy of components/ that edit changes first (for
 // example a shorter retry budget in common/resiliency.yaml).
@@ -95,6 +106,7 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 		t.Fatal(err)
 	}
 	s := &Shop{t: t, Profile: profile, Apps: map[string]*App{}, Proxies: map[string]*FaultProxy{},
+		BrokerProxies: map[string]*FaultProxy{}, appDaprEnv: map[string][]string{},
 		opts: o, root: daprtest.RepoRoot(t), dir: dir}
 	t.Cleanup(func() {
 		s.stopAll()

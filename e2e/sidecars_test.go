@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func (d daprd) args() []string {
 			// On SIGTERM the sidecar stops taking events and goes on serving invocations for 2 s
 			// (the chart's blockShutdownSeconds, shortened: no DNS to wait for here), then stops;
 			// its app serves until then: a pod's graceful stop.
-			"--enable-app-health-check", "--app-health-check-path", appHealthPath(d.appID),
+			"--enable-app-health-check", "--app-health-check-path", appHealthPath,
 			"--app-health-probe-interval", "1", "--app-health-probe-timeout", "1000", "--app-health-threshold", "1",
 			"--dapr-block-shutdown-duration", "2s")
 	}
@@ -91,14 +92,8 @@ func (d daprd) start(t testing.TB, name, dir string) *proc {
 }
 
 // appHealthPath is what an app's sidecar polls, as the chart and make run have it: whether
-// the app can process events now, but for order, whose sidecar would subscribe the outbox's
-// channel again each time the app turned healthy (Dapr 1.18).
-func appHealthPath(appID string) string {
-	if appID == "order" {
-		return "/healthz"
-	}
-	return "/readyz/events"
-}
+// the app can process events now.
+const appHealthPath = "/readyz/events"
 
 // sidecar is the sidecar of one of the shop's apps: a pod's, on the app's ports, with the
 // components of the shop's profile.
@@ -110,7 +105,7 @@ func (s *Shop) sidecar(a *App) daprd {
 		config:    filepath.Join(s.components, "config.yaml"),
 		logLevel:  "info",
 		pod:       true, profilePort: a.daprPprof,
-		apiToken: a.DaprToken, appToken: a.appToken, env: s.env,
+		apiToken: a.DaprToken, appToken: a.appToken, env: append(slices.Clone(s.env), s.appDaprEnv[a.AppID]...),
 		flushDelay: s.opts.flushDelay,
 	}
 }

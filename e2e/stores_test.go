@@ -66,6 +66,14 @@ func (s *Shop) startStores(o options) []string {
 	s.RedisAddr = s.redis.addr()
 	s.redis.start(s.t)
 	env := []string{"SKMALL_REDIS_HOST=" + s.RedisAddr}
+	for _, app := range o.brokerProxied {
+		if s.Profile != "postgres-redis" {
+			s.t.Fatalf("ProxyBroker needs the postgres-redis profile, whose broker is the shop's Redis")
+		}
+		p := NewFaultProxy(s.t, s.RedisAddr)
+		s.BrokerProxies[app] = p
+		s.appDaprEnv[app] = append(s.appDaprEnv[app], "SKMALL_REDIS_HOST="+p.Addr)
+	}
 	for _, provide := range knownProfiles[i].stores {
 		env = append(env, provide(s, o)...)
 	}

@@ -69,7 +69,7 @@ func TestChartLintsAndRendersStrictly(t *testing.T) {
 			}
 			for kind, want := range map[string]int{
 				"Deployment": 4, "Service": 4, "HorizontalPodAutoscaler": 4, "PodDisruptionBudget": 4, "Ingress": 1,
-				"ConfigMap": 2, "Secret": 9, "Component": 6, "Configuration": 1, "Resiliency": 1, "Subscription": 10,
+				"ConfigMap": 2, "Secret": 9, "Component": 5, "Configuration": 1, "Resiliency": 1, "Subscription": 10,
 				"PodMonitor": 1, "PrometheusRule": 1, "NetworkPolicy": 4,
 			} {
 				if kinds[kind] != want {

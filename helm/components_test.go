@@ -144,8 +144,8 @@ func TestKafkaCredentialsComeFromTheSecret(t *testing.T) {
 			}
 		}
 	}
-	if kafka != 2 {
-		t.Fatalf("%d Kafka components, want pubsub and outbox", kafka)
+	if kafka != 1 {
+		t.Fatalf("%d Kafka components, want pubsub", kafka)
 	}
 }
 

@@ -62,7 +62,7 @@ func (l *Log) appended(ctx context.Context, key string, cur *logHead, id string)
 		next = logHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages, Prev: cur.Prev}
 	}
 	if len(next.IDs) >= LogPageSize {
-		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs}, nil)
+		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs})
 		if err != nil && !errors.Is(err, ErrExists) {
 			return nil, err
 		}

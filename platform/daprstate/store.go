@@ -23,8 +23,6 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	dapr "github.com/dapr/go-sdk/client"
-
-	"github.com/skmall/skmall/platform/telemetry"
 )
 
 var (
@@ -67,9 +65,6 @@ func New[T any](client Client, storeName, prefix string) *Store[T] {
 type Change[T any] struct {
 	// Value is the document to write; nil writes nothing.
 	Value *T
-	// Outbox, when set, is published to the store's outbox topic in the same transaction as
-	// Value (Dapr transactional outbox with a projection): both happen or neither.
-	Outbox []byte
 }
 
 // Get returns the document under key, and whether there is one.
@@ -197,11 +192,10 @@ func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (
 	return result, err
 }
 
-// Create stores a new document under key, with its outbox event when outbox is set, without
-// reading first: the write is create-only. A retry that finds the very document it meant to
+// Create stores a new document under key without reading first: the write is create-only. A retry that finds the very document it meant to
 // write (the first attempt committed but its answer was lost) succeeds; another document
 // under the key is ErrExists.
-func (s *Store[T]) Create(ctx context.Context, key string, v T, outbox []byte) error {
+func (s *Store[T]) Create(ctx context.Context, key string, v T) error {
 	mu := &s.locks[stripe(key)]
 	mu.Lock()
 	defer mu.Unlock()
@@ -211,7 +205,7 @@ func (s *Store[T]) Create(ctx context.Context, key string, v T, outbox []byte) e
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
 	return retry(ctx, func() error {
-		werr := s.write(ctx, key, "", Change[T]{Value: &v, Outbox: outbox})
+		werr := s.write(ctx, key, "", Change[T]{Value: &v})
 		if werr == nil {
 			return nil
 		}
@@ -235,36 +229,11 @@ func (s *Store[T]) Create(ctx context.Context, key string, v T, outbox []byte) e
 // so every write error is retried by Update after a fresh read; a store that is down stays
 // down and ends as ErrUnavailable.
 func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) error {
-	item, err := s.item(key, etag, ch.Value)
+	it, err := s.item(key, etag, ch.Value)
 	if err != nil {
 		return err
 	}
-	ops := []*dapr.StateOperation{{Type: dapr.StateOperationTypeUpsert, Item: item}}
-	if ch.Outbox != nil {
-		if tp := telemetry.ChildTraceparent(ctx); tp != "" {
-			// daprd's outbox copies the written item's metadata into the event's CloudEvent:
-			// the event continues the trace of the request that caused it.
-			item.Metadata = map[string]string{"traceparent": tp}
-		}
-		// The projection is never stored: daprd publishes it as the event's data, whose
-		// content type this is.
-		ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
-			Key: item.Key, Value: ch.Outbox,
-			Metadata: map[string]string{"outbox.projection": "true", "contentType": "application/json"},
-		}})
-	}
-	return s.exec(ctx, ops)
-}
-
-// exec writes a lone item with a plain save (on the order store every transaction is
-// published by the outbox), and several in one transaction.
-func (s *Store[T]) exec(ctx context.Context, ops []*dapr.StateOperation) error {
-	if len(ops) > 1 {
-		return s.execTx(ctx, ops)
-	}
-	it := ops[0].Item
 	opts := []dapr.StateOption{dapr.WithConcurrency(it.Options.Concurrency), dapr.WithConsistency(it.Options.Consistency)}
-	var err error
 	if it.Etag == nil {
 		err = s.client.SaveState(ctx, s.name, it.Key, it.Value, it.Metadata, opts...)
 	} else {

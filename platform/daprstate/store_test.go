@@ -21,8 +21,7 @@ type fakeStore struct {
 	seq   int
 	hide  map[string]bool // keys a bulk read reports missing, as a broken connection does
 	loseN int             // writes that commit but answer with an error
-	// reads and writes record the metadata each call carried, per document written (the
-	// outbox's projection, which is never stored, aside).
+	// reads and writes record the metadata each call carried, per document written.
 	reads, writes []map[string]string
 	latency       time.Duration // each write takes this long, as a round trip to a store would
 }
@@ -83,18 +82,12 @@ func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, op := range ops {
-		if op.Item.Metadata["outbox.projection"] == "true" {
-			continue
-		}
 		cur, exists := f.docs[op.Item.Key]
 		if op.Item.Etag == nil && exists || op.Item.Etag != nil && op.Item.Etag.Value != cur.Etag {
 			return errors.New("possible etag mismatch")
 		}
 	}
 	for _, op := range ops {
-		if op.Item.Metadata["outbox.projection"] == "true" {
-			continue
-		}
 		f.writes = append(f.writes, op.Item.Metadata)
 		f.seq++
 		f.docs[op.Item.Key] = dapr.StateItem{Key: op.Item.Key, Value: op.Item.Value, Etag: strconv.Itoa(f.seq)}
@@ -116,11 +109,11 @@ func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 	s := New[doc](f, "store", "doc-")
 	other := New[doc](f, "store", "other-")
 	for _, k := range []string{"a", "b"} {
-		if err := s.Create(ctx, k, doc{N: 1}, nil); err != nil {
+		if err := s.Create(ctx, k, doc{N: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := other.Create(ctx, "x", doc{N: 5}, nil); err != nil {
+	if err := other.Create(ctx, "x", doc{N: 5}); err != nil {
 		t.Fatal(err)
 	}
 	f.hide["doc-a"], f.hide["other-x"] = true, true
@@ -150,13 +143,13 @@ func TestCreate(t *testing.T) {
 
 	// The first attempt commits but its answer is lost: the retry finds its own document.
 	f.loseN = 1
-	if err := s.Create(ctx, "a", doc{N: 1}, []byte(`{"event":1}`)); err != nil {
+	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
 		t.Fatalf("a create whose answer was lost: %v", err)
 	}
-	if err := s.Create(ctx, "a", doc{N: 1}, nil); err != nil {
+	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
 		t.Fatalf("creating the same document again: %v", err)
 	}
-	if err := s.Create(ctx, "a", doc{N: 2}, nil); !errors.Is(err, ErrExists) {
+	if err := s.Create(ctx, "a", doc{N: 2}); !errors.Is(err, ErrExists) {
 		t.Fatalf("creating another document under a taken key: %v, want ErrExists", err)
 	}
 	if a, _, _ := s.Get(ctx, "a"); a.N != 1 {
@@ -173,7 +166,7 @@ func TestReadsCarryTheMetadataOfWrites(t *testing.T) {
 	f := newFakeStore()
 	s := New[doc](f, "store", "doc-")
 	other := New[doc](f, "store", "other-")
-	if err := s.Create(ctx, "a", doc{N: 1}, []byte(`{"event":1}`)); err != nil {
+	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Update(ctx, "a", func(cur *doc) (Change[doc], error) { return Change[doc]{Value: &doc{N: cur.N + 1}}, nil }); err != nil {

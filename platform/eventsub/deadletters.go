@@ -135,7 +135,7 @@ func (d *DeadLetters) keep(ctx context.Context, body []byte) error {
 		d.log.ErrorContext(ctx, "the dead-letter lot is full; the event stays on the dead-letter topic", "parked", len(lot.IDs))
 		return errLotFull
 	}
-	if err := d.letters.Create(ctx, id, Parked{ID: id, Body: body, ParkedAt: time.Now().UTC()}, nil); err != nil && !errors.Is(err, daprstate.ErrExists) {
+	if err := d.letters.Create(ctx, id, Parked{ID: id, Body: body, ParkedAt: time.Now().UTC()}); err != nil && !errors.Is(err, daprstate.ErrExists) {
 		return err
 	}
 	return d.change(ctx, func(lot *parkingLot) (bool, error) {

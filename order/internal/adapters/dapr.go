@@ -25,9 +25,8 @@ import (
 	"github.com/skmall/skmall/platform/invoke"
 )
 
-// DaprRepository keeps orders in a Dapr state store configured with a transactional outbox
-// (outboxPublishPubsub / outboxPublishTopic). Every state transaction on that store publishes
-// its write, so only writes that announce a fact use a transaction.
+// DaprRepository keeps orders in a Dapr state store, each order one document written with a
+// single save guarded by its ETag.
 type DaprRepository struct {
 	orders    *daprstate.Store[orderRecord]
 	customers *daprstate.Log
@@ -41,20 +40,15 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 	}
 }
 
-// Add lists the order under its customer first, then creates it with its OrderPlaced event.
-// An id listed but never stored (a failed write, an abandoned attempt) is skipped when the
-// list is read.
+// Add lists the order under its customer first, then creates it. An id listed but never
+// stored (a failed write, an abandoned attempt) is skipped when the list is read.
 func (d *DaprRepository) Add(ctx context.Context, o domain.Order) error {
-	payload, err := outboxEvent(app.OrderPlaced, o)
-	if err != nil {
-		return err
-	}
 	id := o.ID().String()
 	if err := d.customers.Add(ctx, o.Customer().String(), id); err != nil {
 		return err
 	}
 	rec := toRecord(o)
-	err = d.orders.Create(ctx, id, rec, payload)
+	err := d.orders.Create(ctx, id, rec)
 	if !errors.Is(err, daprstate.ErrExists) {
 		return err
 	}
@@ -64,7 +58,7 @@ func (d *DaprRepository) Add(ctx context.Context, o domain.Order) error {
 		if err != nil || !write {
 			return daprstate.Change[orderRecord]{}, err
 		}
-		return daprstate.Change[orderRecord]{Value: &rec, Outbox: payload}, nil
+		return daprstate.Change[orderRecord]{Value: &rec}, nil
 	})
 	return err
 }
@@ -100,7 +94,7 @@ func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservat
 	return rec.placement()
 }
 
-func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, app.Fact, error)) (domain.Order, error) {
+func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, error)) (domain.Order, error) {
 	rec, err := d.orders.Update(ctx, id.String(), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
 		if cur == nil || !cur.stored() {
 			return daprstate.Change[orderRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
@@ -109,18 +103,12 @@ func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change f
 		if err != nil {
 			return daprstate.Change[orderRecord]{}, err
 		}
-		changed, announce, err := change(&o)
+		changed, err := change(&o)
 		if err != nil || !changed {
 			return daprstate.Change[orderRecord]{}, err
 		}
 		next := toRecord(o)
-		ch := daprstate.Change[orderRecord]{Value: &next}
-		if announce != (app.Fact{}) {
-			if ch.Outbox, err = outboxEvent(announce, o); err != nil {
-				return daprstate.Change[orderRecord]{}, err
-			}
-		}
-		return ch, nil
+		return daprstate.Change[orderRecord]{Value: &next}, nil
 	})
 	if err != nil {
 		return domain.Order{}, err
@@ -183,8 +171,7 @@ const (
 	bucketWidth = time.Second
 )
 
-// DaprUnconfirmed keeps the watch list in the order store. It writes with single saves only:
-// every transaction on the order store is published by the outbox.
+// DaprUnconfirmed keeps the watch list in the order store.
 type DaprUnconfirmed struct {
 	buckets *daprstate.Store[watchBucket]
 	index   *daprstate.Store[watchIndex]
@@ -391,8 +378,7 @@ func (d *DaprUnconfirmed) takeLease(ctx context.Context, now time.Time) (bool, e
 	return mine && err == nil, err
 }
 
-// DaprAnnouncer publishes an order's event directly on the pub/sub (not through the outbox),
-// checked against the contract first.
+// DaprAnnouncer publishes an order's event on the pub/sub, checked against the contract first.
 type DaprAnnouncer struct {
 	pub *eventsub.Publisher
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skmall/skmall/contracts"
@@ -14,12 +15,11 @@ import (
 	"github.com/skmall/skmall/platform/eventsub"
 )
 
-// MemoryRepository keeps orders in memory and records the events it would publish, for tests.
+// MemoryRepository keeps orders in memory, for tests.
 type MemoryRepository struct {
 	mu        sync.Mutex
 	orders    map[domain.OrderID]orderRecord
 	customers map[domain.CustomerID][]domain.OrderID
-	published []contracts.Event
 	// FailAdds makes Add fail without storing anything, as a store that is down would.
 	FailAdds bool
 	// LoseAddReplies makes Add store the order and still report a failure, as a reply lost
@@ -55,30 +55,14 @@ func (m *MemoryRepository) Add(_ context.Context, o domain.Order) error {
 	if write, err := cur.add(rec); err != nil || !write {
 		return err
 	}
-	placed, err := checkedEvent(app.OrderPlaced, o)
-	if err != nil {
-		return err
-	}
 	m.orders[o.ID()] = rec
 	if !slices.Contains(m.customers[o.Customer()], o.ID()) {
 		m.customers[o.Customer()] = append(m.customers[o.Customer()], o.ID())
 	}
-	m.published = append(m.published, placed)
 	if m.LoseAddReplies {
 		return fmt.Errorf("memory store: connection reset after commit")
 	}
 	return nil
-}
-
-// checkedEvent is the event announcing f of o, checked against the contract as the outbox's
-// payload is.
-func checkedEvent(f app.Fact, o domain.Order) (contracts.Event, error) {
-	e, err := orderEvent(f, o)
-	if err != nil {
-		return e, err
-	}
-	_, err = contracts.Encode(e)
-	return e, err
 }
 
 func (m *MemoryRepository) Find(_ context.Context, id domain.OrderID) (app.Placement, error) {
@@ -119,7 +103,7 @@ func (m *MemoryRepository) Settle(_ context.Context, id domain.OrderID, reservat
 	return cur.placement()
 }
 
-func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, app.Fact, error)) (domain.Order, error) {
+func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, error)) (domain.Order, error) {
 	if f := m.AfterUpdate; f != nil {
 		m.AfterUpdate = nil
 		defer f()
@@ -134,16 +118,9 @@ func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change f
 	if err != nil {
 		return o, err
 	}
-	changed, announce, err := change(&o)
+	changed, err := change(&o)
 	if err != nil || !changed {
 		return rec.order()
-	}
-	if announce != (app.Fact{}) {
-		e, err := checkedEvent(announce, o)
-		if err != nil {
-			return domain.Order{}, err
-		}
-		m.published = append(m.published, e)
 	}
 	m.orders[id] = toRecord(o)
 	return o, nil
@@ -185,13 +162,6 @@ func (m *MemoryRepository) Orders(_ context.Context, ids []domain.OrderID) (map[
 		}
 	}
 	return out, nil
-}
-
-// Published returns the events published so far.
-func (m *MemoryRepository) Published() []contracts.Event {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.published)
 }
 
 // MemoryUnconfirmed is the watch list in memory, for tests.
@@ -249,13 +219,19 @@ func (m *MemoryUnconfirmed) Len() int {
 	return len(m.watches)
 }
 
-// MemoryAnnouncer records the events it would publish directly (after the same contract check
-// as the real one), for tests.
+// MemoryAnnouncer records the events it would publish (after the same contract check as the
+// real one), for tests.
 type MemoryAnnouncer struct {
-	pub eventsub.MemoryPublisher
+	pub       eventsub.MemoryPublisher
+	forgotten atomic.Int64
+	// Down makes every publication fail, as an unreachable broker would.
+	Down bool
 }
 
 func (a *MemoryAnnouncer) Announce(ctx context.Context, f app.Fact, o domain.Order) error {
+	if a.Down {
+		return fmt.Errorf("memory broker: down")
+	}
 	e, err := orderEvent(f, o)
 	if err != nil {
 		return err
@@ -263,8 +239,11 @@ func (a *MemoryAnnouncer) Announce(ctx context.Context, f app.Fact, o domain.Ord
 	return a.pub.Publish(ctx, e)
 }
 
-// Events returns the events published so far.
-func (a *MemoryAnnouncer) Events() []contracts.Event { return a.pub.Events() }
+// Events returns the events published since the last Forget.
+func (a *MemoryAnnouncer) Events() []contracts.Event { return a.pub.Events()[a.forgotten.Load():] }
+
+// Forget leaves the events published so far out of Events.
+func (a *MemoryAnnouncer) Forget() { a.forgotten.Store(int64(len(a.pub.Events()))) }
 
 // MemoryStock is a warehouse stand-in that holds stock per product, for tests.
 type MemoryStock struct {

@@ -1,6 +1,6 @@
-// Package adapters connects orders to the outside: the Dapr state store with its
-// transactional outbox (orders and the watch list of their events), pub/sub, the warehouse
-// through Dapr service invocation, and in-memory twins of them for tests.
+// Package adapters connects orders to the outside: the Dapr state store (orders and the watch
+// list of their events), pub/sub, the warehouse through Dapr service invocation, and in-memory
+// twins of them for tests.
 package adapters
 
 import (
@@ -169,15 +169,6 @@ func orderEvent(f app.Fact, o domain.Order) (contracts.Event, error) {
 		EventID: contracts.EventID(t, o.ID().String()), EventType: t, OccurredAt: o.UpdatedAt(),
 		OrderID: o.ID().String(), CustomerID: o.Customer().String(), ProductID: o.Product().String(), Qty: o.Qty().Int(),
 	}, nil
-}
-
-// outboxEvent is orderEvent encoded (and checked against its schema) for the outbox.
-func outboxEvent(f app.Fact, o domain.Order) ([]byte, error) {
-	e, err := orderEvent(f, o)
-	if err != nil {
-		return nil, err
-	}
-	return contracts.Encode(e)
 }
 
 // The watch list keeps each watched event in a small document of the watches that fall due in

@@ -88,10 +88,11 @@ type Placement struct {
 	Abandoned []domain.ReservationID
 }
 
-// Repository stores orders. Writes that announce a fact store the order and publish the fact's
-// event atomically (transactional outbox): neither happens without the other.
+// Repository stores orders. It publishes nothing: the app announces a fact once the change
+// that makes it true is stored, and the watch list (Unconfirmed) makes sure the announcement
+// is not lost.
 type Repository interface {
-	// Add stores a new order and announces OrderPlaced. Adding the very same order again
+	// Add stores a new order. Adding the very same order again
 	// changes nothing; domain.ErrOrderExists if another order holds the id, and
 	// domain.ErrReservationAbandoned if the order's reservation was abandoned (Settle).
 	Add(ctx context.Context, o domain.Order) error
@@ -103,8 +104,8 @@ type Repository interface {
 	// abandoned, so that the order is never stored on it, and returns Stored false.
 	Settle(ctx context.Context, id domain.OrderID, reservation domain.ReservationID) (Placement, error)
 	// Update changes an order under concurrency control; change reports whether the order
-	// changed at all and returns the fact to announce with the change (the zero Fact: none).
-	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, announce Fact, err error)) (domain.Order, error)
+	// changed at all. A change decided on a stale read is decided again on a fresh one.
+	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, err error)) (domain.Order, error)
 	// ByCustomer returns a page of a customer's orders, newest first, and the cursor of the
 	// next page ("" after the last); cursor "" is the first page. A cursor it never handed out
 	// is domain.ErrInvalidInput.
@@ -113,11 +114,12 @@ type Repository interface {
 	Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error)
 }
 
-// Unconfirmed is the watch list of order events: each fact announced is watched until it
-// falls due, some time later; the republisher then looks at the order, and publishes the event
-// again if its consumers have not confirmed it yet (the Dapr outbox publishes each event once;
-// should that publication be lost, with the broker failing at the wrong moment, the order
-// would otherwise wait forever).
+// Unconfirmed is the watch list of order events: each fact is watched before the change that
+// makes it true is stored, until it falls due some time later; the republisher then looks at
+// the order, and publishes the event again if its consumers have not confirmed it yet. This is
+// what makes "stored, then published" safe: an event lost after the commit (the broker down,
+// the process killed between the two) is published again, and the consumers recognise a repeat
+// by its id.
 type Unconfirmed interface {
 	// Watch notes announced facts to check when they fall due.
 	Watch(ctx context.Context, watches ...Watch) error
@@ -141,8 +143,8 @@ type Watch struct {
 // long outage of a consumer, its events are published again about once an hour, not flooded.
 const MaxRepublishWait = time.Hour
 
-// Announcer announces a fact of an order again, directly (not through the outbox): its event
-// keeps the id it was first published with, so consumers recognise a repeat.
+// Announcer publishes the event of a fact of an order. An event published again keeps its id,
+// so consumers recognise a repeat.
 type Announcer interface {
 	Announce(ctx context.Context, f Fact, o domain.Order) error
 }
@@ -186,8 +188,8 @@ type PlaceOrder struct {
 	IdempotencyKey string
 }
 
-// PlaceOrder reserves the stock synchronously, then stores the order and publishes
-// OrderPlaced together. created is false when an earlier request with the same idempotency
+// PlaceOrder reserves the stock synchronously, stores the order, then publishes OrderPlaced.
+// created is false when an earlier request with the same idempotency
 // key already placed the order, which is returned as it stands.
 //
 // The reservation is given back only when the order is provably not stored: should storing
@@ -276,8 +278,24 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	}
 	a.metrics.OrderPlaced(qty.Int())
 	log.InfoContext(ctx, "order placed", "qty", qty, "reservationId", holder)
+	a.publish(ctx, OrderPlaced, o, log)
 	return o, true, nil
 }
+
+// publish announces a fact of an order once the order is stored. The request is answered
+// whatever the outcome: the order stands, and a lost event is published again when its watch
+// falls due. It does not wait past publishWithin, and a client that gives up does not cancel it.
+func (a *App) publish(ctx context.Context, f Fact, o domain.Order, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishWithin)
+	defer cancel()
+	if err := a.announce.Announce(ctx, f, o); err != nil {
+		log.WarnContext(ctx, "the event could not be published; it is published again once its watch falls due",
+			"eventType", f, "republishAfter", a.republishAfter, "err", err)
+	}
+}
+
+// publishWithin bounds how long a request waits to publish its event after the commit.
+const publishWithin = 3 * time.Second
 
 // settle finds out whether an order whose write failed was stored after all, and makes sure
 // it never will be if it was not. It keeps asking until the request's deadline (at least a
@@ -313,6 +331,7 @@ func (a *App) settle(ctx context.Context, o domain.Order, addErr error, log *slo
 		if created {
 			a.metrics.OrderPlaced(o.Qty().Int())
 			log.InfoContext(ctx, "order placed (its store write reported a failure, but it was stored)", "qty", o.Qty(), "err", addErr)
+			a.publish(ctx, OrderPlaced, p.Order, log)
 		}
 		prev, err := sameRequest(p.Order, o.Product(), o.Qty())
 		return prev, created, err
@@ -367,8 +386,8 @@ func (a *App) SettleOrder(ctx context.Context, orderID, reservationID string) (s
 	return p.Stored, nil
 }
 
-// CancelOrder cancels a customer's order and publishes OrderCancelled with the change.
-// Cancelling a cancelled order returns it unchanged.
+// CancelOrder cancels a customer's order, then publishes OrderCancelled. Cancelling a
+// cancelled order returns it unchanged.
 func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, error) {
 	id, err := domain.ParseOrderID(orderID)
 	if err != nil {
@@ -379,18 +398,18 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 		return domain.Order{}, a.storeErr(err)
 	}
 	cancelled := false
-	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
-		if cancelled = o.Cancel(a.now().UTC()); !cancelled {
-			return false, Fact{}, nil
-		}
-		return true, OrderCancelled, nil
+	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, error) {
+		cancelled = o.Cancel(a.now().UTC())
+		return cancelled, nil
 	})
 	if err != nil {
 		return o, a.storeErr(err)
 	}
 	if cancelled {
 		a.metrics.OrderCancelled()
-		a.log.InfoContext(ctx, "order cancelled", "orderId", id)
+		log := a.log.With("orderId", id)
+		log.InfoContext(ctx, "order cancelled")
+		a.publish(ctx, OrderCancelled, o, log)
 	}
 	return o, nil
 }
@@ -407,8 +426,8 @@ func (a *App) RecordDeliveryStarted(ctx context.Context, cmd RecordDeliveryStart
 	if err != nil {
 		return err
 	}
-	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
-		return o.StartDelivery(a.now().UTC()), Fact{}, nil
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, error) {
+		return o.StartDelivery(a.now().UTC()), nil
 	})
 	return err
 }
@@ -425,8 +444,8 @@ func (a *App) RecordDeliveryCancelled(ctx context.Context, cmd RecordDeliveryCan
 	if err != nil {
 		return err
 	}
-	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, Fact, error) {
-		return o.RecordDeliveryCancelled(), Fact{}, nil
+	_, err = a.repo.Update(ctx, id, func(o *domain.Order) (bool, error) {
+		return o.RecordDeliveryCancelled(), nil
 	})
 	return err
 }

@@ -72,14 +72,14 @@ func place(customer, product string, qty int, key string) app.PlaceOrder {
 	return app.PlaceOrder{CustomerID: customer, ProductID: product, Qty: qty, IdempotencyKey: key}
 }
 
-func TestPlaceOrderStoresTheOrderWithItsEvent(t *testing.T) {
+func TestPlaceOrderStoresTheOrderThenPublishesItsEvent(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
 	o, created, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, ""))
 	if err != nil || !created || o.Status() != domain.Placed {
 		t.Fatalf("place: %v %v %v", o, created, err)
 	}
-	events := f.repo.Published()
+	events := f.direct.Events()
 	if len(events) != 1 || events[0].EventType != contracts.OrderPlaced || events[0].OrderID != o.ID().String() ||
 		events[0].Qty != 3 || events[0].CustomerID != "alice" || events[0].EventID != contracts.EventID(contracts.OrderPlaced, o.ID().String()) ||
 		!events[0].OccurredAt.Equal(o.UpdatedAt()) || events[0].ProductID != "apple" {
@@ -116,7 +116,7 @@ func TestPlaceOrderRefusals(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err %v, want %v", err, c.want)
 			}
-			if len(f.repo.Published()) != 0 || f.stock.Reserved() != 0 {
+			if len(f.direct.Events()) != 0 || f.stock.Reserved() != 0 {
 				t.Fatal("a refused order left something behind")
 			}
 		})
@@ -270,7 +270,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("same key, different orders: %s and %s", first, id)
 		}
 	}
-	if n := len(f.repo.Published()); n != 1 || f.stock.Reserved() != 2 {
+	if n := len(f.direct.Events()); n != 1 || f.stock.Reserved() != 2 {
 		t.Fatalf("20 retries: %d events, %d units reserved", n, f.stock.Reserved())
 	}
 	if _, _, err := f.app.PlaceOrder(ctx, place("alice", "apple", 5, "key-1")); !errors.Is(err, domain.ErrIdempotencyReused) {
@@ -294,7 +294,7 @@ func TestCancelOrder(t *testing.T) {
 			t.Fatalf("cancel: %v %v", c, err)
 		}
 	}
-	events := f.repo.Published()
+	events := f.direct.Events()
 	if len(events) != 2 || events[1].EventType != contracts.OrderCancelled || f.metrics.cancelled != 1 {
 		t.Fatalf("cancelling twice published %+v", events)
 	}
@@ -326,7 +326,7 @@ func TestRecordDeliveryStarted(t *testing.T) {
 	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: "ghost"}); !errors.Is(err, domain.ErrUnknownOrder) {
 		t.Fatalf("unknown order: %v", err)
 	}
-	if n := len(f.repo.Published()); n != 1 {
+	if n := len(f.direct.Events()); n != 1 {
 		t.Fatalf("recording a delivery start published %d events", n)
 	}
 }
@@ -356,7 +356,12 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	f := newFixture()
 	ctx := context.Background()
 	started, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
-	lost, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
+	f.direct.Down = true // the broker fails right after the order is stored: its event is lost
+	lost, created, placeErr := f.app.PlaceOrder(ctx, place("alice", "apple", 2, ""))
+	if placeErr != nil || !created {
+		t.Fatalf("an order whose event could not be published: %v %v; want it placed", created, placeErr)
+	}
+	f.direct.Down = false
 	cancelled, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 3, ""))
 	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: started.ID().String()}); err != nil {
 		t.Fatal(err)
@@ -364,6 +369,10 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 	if _, err := f.app.CancelOrder(ctx, cancelled.ID().String()); err != nil {
 		t.Fatal(err)
 	}
+	if n := len(f.direct.Events()); n != 3 {
+		t.Fatalf("%d events published at once; want two placements and a cancellation", n)
+	}
+	f.direct.Forget()
 	f.clock.Add(republishAfter - time.Second)
 	if n, err := f.app.RepublishUnconfirmed(ctx); n != 0 || err != nil {
 		t.Fatalf("before anything is due: %d, %v", n, err)
@@ -430,6 +439,7 @@ func TestCancellationStaysWatchedWhenTheDeliveryStartCrossesIt(t *testing.T) {
 	if err := f.app.RecordDeliveryStarted(ctx, app.RecordDeliveryStarted{OrderID: o.ID().String()}); err != nil {
 		t.Fatal(err)
 	}
+	f.direct.Forget()
 	f.clock.Add(republishAfter)
 	if n, err := f.app.RepublishUnconfirmed(ctx); n != 1 || err != nil {
 		t.Fatalf("republished %d, %v; want the cancellation", n, err)

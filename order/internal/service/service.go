@@ -29,9 +29,8 @@ type Config struct {
 	// with 503 and Retry-After instead of queueing (overload).
 	MaxPlacing int `envconfig:"MAX_PLACING_ORDERS" default:"64"`
 	// An order event no consumer has confirmed within RepublishAfter is published again (then
-	// after twice as long each time). Besides a broker failing, an order sidecar that stops (a
-	// rollout, a scale-in) while it holds outbox intents leaves their events unpublished: this
-	// is how long such orders wait for their delivery.
+	// after twice as long each time). An event lost after its order was stored (the broker
+	// failing, order or its sidecar killed between the two) is published this long after.
 	RepublishAfter time.Duration `envconfig:"REPUBLISH_AFTER" default:"30s"`
 	// GRPCPort serves the order API over gRPC beside REST (contracts/proto).
 	GRPCPort int `envconfig:"GRPC_PORT" default:"9082"`
