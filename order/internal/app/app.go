@@ -92,9 +92,9 @@ type Placement struct {
 // that makes it true is stored, and the watch list (Unconfirmed) makes sure the announcement
 // is not lost.
 type Repository interface {
-	// Add stores a new order. Adding the very same order again
-	// changes nothing; domain.ErrOrderExists if another order holds the id, and
-	// domain.ErrReservationAbandoned if the order's reservation was abandoned (Settle).
+	// Add stores a new order. Adding the very same order again changes nothing;
+	// domain.ErrOrderExists if another order holds the id, and domain.ErrReservationAbandoned
+	// if the order's reservation was abandoned (Settle).
 	Add(ctx context.Context, o domain.Order) error
 	// Find returns what is stored under an order id.
 	Find(ctx context.Context, id domain.OrderID) (Placement, error)
@@ -189,8 +189,8 @@ type PlaceOrder struct {
 }
 
 // PlaceOrder reserves the stock synchronously, stores the order, then publishes OrderPlaced.
-// created is false when an earlier request with the same idempotency
-// key already placed the order, which is returned as it stands.
+// created is false when an earlier request with the same idempotency key already placed the
+// order, which is returned as it stands.
 //
 // The reservation is given back only when the order is provably not stored: should storing
 // fail in a way that leaves the outcome open (a lost reply, a timeout), the store is asked,

@@ -160,6 +160,9 @@ func TestPlaceOrderWhoseStoreAnswerIsLost(t *testing.T) {
 		if f.stock.Reserved() != 3 || f.metrics.placed != 1 {
 			t.Fatalf("key %q: an order that was stored lost its stock: reserved %d, placed %d", key, f.stock.Reserved(), f.metrics.placed)
 		}
+		if events := f.direct.Events(); len(events) != 1 || events[0].EventType != contracts.OrderPlaced || events[0].OrderID != o.ID().String() {
+			t.Fatalf("key %q: an order that was stored published %+v, want its OrderPlaced", key, events)
+		}
 	}
 }
 
