@@ -25,18 +25,22 @@ export class MyPage {
   }
 
   // record takes in a fact about an order: the order's row learns it, and the order goes on
-  // its customer's list (once). Safe to repeat: a fact heard before changes nothing.
+  // its customer's list (once). Safe to repeat: a fact heard before changes nothing. A new row
+  // is listed first, then written marked listed, as the Go mypage does: a listed order whose
+  // row is not written yet is skipped when the list is read.
   async record(f: OrderFact): Promise<void> {
-    const row = await this.store.update<StoredRow>(rowKey(f.orderId), (doc) => {
+    await this.store.update<StoredRow>(rowKey(f.orderId), async (doc) => {
       const r = doc === undefined ? newRow(f.customerId, f.orderId) : restore(doc);
       if (r.customerId !== f.customerId) {
         throw new InvalidInput(`order ${f.orderId} belongs to ${r.customerId}, not ${f.customerId}`);
       }
-      return learn(r, f.fact, f.productId, f.qty, f.occurredAt) ? toStored(r) : undefined;
+      if (!learn(r, f.fact, f.productId, f.qty, f.occurredAt)) return undefined;
+      if (!r.listed) {
+        await this.lists.add(f.customerId, f.orderId);
+        r.listed = true;
+      }
+      return toStored(r);
     });
-    if (!row || row.listed) return;
-    await this.lists.add(f.customerId, f.orderId);
-    await this.store.update<StoredRow>(rowKey(f.orderId), (doc) => (doc && !doc.listed ? { ...doc, listed: true } : undefined));
   }
 
   // page is one page of a customer's orders, newest first.

@@ -13,10 +13,11 @@ import (
 // customer's list of orders in pages (daprstate.Log), so that no write grows with a
 // customer's history.
 //
-// A new row is written first, then listed, then marked listed: should the listing fail, the
-// next event of the order lists it. (A transaction would do it in one step where the store
-// has them, but Dapr's Redis store does not keep a create in a transaction from overwriting a
-// concurrent one.)
+// A new row is listed first, then written marked listed: a listed order whose row is not
+// written yet is skipped when the list is read, and should the write fail, the event is
+// delivered again and finds the order listed. (A transaction would do it in one step where
+// the store has them, but Dapr's Redis store does not keep a create in a transaction from
+// overwriting a concurrent one.)
 type DaprRepository struct {
 	rows  *daprstate.Store[rowRecord]
 	lists *daprstate.Log
@@ -66,7 +67,7 @@ func (d *DaprRepository) Page(ctx context.Context, c domain.CustomerID, cursor s
 
 func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error {
 	key := orderID.String()
-	rec, err := d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
+	_, err := d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
 		row, listed := domain.NewRow(c, orderID), false
 		if cur != nil {
 			stored, err := cur.row()
@@ -81,22 +82,13 @@ func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderI
 		if !change(&row) {
 			return daprstate.Change[rowRecord]{}, nil
 		}
-		next := toRecord(row, listed)
-		return daprstate.Change[rowRecord]{Value: &next}, nil
-	})
-	// Nothing to list when nothing is stored (the first fact changed nothing) or it is listed.
-	if err != nil || rec.Listed || rec.OrderID == "" {
-		return err
-	}
-	if err := d.lists.Add(ctx, c.String(), key); err != nil {
-		return err
-	}
-	_, err = d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
-		if cur == nil || cur.Listed {
-			return daprstate.Change[rowRecord]{}, nil
+		if !listed {
+			if err := d.lists.Add(ctx, c.String(), key); err != nil {
+				return daprstate.Change[rowRecord]{}, err
+			}
+			listed = true
 		}
-		next := *cur
-		next.Listed = true
+		next := toRecord(row, listed)
 		return daprstate.Change[rowRecord]{Value: &next}, nil
 	})
 	return err
