@@ -249,7 +249,7 @@ func (c *proxyConn) upstream(to net.Conn, chunk []byte) bool {
 	}
 	cutNow := false
 	// A statement outside a transaction commits as it runs: its own chunk is the commit.
-	if commits := bytes.Contains(seen, pgCommit) || !c.inTx; commits {
+	if bytes.Contains(seen, pgCommit) || !c.inTx {
 		if c.marked && cut != nil {
 			c.p.mu.Lock()
 			if c.p.cut == cut {

@@ -175,6 +175,16 @@ func (s *Shop) PlaceOrder(l *Ledger, customer, productID string, qty int, header
 	return o, r
 }
 
+// MustPlaceOrder places an order that must be accepted; what names it in the failure.
+func (s *Shop) MustPlaceOrder(l *Ledger, what, customer, productID string, qty int) order {
+	s.t.Helper()
+	o, r := s.PlaceOrder(l, customer, productID, qty)
+	if r.Status != http.StatusCreated {
+		s.t.Fatalf("%s: %d %s", what, r.Status, r.Body)
+	}
+	return o
+}
+
 // CancelOrder cancels an order, as its customer, and records it.
 func (s *Shop) CancelOrder(l *Ledger, id string) order {
 	s.t.Helper()

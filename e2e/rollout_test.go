@@ -108,8 +108,6 @@ func TestGracefulRollout(t *testing.T) {
 	shop.WaitConverged(l, 90*time.Second)
 }
 
-func decodeJSON(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
-
 // failedOrder is an order steadyOrders did not see accepted: when it was sent, and what came back.
 type failedOrder struct {
 	i    int
@@ -151,7 +149,7 @@ func (s *Shop) steadyOrders(l *Ledger, host string, n int, interval time.Duratio
 				body, _ := io.ReadAll(resp.Body)
 				what = resp.Status + " " + string(body)
 			default:
-				if err := decodeJSON(resp, &o); err != nil {
+				if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
 					what = "an answer that is not an order: " + err.Error()
 				}
 			}
