@@ -3,6 +3,7 @@ package daprstate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strconv"
 	"sync"
@@ -24,6 +25,10 @@ type fakeStore struct {
 	// reads and writes record the metadata each call carried, per document written.
 	reads, writes []map[string]string
 	latency       time.Duration // each write takes this long, as a round trip to a store would
+	txs           int           // transactions and single writes that reached the store
+	// gate, when set, holds every write until it is closed; each held write says so on held.
+	gate chan struct{}
+	held chan struct{}
 }
 
 func newFakeStore() *fakeStore {
@@ -79,8 +84,13 @@ func (f *fakeStore) DeleteBulkStateItems(_ context.Context, _ string, items []*d
 // without is a create.
 func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[string]string, ops []*dapr.StateOperation) error {
 	time.Sleep(f.latency)
+	if f.gate != nil {
+		f.held <- struct{}{}
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.txs++
 	for _, op := range ops {
 		cur, exists := f.docs[op.Item.Key]
 		if op.Item.Etag == nil && exists || op.Item.Etag != nil && op.Item.Etag.Value != cur.Etag {
@@ -133,6 +143,72 @@ func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 	}
 	if a, _, _ := s.Get(ctx, "a"); a.N != 6 {
 		t.Fatalf("a = %d after the pair update, want 6", a.N)
+	}
+}
+
+// Changes of one document that queue while its store is slow go to the store together: one
+// read and one transaction for all of them, each change seeing the ones before it, a refused
+// change leaving no trace, and a change whose caller gave up before its turn not made.
+func TestPairUpdatesQueuedBehindASlowWriteAreCombined(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	products := New[doc](f, "store", "product-")
+	holds := New[doc](f, "store", "hold-")
+	if err := products.Create(ctx, "hot", doc{N: 0}); err != nil {
+		t.Fatal(err)
+	}
+	reserve := func(ctx context.Context, order string, refuse bool) error {
+		return UpdatePair(ctx, products, "hot", holds, order, func(p, h *doc) (*doc, *doc, error) {
+			p.N++ // a change may touch its copy and still refuse
+			if refuse {
+				return nil, nil, errors.New("refused")
+			}
+			return p, &doc{N: p.N}, nil
+		})
+	}
+	f.gate, f.held = make(chan struct{}), make(chan struct{}, 100)
+	first := make(chan error)
+	go func() { first <- reserve(ctx, "o00", false) }()
+	<-f.held // the first change's write is on its way to the store
+
+	gaveUp, cancel := context.WithCancel(ctx)
+	abandoned := make(chan error, 1)
+	go func() { abandoned <- reserve(gaveUp, "o99", false) }()
+	errs := make(chan error, 10)
+	for i := 1; i <= 10; i++ {
+		go func() { errs <- reserve(ctx, fmt.Sprintf("o%02d", i), i == 5) }()
+	}
+	for products.waiting("hot") < 11 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-abandoned; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the change whose caller gave up: %v", err)
+	}
+	refused := 0
+	for range 10 {
+		if err := <-errs; err != nil {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d of the 10 queued changes failed, want the one refused", refused)
+	}
+	if p, _, _ := products.Get(ctx, "hot"); p.N != 10 {
+		t.Fatalf("hot = %d after 10 changes that went through, want 10", p.N)
+	}
+	if _, found, _ := holds.Get(ctx, "o99"); found {
+		t.Fatal("the change whose caller gave up before its turn was made")
+	}
+	if _, found, _ := holds.Get(ctx, "o05"); found {
+		t.Fatal("the refused change was made")
+	}
+	if f.txs != 3 { // the product's create, the first change, the nine queued behind it
+		t.Fatalf("%d writes reached the store, want 3: the queued changes were not combined", f.txs)
 	}
 }
 
