@@ -14,7 +14,8 @@ const LogPageSize = 100
 
 // Log keeps append-only lists of ids (a customer's orders, say), each in pages: the newest page
 // is the list's head and is rewritten as ids are added; a full head is kept as a page of its
-// own and never written again. Adding an id costs the same however long the list is, and a
+// own and never written again. Every change of a head is decided on the head alone, so
+// additions to one list may be combined into one write (see Store.Update). Adding an id costs the same however long the list is, and a
 // reader takes one page at a time, newest first. An id is added once, however often it is
 // added, as long as it is still in the head or the page kept last (a retry, or two writers
 // racing to add it, come well within that).
@@ -42,36 +43,64 @@ func NewLog(client Client, storeName, prefix string) *Log {
 
 // Add adds id to the list under key, unless the head or the page kept last holds it.
 func (l *Log) Add(ctx context.Context, key, id string) error {
-	_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
-		next, err := l.appended(ctx, key, cur, id)
-		return Change[logHead]{Value: next}, err
+	for {
+		_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
+			switch {
+			case cur == nil:
+				return Change[logHead]{Value: &logHead{IDs: []string{id}}}, nil
+			case cur.holds(id):
+				return Change[logHead]{}, nil
+			case len(cur.IDs) >= LogPageSize:
+				return Change[logHead]{}, errHeadFull
+			}
+			next := logHead{IDs: append(slices.Clone(cur.IDs), id), Pages: cur.Pages, Prev: cur.Prev}
+			return Change[logHead]{Value: &next}, nil
+		})
+		if !errors.Is(err, errHeadFull) {
+			return err
+		}
+		if err := l.turnPage(ctx, key, id); !errors.Is(err, errHeadFull) {
+			return err
+		}
+	}
+}
+
+// errHeadFull means the head must be kept as a page before another id fits.
+var errHeadFull = errors.New("the list's head is full")
+
+// turnPage keeps the full head of the list under key as a page of its own, then starts a new
+// head with id. A full head is never written again until its page is kept, so whoever keeps
+// it keeps the same ids, and a writer that finds the page kept already goes on. It returns
+// errHeadFull when the head it started a page with was replaced meanwhile (by another id's
+// new head): the caller adds id to that one.
+func (l *Log) turnPage(ctx context.Context, key, id string) error {
+	full, _, err := l.heads.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if len(full.IDs) < LogPageSize {
+		return errHeadFull // another writer turned the page meanwhile
+	}
+	if err := l.pages.Create(ctx, pageKey(key, full.Pages), logPage{IDs: full.IDs}); err != nil && !errors.Is(err, ErrExists) {
+		return err
+	}
+	_, err = l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
+		switch {
+		case cur == nil:
+			return Change[logHead]{}, errHeadFull
+		case cur.holds(id):
+			return Change[logHead]{}, nil
+		case cur.Pages != full.Pages || len(cur.IDs) < LogPageSize:
+			return Change[logHead]{}, errHeadFull
+		}
+		return Change[logHead]{Value: &logHead{IDs: []string{id}, Pages: cur.Pages + 1, Prev: cur.IDs}}, nil
 	})
 	return err
 }
 
-// appended returns the head of the list under key with id added (nil: it holds it already),
-// to be written guarded by the head's ETag. A full head is first kept as a page; that write is
-// the same whoever makes it, so a writer that loses the race for the head and decides again
-// does no harm.
-func (l *Log) appended(ctx context.Context, key string, cur *logHead, id string) (*logHead, error) {
-	next := logHead{}
-	if cur != nil {
-		if slices.Contains(cur.IDs, id) || slices.Contains(cur.Prev, id) {
-			return nil, nil
-		}
-		next = logHead{IDs: slices.Clone(cur.IDs), Pages: cur.Pages, Prev: cur.Prev}
-	}
-	if len(next.IDs) >= LogPageSize {
-		err := l.pages.Create(ctx, pageKey(key, next.Pages), logPage{IDs: next.IDs})
-		if err != nil && !errors.Is(err, ErrExists) {
-			return nil, err
-		}
-		// ErrExists: another head was kept under this page number, so this one is stale and
-		// its write fails on the ETag; deciding again starts from the head that won.
-		next = logHead{Pages: next.Pages + 1, Prev: next.IDs}
-	}
-	next.IDs = append(next.IDs, id)
-	return &next, nil
+// holds reports whether the head or the page kept last lists id.
+func (h *logHead) holds(id string) bool {
+	return slices.Contains(h.IDs, id) || slices.Contains(h.Prev, id)
 }
 
 // Page returns one page of the list under key, newest first: the head for the cursor "", an

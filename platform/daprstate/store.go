@@ -162,39 +162,40 @@ func (s *Store[T]) DeleteItems(ctx context.Context, items []Item[T]) error {
 // writer created the document first. On a conflict it reads again and decides again, so
 // decide must be free of side effects. It returns the document as it stands afterwards.
 //
-// Updates of one key within this process are serialised, so conflicts (and retries) only
-// come from other replicas. A conflict is retried until the change goes through (within a
-// bound no fair race reaches); an unreachable store for about five seconds.
+// Updates of one key within this process take turns, and those that queue while one is on
+// its way to the store are combined (see UpdatePair), so conflicts (and retries) only come
+// from other replicas. A conflict is retried until the change goes through (within a bound no
+// fair race reaches); an unreachable store for about five seconds.
 func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
-	mu := &s.locks[stripe(key)]
-	mu.Lock()
-	defer mu.Unlock()
-
 	var result T
-	err := retry(ctx, func() error {
-		cur, etag, found, err := s.get(ctx, key)
+	c := &combined{ctx: ctx, done: make(chan error, 1)}
+	c.apply = func(d, _ *rawDoc) error {
+		cur, err := decodeRaw[T](d)
 		if err != nil {
-			return classify(err)
+			return err
 		}
-		var curPtr *T
-		if found {
-			curPtr = &cur
-		}
-		ch, err := decide(curPtr)
-		if err != nil {
-			return backoff.Permanent(err)
-		}
-		if ch.Value == nil {
-			result = cur
+		ch, err := decide(cur)
+		switch {
+		case err != nil:
+			return err
+		case ch.Value == nil && cur == nil:
+			result = *new(T)
+			return nil
+		case ch.Value == nil:
+			result = *cur
 			return nil
 		}
-		if err := s.write(ctx, key, etag, ch); err != nil {
-			return writeFailed(err)
+		raw, err := json.Marshal(ch.Value)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", d.key, err)
 		}
-		result = *ch.Value
+		d.value, d.changed, result = raw, true, *ch.Value
 		return nil
-	})
-	return result, err
+	}
+	if err := s.enqueue(key, c); err != nil {
+		return *new(T), err
+	}
+	return result, nil
 }
 
 // Create stores a new document under key without reading first: the write is create-only. A retry that finds the very document it meant to
@@ -209,8 +210,9 @@ func (s *Store[T]) Create(ctx context.Context, key string, v T) error {
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
+	it := s.rawItem(s.prefix+key, "", want)
 	return retry(ctx, func() error {
-		werr := s.write(ctx, key, "", Change[T]{Value: &v})
+		werr := s.save(ctx, it)
 		if werr == nil {
 			return nil
 		}
@@ -229,16 +231,13 @@ func (s *Store[T]) Create(ctx context.Context, key string, v T) error {
 	})
 }
 
-// write saves a change. An ETag mismatch (or, for a create, an existing document) surfaces
-// from Dapr as an error whose code depends on the store and on whether a transaction was used,
-// so every write error is retried by Update after a fresh read; a store that is down stays
+// save writes one document. An ETag mismatch (or, for a create, an existing document)
+// surfaces from Dapr as an error whose code depends on the store and on whether a transaction
+// was used, so every write error is retried after a fresh read; a store that is down stays
 // down and ends as ErrUnavailable.
-func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) error {
-	it, err := s.item(key, etag, ch.Value)
-	if err != nil {
-		return err
-	}
+func (s *Store[T]) save(ctx context.Context, it *dapr.SetStateItem) error {
 	opts := []dapr.StateOption{dapr.WithConcurrency(it.Options.Concurrency), dapr.WithConsistency(it.Options.Consistency)}
+	var err error
 	if it.Etag == nil {
 		err = s.client.SaveState(ctx, s.name, it.Key, it.Value, it.Metadata, opts...)
 	} else {
@@ -248,15 +247,6 @@ func (s *Store[T]) write(ctx context.Context, key, etag string, ch Change[T]) er
 		return fmt.Errorf("%w: save %s: %w", ErrUnavailable, it.Key, err)
 	}
 	return nil
-}
-
-// item is the write of v under key, guarded by etag.
-func (s *Store[T]) item(key, etag string, v *T) (*dapr.SetStateItem, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, backoff.Permanent(fmt.Errorf("encode %s: %w", key, err))
-	}
-	return s.rawItem(s.prefix+key, etag, raw), nil
 }
 
 // rawItem is the write of raw under the full key, guarded by etag. First-write concurrency
@@ -317,22 +307,16 @@ func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *St
 		b.value, b.changed = vb, b.changed || nb != nil
 		return nil
 	}
-	sa.enqueue(keyA, c)
-	select {
-	case err := <-c.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sa.enqueue(keyA, c)
 }
 
-// maxCombined bounds how many pair updates go to the store in one transaction.
+// maxCombined bounds how many updates go to the store in one transaction.
 const maxCombined = 32
 
-// combined is one pair update waiting for, or taking, its turn (see UpdatePair).
+// combined is one update waiting for, or taking, its turn (see UpdatePair).
 type combined struct {
 	ctx   context.Context
-	keyB  string                   // the second document's full key
+	keyB  string                   // the second document's full key; "" for an Update
 	apply func(a, b *rawDoc) error // decides, and changes a and b only when it accepts
 	done  chan error
 }
@@ -356,11 +340,10 @@ func decodeRaw[T any](d *rawDoc) (*T, error) {
 	return v, nil
 }
 
-// enqueue queues a pair update on the first document key, and starts serving that key's
-// queue unless it is already being served.
-func (s *Store[T]) enqueue(key string, c *combined) {
+// enqueue queues an update on the (first) document key, starts serving that key's queue
+// unless it is already being served, and waits for the update's outcome or for its ctx to end.
+func (s *Store[T]) enqueue(key string, c *combined) error {
 	s.queueMu.Lock()
-	defer s.queueMu.Unlock()
 	if s.queues == nil {
 		s.queues = map[string][]*combined{}
 	}
@@ -369,16 +352,23 @@ func (s *Store[T]) enqueue(key string, c *combined) {
 	if !serving {
 		go s.serve(key)
 	}
+	s.queueMu.Unlock()
+	select {
+	case err := <-c.done:
+		return err
+	case <-c.ctx.Done():
+		return fmt.Errorf("waiting for the turn of %s: %w", key, c.ctx.Err())
+	}
 }
 
-// waiting is how many pair updates are queued on key, not yet taken into a batch.
+// waiting is how many updates are queued on key, not yet taken into a batch.
 func (s *Store[T]) waiting(key string) int {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
 	return len(s.queues[key])
 }
 
-// serve takes the pair updates queued on key in batches until none is left.
+// serve takes the updates queued on key in batches until none is left.
 func (s *Store[T]) serve(key string) {
 	mu := &s.locks[stripe(key)]
 	for {
@@ -400,8 +390,8 @@ func (s *Store[T]) serve(key string) {
 }
 
 // runBatch reads the first document and every second one of a batch together, applies the
-// changes in turn, and writes what they changed in one transaction; a lost race reads and
-// applies them all again.
+// changes in turn, and writes what they changed at once (one document: a save; more: one
+// transaction); a lost race reads and applies them all again.
 func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	var live []*combined
 	for _, c := range batch {
@@ -416,7 +406,7 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	}
 	keys := []string{s.prefix + keyA}
 	for _, c := range live {
-		if !slices.Contains(keys, c.keyB) {
+		if c.keyB != "" && !slices.Contains(keys, c.keyB) {
 			keys = append(keys, c.keyB)
 		}
 	}
@@ -444,10 +434,15 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 				ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: s.rawItem(k, d.etag, d.value)})
 			}
 		}
-		if len(ops) == 0 {
+		switch len(ops) {
+		case 0:
 			return nil
+		case 1:
+			err = s.save(ctx, ops[0].Item)
+		default:
+			err = s.execTx(ctx, ops)
 		}
-		if err := s.execTx(ctx, ops); err != nil {
+		if err != nil {
 			return writeFailed(err)
 		}
 		return nil
@@ -467,6 +462,9 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 // (state.postgresql v1.18) does not check for an error after its rows, so a connection that
 // breaks mid-read looks like missing keys, while a single read reports it.
 func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStateItem, error) {
+	if len(keys) == 1 {
+		return s.getEach(ctx, keys, nil)
+	}
 	items, err := s.client.GetBulkState(ctx, s.name, keys, metadata, 8)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bulk get: %w", ErrUnavailable, err)
@@ -480,11 +478,17 @@ func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStat
 			byKey[it.Key] = it
 		}
 	}
+	return s.getEach(ctx, keys, byKey)
+}
+
+// getEach returns the items of keys: those in found as they are, the others each read on its
+// own (in parallel).
+func (s *Store[T]) getEach(ctx context.Context, keys []string, found map[string]*dapr.BulkStateItem) ([]*dapr.BulkStateItem, error) {
 	out := make([]*dapr.BulkStateItem, len(keys))
 	var g errgroup.Group
 	g.SetLimit(8)
 	for i, k := range keys {
-		if it, ok := byKey[k]; ok {
+		if it, ok := found[k]; ok {
 			out[i] = it
 			continue
 		}

@@ -212,6 +212,42 @@ func TestPairUpdatesQueuedBehindASlowWriteAreCombined(t *testing.T) {
 	}
 }
 
+// Updates of one document queued behind a slow write go to the store as one write.
+func TestUpdatesQueuedBehindASlowWriteAreCombined(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "doc-")
+	add := func() error {
+		_, err := s.Update(ctx, "hot", func(cur *doc) (Change[doc], error) {
+			n := 0
+			if cur != nil {
+				n = cur.N
+			}
+			return Change[doc]{Value: &doc{N: n + 1}}, nil
+		})
+		return err
+	}
+	f.gate, f.held = make(chan struct{}), make(chan struct{}, 100)
+	errs := make(chan error, 11)
+	go func() { errs <- add() }()
+	<-f.held
+	for range 10 {
+		go func() { errs <- add() }()
+	}
+	for s.waiting("hot") < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	close(f.gate)
+	for range 11 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _, _ := s.Get(ctx, "hot"); got.N != 11 || f.txs != 2 {
+		t.Fatalf("hot = %d after 11 updates in %d writes, want 11 in 2", got.N, f.txs)
+	}
+}
+
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeStore()
