@@ -236,6 +236,45 @@ func TestDaprUnconfirmed(t *testing.T) {
 	assertStored(t, c, "unconfirmed-index-all", `{"starts":[1700000000]}`)
 }
 
+// Two replicas asking at the same moment for the due watches: one takes them, never both,
+// however their race for the lease goes.
+func TestDaprUnconfirmedLeaseHasOneHolder(t *testing.T) {
+	t.Parallel()
+	c := daprtest.LocalProfile(t, "order")
+	ctx := context.Background()
+	replicas := []*adapters.DaprUnconfirmed{
+		adapters.NewDaprUnconfirmed(c, "order-store", time.Minute),
+		adapters.NewDaprUnconfirmed(c, "order-store", time.Minute),
+	}
+	t0 := time.Now().UTC().Truncate(time.Second)
+	if err := replicas[0].Watch(ctx, app.Watch{Order: oid("o-lease"), Fact: app.OrderPlaced, Due: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 40 {
+		now := t0.Add(time.Duration(round+1) * 2 * time.Minute) // the last round's lease has run out
+		var took [2]int
+		var wg sync.WaitGroup
+		for i, r := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				due, _, err := r.Due(ctx, now)
+				if err != nil {
+					t.Error(err)
+				}
+				took[i] = len(due)
+			}()
+		}
+		wg.Wait()
+		if took[0] > 0 && took[1] > 0 {
+			t.Fatalf("round %d: both replicas took the due watches", round)
+		}
+		if took[0]+took[1] == 0 {
+			t.Fatalf("round %d: neither replica took the due watches", round)
+		}
+	}
+}
+
 // runUnconfirmedContract checks a watch list; a and b stand for two replicas sharing one store.
 func runUnconfirmedContract(t *testing.T, a, b app.Unconfirmed) {
 	ctx := context.Background()

@@ -369,10 +369,11 @@ func (d *DaprUnconfirmed) Due(ctx context.Context, now time.Time) ([]app.Watch, 
 func (d *DaprUnconfirmed) takeLease(ctx context.Context, now time.Time) (bool, error) {
 	mine := false
 	_, err := d.lease.Update(ctx, "all", func(cur *watchLease) (daprstate.Change[watchLease], error) {
-		if cur != nil && cur.Owner != d.me && cur.Until.After(now) {
+		// Decided afresh after a lost race: the lease may be the winner's now.
+		mine = cur == nil || cur.Owner == d.me || !cur.Until.After(now)
+		if !mine {
 			return daprstate.Change[watchLease]{}, nil
 		}
-		mine = true
 		return daprstate.Change[watchLease]{Value: &watchLease{Owner: d.me, Until: now.Add(d.leaseOf)}}, nil
 	})
 	return mine && err == nil, err
