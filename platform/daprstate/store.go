@@ -175,22 +175,24 @@ func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (
 			return err
 		}
 		ch, err := decide(cur)
-		switch {
-		case err != nil:
+		if err != nil || ch.Value == nil {
 			return err
-		case ch.Value == nil && cur == nil:
-			result = *new(T)
-			return nil
-		case ch.Value == nil:
-			result = *cur
-			return nil
 		}
 		raw, err := json.Marshal(ch.Value)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", d.key, err)
 		}
-		d.value, d.changed, result = raw, true, *ch.Value
+		d.value, d.changed = raw, true
 		return nil
+	}
+	// The document as the batch left it: a later update combined with this one may have
+	// changed it again.
+	c.written = func(d *rawDoc) error {
+		v, err := decodeRaw[T](d)
+		if v != nil {
+			result = *v
+		}
+		return err
 	}
 	if err := s.enqueue(key, c); err != nil {
 		return *new(T), err
@@ -318,7 +320,10 @@ type combined struct {
 	ctx   context.Context
 	keyB  string                   // the second document's full key; "" for an Update
 	apply func(a, b *rawDoc) error // decides, and changes a and b only when it accepts
-	done  chan error
+	// written, when set, sees the first document as the batch wrote it, once it did, for an
+	// update that went through.
+	written func(a *rawDoc) error
+	done    chan error
 }
 
 // rawDoc is a document as read, and as the changes of a batch leave it.
@@ -412,6 +417,7 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
 	outcomes := make([]error, len(live))
+	var final *rawDoc // the first document as written (or read, when nothing changed)
 	err := retry(ctx, func() error {
 		raw, err := s.getRaw(ctx, keys...)
 		if err != nil {
@@ -425,8 +431,9 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 			}
 			docs[it.Key] = d
 		}
+		final = docs[keys[0]]
 		for i, c := range live {
-			outcomes[i] = c.apply(docs[keys[0]], docs[c.keyB])
+			outcomes[i] = c.apply(final, docs[c.keyB])
 		}
 		var ops []*dapr.StateOperation
 		for _, k := range keys {
@@ -448,9 +455,12 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 		return nil
 	})
 	for i, c := range live {
-		if err != nil {
+		switch {
+		case err != nil:
 			c.done <- err
-		} else {
+		case outcomes[i] == nil && c.written != nil:
+			c.done <- c.written(final)
+		default:
 			c.done <- outcomes[i]
 		}
 	}
