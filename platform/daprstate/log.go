@@ -14,11 +14,11 @@ const LogPageSize = 100
 
 // Log keeps append-only lists of ids (a customer's orders, say), each in pages: the newest page
 // is the list's head and is rewritten as ids are added; a full head is kept as a page of its
-// own and never written again. Every change of a head is decided on the head alone, so
-// additions to one list may be combined into one write (see Store.Update). Adding an id costs the same however long the list is, and a
+// own and never written again. Adding an id costs the same however long the list is, and a
 // reader takes one page at a time, newest first. An id is added once, however often it is
 // added, as long as it is still in the head or the page kept last (a retry, or two writers
-// racing to add it, come well within that).
+// racing to add it, come well within that). Every change of a head is decided on the head
+// alone, so additions to one list may be combined into one write (see Store.Update).
 type Log struct {
 	heads *Store[logHead]
 	pages *Store[logPage]

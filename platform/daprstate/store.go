@@ -58,7 +58,7 @@ type Store[T any] struct {
 	locks  [64]sync.Mutex
 
 	queueMu sync.Mutex
-	queues  map[string][]*combined // pair updates by first key, while that key is served
+	queues  map[string][]*combined // updates by (first) key, while that key is served
 }
 
 // New returns a store of T documents whose keys start with prefix (for example "order-").
