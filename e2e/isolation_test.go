@@ -68,9 +68,7 @@ func scaleOut(t *testing.T, profile string) {
 	if profile == "kafka" {
 		// A Kafka group shares its partitions out a few moments after a member joins, and an
 		// event comes within milliseconds of its order: until then the first replica takes all.
-		daprtest.Eventually(t, 30*time.Second, "delivery's replicas to split the partitions of orders", func() error {
-			return shop.kafkaSplit("delivery", "orders", 2)
-		})
+		shop.waitKafkaSplit("delivery", "orders", 2)
 	}
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 200)

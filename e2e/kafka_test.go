@@ -45,8 +45,15 @@ func TestKafkaConsumerGroups(t *testing.T) {
 	// The group may still be sharing the partitions out when every event has been handled:
 	// events now arrive within milliseconds, and once, right after the shop converged, one
 	// replica held no partition of orders yet. So the split is looked at until it settles.
-	daprtest.Eventually(t, 30*time.Second, "delivery's replicas to split the partitions of orders", func() error {
-		return shop.kafkaSplit("delivery", "orders", 2)
+	shop.waitKafkaSplit("delivery", "orders", 2)
+}
+
+// waitKafkaSplit waits (up to 30 s) until group's members members share topic's partitions out
+// (see kafkaSplit): a group does so a few moments after a member joins.
+func (s *Shop) waitKafkaSplit(group, topic string, members int) {
+	s.t.Helper()
+	daprtest.Eventually(s.t, 30*time.Second, fmt.Sprintf("%s's %d members to split the partitions of %s", group, members, topic), func() error {
+		return s.kafkaSplit(group, topic, members)
 	})
 }
 

@@ -113,6 +113,15 @@ type doc struct {
 	N int `json:"n"`
 }
 
+// increment is an update that counts: the document's N one more (1 when there is none).
+func increment(cur *doc) (Change[doc], error) {
+	n := 0
+	if cur != nil {
+		n = cur.N
+	}
+	return Change[doc]{Value: &doc{N: n + 1}}, nil
+}
+
 func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeStore()
@@ -223,13 +232,7 @@ func TestUpdatesQueuedBehindASlowWriteAreCombined(t *testing.T) {
 		err error
 	}
 	add := func() outcome {
-		got, err := s.Update(ctx, "hot", func(cur *doc) (Change[doc], error) {
-			n := 0
-			if cur != nil {
-				n = cur.N
-			}
-			return Change[doc]{Value: &doc{N: n + 1}}, nil
-		})
+		got, err := s.Update(ctx, "hot", increment)
 		return outcome{got.N, err}
 	}
 	f.gate, f.held = make(chan struct{}), make(chan struct{}, 100)
@@ -335,13 +338,7 @@ func TestRacingReplicasAllGetThrough(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := s.Update(ctx, "hot", func(cur *doc) (Change[doc], error) {
-					n := 0
-					if cur != nil {
-						n = cur.N
-					}
-					return Change[doc]{Value: &doc{N: n + 1}}, nil
-				}); err != nil {
+				if _, err := s.Update(ctx, "hot", increment); err != nil {
 					t.Errorf("replica %d, change %d: %v", r, i, err)
 				}
 			}()
