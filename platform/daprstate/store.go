@@ -418,8 +418,18 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	ctx := context.WithoutCancel(live[0].ctx)
 	outcomes := make([]error, len(live))
 	var final *rawDoc // the first document as written (or read, when nothing changed)
+	checked := false  // whether to read missing documents again before deciding
 	err := retry(ctx, func() error {
-		raw, err := s.getRaw(ctx, keys...)
+		var (
+			raw    []*dapr.BulkStateItem
+			unsure []string
+			err    error
+		)
+		if checked {
+			raw, err = s.getRaw(ctx, keys...)
+		} else {
+			raw, unsure, err = s.readBatch(ctx, keys)
+		}
 		if err != nil {
 			return classify(err)
 		}
@@ -434,6 +444,28 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 		final = docs[keys[0]]
 		for i, c := range live {
 			outcomes[i] = c.apply(final, docs[c.keyB])
+		}
+		// A document the bulk read reports missing may be there after all (see getRaw). One
+		// the batch writes is written create-only, so that mistake fails the write; one it
+		// leaves alone is read again on its own, and if it is there, the batch starts over
+		// with every missing document checked so.
+		var check []string
+		for _, k := range unsure {
+			if !docs[k].changed {
+				check = append(check, k)
+			}
+		}
+		if len(check) > 0 {
+			again, err := s.getEach(ctx, check, nil)
+			if err != nil {
+				return classify(err)
+			}
+			for _, it := range again {
+				if len(it.Value) > 0 {
+					checked = true
+					return writeFailed(fmt.Errorf("a bulk read reported %s missing", it.Key))
+				}
+			}
 		}
 		var ops []*dapr.StateOperation
 		for _, k := range keys {
@@ -472,23 +504,57 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 // (state.postgresql v1.18) does not check for an error after its rows, so a connection that
 // breaks mid-read looks like missing keys, while a single read reports it.
 func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStateItem, error) {
-	if len(keys) == 1 {
-		return s.getEach(ctx, keys, nil)
+	items, unsure, err := s.readBatch(ctx, keys)
+	if err != nil || len(unsure) == 0 {
+		return items, err
 	}
-	items, err := s.client.GetBulkState(ctx, s.name, keys, metadata, 8)
+	again, err := s.getEach(ctx, unsure, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bulk get: %w", ErrUnavailable, err)
+		return nil, err
 	}
-	byKey := make(map[string]*dapr.BulkStateItem, len(items))
-	for _, it := range items {
+	byKey := make(map[string]*dapr.BulkStateItem, len(again))
+	for _, it := range again {
+		byKey[it.Key] = it
+	}
+	for i, it := range items {
+		if a, ok := byKey[it.Key]; ok {
+			items[i] = a
+		}
+	}
+	return items, nil
+}
+
+// readBatch reads keys (full keys) in one call, in their order; a missing key has an empty
+// value. unsure are the keys a bulk read reports missing, which may be there after all (see
+// getRaw); a single key is read on its own, and its answer is sure.
+func (s *Store[T]) readBatch(ctx context.Context, keys []string) (items []*dapr.BulkStateItem, unsure []string, err error) {
+	if len(keys) == 1 {
+		items, err := s.getEach(ctx, keys, nil)
+		return items, nil, err
+	}
+	got, err := s.client.GetBulkState(ctx, s.name, keys, metadata, 8)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: bulk get: %w", ErrUnavailable, err)
+	}
+	byKey := make(map[string]*dapr.BulkStateItem, len(got))
+	for _, it := range got {
 		if it.Error != "" {
-			return nil, fmt.Errorf("%w: get %s: %s", ErrUnavailable, it.Key, it.Error)
+			return nil, nil, fmt.Errorf("%w: get %s: %s", ErrUnavailable, it.Key, it.Error)
 		}
 		if len(it.Value) > 0 {
 			byKey[it.Key] = it
 		}
 	}
-	return s.getEach(ctx, keys, byKey)
+	items = make([]*dapr.BulkStateItem, len(keys))
+	for i, k := range keys {
+		if it, ok := byKey[k]; ok {
+			items[i] = it
+			continue
+		}
+		items[i] = &dapr.BulkStateItem{Key: k}
+		unsure = append(unsure, k)
+	}
+	return items, unsure, nil
 }
 
 // getEach returns the items of keys: those in found as they are, the others each read on its

@@ -26,6 +26,7 @@ type fakeStore struct {
 	reads, writes []map[string]string
 	latency       time.Duration // each write takes this long, as a round trip to a store would
 	txs           int           // transactions and single writes that reached the store
+	gets          int           // single reads
 	// gate, when set, holds every write until it is closed; each held write says so on held.
 	gate chan struct{}
 	held chan struct{}
@@ -39,6 +40,7 @@ func (f *fakeStore) GetState(_ context.Context, _, key string, meta map[string]s
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads = append(f.reads, meta)
+	f.gets++
 	it := f.docs[key]
 	return &it, nil
 }
@@ -141,17 +143,63 @@ func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("GetMany a, b and c (c missing) = %v, %v; want a and b", got, err)
 	}
+	// A decision may see the broken read (decisions are free of side effects), but what it
+	// writes may not rest on it: a is written create-only, which fails.
 	err = UpdatePair(ctx, s, "a", other, "x", func(a, x *doc) (*doc, *doc, error) {
-		if a == nil || x == nil {
-			t.Fatalf("decided on a = %v, x = %v: both exist", a, x)
+		if x == nil {
+			return nil, nil, errors.New("x is missing")
 		}
-		return &doc{N: a.N + x.N}, nil, nil
+		n := x.N
+		if a != nil {
+			n += a.N
+		}
+		return &doc{N: n}, nil, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a, _, _ := s.Get(ctx, "a"); a.N != 6 {
 		t.Fatalf("a = %d after the pair update, want 6", a.N)
+	}
+	// Nor may a refusal: x, which the refusal leaves alone, is read again on its own.
+	f.hide["doc-a"], f.hide["other-x"] = false, true
+	err = UpdatePair(ctx, s, "a", other, "x", func(a, x *doc) (*doc, *doc, error) {
+		if x == nil {
+			return nil, nil, errors.New("x is missing")
+		}
+		return &doc{N: a.N + x.N}, nil, nil
+	})
+	if err != nil {
+		t.Fatalf("a pair update refused on a broken read: %v", err)
+	}
+	if a, _, _ := s.Get(ctx, "a"); a.N != 11 {
+		t.Fatalf("a = %d after the second pair update, want 11", a.N)
+	}
+}
+
+// A pair update that creates its second document reads both in one call: a bulk read that
+// reports a document missing is not checked by reading it again when the batch creates it,
+// because the create fails should the document be there after all.
+func TestPairUpdateCreatingADocumentReadsOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "doc-")
+	other := New[doc](f, "store", "other-")
+	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	f.gets = 0
+	err := UpdatePair(ctx, s, "a", other, "x", func(a, x *doc) (*doc, *doc, error) {
+		return &doc{N: a.N + 1}, &doc{N: 1}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.gets != 0 {
+		t.Fatalf("the pair update read %d documents on their own after its bulk read, want 0", f.gets)
+	}
+	if x, found, _ := other.Get(ctx, "x"); !found || x.N != 1 {
+		t.Fatalf("x = %v (found %v), want 1", x, found)
 	}
 }
 
