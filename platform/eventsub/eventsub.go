@@ -71,7 +71,6 @@ type envelope struct {
 func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		log := log.With("topic", topic)
 		body, err := readBody(r)
 		var (
 			e           contracts.Event
@@ -86,21 +85,24 @@ func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, l
 		if err == nil {
 			handled, err = dispatch(ctx, handlers, e)
 		}
+		// The event's attributes, formatted only for a line that is written (a logger's With
+		// formats them at once, at a cost per event even when nothing is logged).
+		attrs := []any{"topic", topic}
 		if e.EventType.Valid() {
-			log = log.With("orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
+			attrs = append(attrs, "orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
 		}
 		outcome, status := "success", statusSuccess
 		switch {
 		case err == nil && !handled:
 			outcome = "ignored"
 		case err == nil:
-			log.DebugContext(ctx, "event handled")
+			log.DebugContext(ctx, "event handled", attrs...)
 		case isPoison(err):
 			outcome, status = "deadletter", statusDrop
-			log.ErrorContext(ctx, "dead-lettering an event that cannot be processed", "err", err)
+			log.ErrorContext(ctx, "dead-lettering an event that cannot be processed", append(attrs, "err", err)...)
 		default:
 			outcome, status = "retry", statusRetry
-			log.WarnContext(ctx, "event handling failed; daprd will deliver it again", "err", err)
+			log.WarnContext(ctx, "event handling failed; daprd will deliver it again", append(attrs, "err", err)...)
 		}
 		typ := string(e.EventType)
 		if !e.EventType.Valid() {
