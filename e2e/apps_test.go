@@ -79,6 +79,7 @@ func build(t testing.TB) {
 			return
 		}
 		daprdPath = daprtest.Daprd(t)
+		sidecarRuntime, buildErr = readEnvFile(filepath.Join(root, "components", "daprd.env"))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

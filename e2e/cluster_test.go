@@ -118,6 +118,10 @@ type kubePod struct {
 	Spec struct {
 		Containers []struct {
 			Name string `json:"name"`
+			Env  []struct {
+				Name  string `json:"name"`
+				Value string `json:"value"`
+			} `json:"env"`
 		} `json:"containers"`
 	} `json:"spec"`
 	Status struct {
@@ -391,6 +395,10 @@ func TestCluster(t *testing.T) {
 	// 1. Every pod Ready with its injected daprd, the sidecars' certificates from the
 	// cluster's Sentry.
 	t.Run("Installed", func(t *testing.T) {
+		runtimeEnv, err := readEnvFile(filepath.Join(k.root, "components", "daprd.env"))
+		if err != nil || len(runtimeEnv) == 0 {
+			t.Fatalf("components/daprd.env: %v %v", runtimeEnv, err)
+		}
 		for _, app := range appNames {
 			pods := k.pods(app)
 			if len(pods) < 2 {
@@ -400,6 +408,19 @@ func TestCluster(t *testing.T) {
 				var names []string
 				for _, c := range p.Spec.Containers {
 					names = append(names, c.Name)
+					if c.Name != "daprd" {
+						continue
+					}
+					// The sidecar runs with the shop's Go runtime settings (components/daprd.env).
+					var env []string
+					for _, e := range c.Env {
+						env = append(env, e.Name+"="+e.Value)
+					}
+					for _, kv := range runtimeEnv {
+						if !slices.Contains(env, kv) {
+							t.Errorf("%s: its sidecar runs without %s", p.Metadata.Name, kv)
+						}
+					}
 				}
 				if !p.ready() || !strings.Contains(strings.Join(names, " "), "daprd") {
 					t.Errorf("%s: ready %v, containers %v", p.Metadata.Name, p.ready(), names)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -83,6 +84,39 @@ func shopProcesses(data string) []string {
 	return left
 }
 
+// sidecarsHaveTheirRuntime checks that each sidecar of the make run whose data is data runs
+// with the Go runtime's settings of components/daprd.env.
+func sidecarsHaveTheirRuntime(t *testing.T, root, data string) {
+	t.Helper()
+	want, err := readEnvFile(filepath.Join(root, "components", "daprd.env"))
+	if err != nil || len(want) == 0 {
+		t.Fatalf("components/daprd.env: %v %v", want, err)
+	}
+	sidecars := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(string(raw), "\x00")
+		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		env := strings.Split(string(environ), "\x00")
+		if filepath.Base(argv[0]) != "daprd" || !slices.Contains(env, "SKMALL_DATA="+data) {
+			continue
+		}
+		sidecars++
+		for _, kv := range want {
+			if !slices.Contains(env, kv) {
+				t.Errorf("the sidecar %s runs without %s", strings.Join(argv, " "), kv)
+			}
+		}
+	}
+	if sidecars != len(appNames) {
+		t.Errorf("found %d sidecars of make run, want %d", sidecars, len(appNames))
+	}
+}
+
 // TestMakeRunStartsAndStopsFromAScript starts `make run` ten times in a row as a script or a
 // supervisor would: in the background, without a terminal (where a shell ignores SIGINT). Each
 // time the whole shop comes up on its fixed ports, every app refuses another app's API token,
@@ -150,6 +184,7 @@ func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
 		if i == 0 {
 			tokensAreTheirAppsOwn(t, data)
 			gatewayServesTheShop(t, data)
+			sidecarsHaveTheirRuntime(t, root, data)
 		}
 		if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 			t.Fatal(err)

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,7 +75,33 @@ func (d daprd) environ() []string {
 	}
 	// Other sidecars find this one at 127.0.0.1 (the name resolver registers this address).
 	env = append(env, "DAPR_TRUST_ANCHORS="+trustAnchors, "NAMESPACE=default", "DAPR_HOST_IP=127.0.0.1")
+	env = append(env, sidecarRuntime...)
 	return append(env, d.env...)
+}
+
+// sidecarRuntime is the Go runtime's settings of every sidecar (components/daprd.env), as
+// make run and the chart give them.
+var sidecarRuntime []string
+
+// readEnvFile reads a file of NAME=value lines; blank lines and lines starting with # say
+// nothing.
+func readEnvFile(path string) ([]string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for line := range strings.Lines(string(raw)) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name, _, ok := strings.Cut(line, "="); !ok || name == "" {
+			return nil, fmt.Errorf("%s: %q is not NAME=value", path, line)
+		}
+		env = append(env, line)
+	}
+	return env, nil
 }
 
 // start runs the sidecar as process name in dir, logging to dir: a shop's sidecars share the

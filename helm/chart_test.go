@@ -21,6 +21,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 )
 
@@ -161,6 +162,50 @@ func TestDeploymentsRollOutSafely(t *testing.T) {
 		if m := d.Spec.Template.Spec.AutomountServiceAccountToken; (m == nil || !*m) && a["dapr.io/disable-builtin-k8s-secret-store"] != "true" {
 			t.Errorf("%s: no service account token, yet daprd's built-in Kubernetes secret store is on", d.Name)
 		}
+	}
+}
+
+// Every sidecar runs with the Go runtime's settings make run and the tests give daprd
+// (components/daprd.env), and its soft memory limit lies below its container's limit.
+func TestSidecarsRunWithTheShopsGoRuntime(t *testing.T) {
+	raw, err := os.ReadFile("../components/daprd.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			want = append(want, line)
+		}
+	}
+	deployments := 0
+	for _, doc := range splitYAML(t, runHelm(t, "template", "shop", "skmall", "--namespace", "shop")) {
+		var d appsv1.Deployment
+		if kindOf(doc) != "Deployment" {
+			continue
+		}
+		strict(t, doc, &d)
+		a := d.Spec.Template.Annotations
+		if a["dapr.io/enabled"] != "true" {
+			continue
+		}
+		deployments++
+		if got := a["dapr.io/env"]; got != strings.Join(want, ",") {
+			t.Errorf("%s: the sidecar's environment is %q, want %q (components/daprd.env)", d.Name, got, strings.Join(want, ","))
+		}
+		for _, kv := range want {
+			name, v, _ := strings.Cut(kv, "=")
+			if name != "GOMEMLIMIT" {
+				continue
+			}
+			soft := resource.MustParse(strings.TrimSuffix(v, "B"))
+			if limit := resource.MustParse(a["dapr.io/sidecar-memory-limit"]); soft.Cmp(limit) >= 0 {
+				t.Errorf("%s: the sidecar's GOMEMLIMIT %s is not below its memory limit %s", d.Name, v, a["dapr.io/sidecar-memory-limit"])
+			}
+		}
+	}
+	if deployments != 4 {
+		t.Errorf("%d deployments with a sidecar, want 4", deployments)
 	}
 }
 

@@ -9,7 +9,8 @@
 # - no scheduler and no placement: the shop uses no actors, jobs or workflows, and the CLI's
 #   default addresses would have daprd log a failed connection every second.
 # - one working folder for every sidecar, SKMALL_SIDECARS, where they find each other in the
-#   name resolution file components/config.yaml names, at 127.0.0.1 only.
+#   name resolution file components/config.yaml names, at 127.0.0.1 only;
+# - the Go runtime's settings of every sidecar, SKMALL_SIDECAR_RUNTIME (components/daprd.env).
 set -euo pipefail
 app="" mtls=""
 args=()
@@ -29,6 +30,10 @@ if [ -n "$app" ]; then
 	[ -z "$mtls" ] || args+=(--sentry-address "$SKMALL_SENTRY_ADDRESS")
 	args+=(--dapr-internal-grpc-listen-address 127.0.0.1)
 	export DAPR_HOST_IP=127.0.0.1
+	set -a
+	# shellcheck source=/dev/null
+	. "$SKMALL_SIDECAR_RUNTIME"
+	set +a
 	cd "$SKMALL_SIDECARS"
 fi
 exec "$SKMALL_DAPRD" "${args[@]}"

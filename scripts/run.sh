@@ -123,7 +123,8 @@ runtime=$data/runtime
 mkdir -p "$runtime/.dapr/bin"
 ln -sf "$PWD/scripts/daprd.sh" "$runtime/.dapr/bin/daprd"
 cp -f "$root/.dapr/config.yaml" "$runtime/.dapr/config.yaml"
-export SKMALL_DAPRD=$root/.dapr/bin/daprd SKMALL_TOKENS=$tokens SKMALL_SENTRY_ADDRESS=127.0.0.1:$sentry_port SKMALL_SIDECARS=$data
+export SKMALL_DAPRD=$root/.dapr/bin/daprd SKMALL_TOKENS=$tokens SKMALL_SENTRY_ADDRESS=127.0.0.1:$sentry_port SKMALL_SIDECARS=$data \
+	SKMALL_SIDECAR_RUNTIME=$PWD/components/daprd.env
 
 # Sidecar <-> sidecar: mTLS with identities from Dapr Sentry. Its certificates live in
 # $data/sentry; the first start makes them, and Sentry is restarted once on the finished set.
