@@ -113,6 +113,37 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	if got, err := b.Get(ctx, other.Order()); err != nil || got.ID() != d.ID() || got.Line() != other || !got.UpdatedAt().Equal(now) || got.WasStarted() || got.Status() != domain.Cancelled {
 		t.Fatalf("unstarted delivery read back %+v, %v; stored %+v", got, err, d)
 	}
+
+	// A delivery added outright is stored once, however many replicas add one at once; adding
+	// a delivery of an order that has one changes nothing and says so.
+	third := orderLine("o-3", "carol", "plum", 3)
+	added := make(chan error, 8)
+	for i := range 8 {
+		r := a
+		if i%2 == 1 {
+			r = b
+		}
+		go func() { added <- r.Add(ctx, domain.Start(third, now.Add(time.Duration(i)*time.Second))) }()
+	}
+	stored := 0
+	for range 8 {
+		switch err := <-added; {
+		case err == nil:
+			stored++
+		case !errors.Is(err, app.ErrDeliveryExists):
+			t.Fatal(err)
+		}
+	}
+	got, err = a.Get(ctx, third.Order())
+	if stored != 1 || err != nil || got.Line() != third || !got.WasStarted() || got.CreatedAt().Sub(now) < 0 || got.CreatedAt().Sub(now) >= 8*time.Second {
+		t.Fatalf("after 8 adds (%d stored): %+v %v", stored, got, err)
+	}
+	if err := b.Add(ctx, domain.Start(other, now)); !errors.Is(err, app.ErrDeliveryExists) {
+		t.Fatalf("adding a delivery of an order cancelled before: %v", err)
+	}
+	if got, err := a.Get(ctx, other.Order()); err != nil || got.WasStarted() || got.Status() != domain.Cancelled {
+		t.Fatalf("the unstarted delivery after an add: %+v %v", got, err)
+	}
 }
 
 // The announcer publishes the same events, with the same ids, fields and occurredAt, as the

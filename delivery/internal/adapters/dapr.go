@@ -2,10 +2,12 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/skmall/skmall/contracts"
+	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 )
@@ -40,6 +42,15 @@ func (r *DaprRepository) Update(ctx context.Context, order domain.OrderID, chang
 		return domain.Delivery{}, err
 	}
 	return rec.delivery()
+}
+
+// Add creates the delivery's document (create-only).
+func (r *DaprRepository) Add(ctx context.Context, d domain.Delivery) error {
+	err := r.store.Create(ctx, d.Line().Order().String(), toRecord(d))
+	if errors.Is(err, daprstate.ErrExists) {
+		return fmt.Errorf("%w: order %s", app.ErrDeliveryExists, d.Line().Order())
+	}
+	return err
 }
 
 // Publisher publishes contract events: platform/eventsub's Publisher on Dapr pub/sub (or its

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/skmall/skmall/delivery/internal/app"
 	"github.com/skmall/skmall/delivery/internal/domain"
 )
 
@@ -47,6 +48,16 @@ func (m *MemoryRepository) Update(_ context.Context, order domain.OrderID, chang
 		return next.delivery()
 	}
 	return cur.delivery()
+}
+
+func (m *MemoryRepository) Add(_ context.Context, d domain.Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.recs[d.Line().Order()]; ok {
+		return fmt.Errorf("%w: order %s", app.ErrDeliveryExists, d.Line().Order())
+	}
+	m.recs[d.Line().Order()] = toRecord(d)
+	return nil
 }
 
 // Announced kinds, as a MemoryAnnouncer records them.
@@ -100,3 +111,5 @@ func (s UnreachableRepository) Get(context.Context, domain.OrderID) (domain.Deli
 func (s UnreachableRepository) Update(context.Context, domain.OrderID, func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
 	return domain.Delivery{}, s.Cause
 }
+
+func (s UnreachableRepository) Add(context.Context, domain.Delivery) error { return s.Cause }

@@ -15,6 +15,9 @@ import (
 // ErrUnavailable is the delivery store not answering now.
 var ErrUnavailable = errors.New("deliveries cannot be read or changed now")
 
+// ErrDeliveryExists is a Repository's answer to adding the delivery of an order that has one.
+var ErrDeliveryExists = errors.New("the order has a delivery already")
+
 // Repository stores deliveries, one per order.
 type Repository interface {
 	// Get returns the delivery of an order; domain.ErrUnknownDelivery if there is none.
@@ -22,6 +25,9 @@ type Repository interface {
 	// Update changes the delivery of an order (nil when there is none yet) under concurrency
 	// control. change returns the delivery to store, or nil to leave it as it is.
 	Update(ctx context.Context, order domain.OrderID, change func(cur *domain.Delivery) *domain.Delivery) (domain.Delivery, error)
+	// Add stores the delivery of an order that has none yet, without reading first;
+	// ErrDeliveryExists when the order has one (then nothing of it changed).
+	Add(ctx context.Context, d domain.Delivery) error
 }
 
 // Announcer tells the other services what became of a delivery. Announcing the same delivery
@@ -66,21 +72,21 @@ func (a *App) StartDelivery(ctx context.Context, cmd StartDelivery) error {
 	if err != nil {
 		return err
 	}
-	started := false
-	d, err := a.repo.Update(ctx, line.Order(), func(cur *domain.Delivery) *domain.Delivery {
-		if cur != nil {
-			return nil
-		}
-		d := domain.Start(line, a.now().UTC())
-		started = true
-		return &d
-	})
-	if err != nil {
-		return storeErr(err)
-	}
-	if started {
+	// Nearly always the order has no delivery yet: it is stored outright, one write instead of
+	// a read and a write. Should it have one (this event comes again, or the order's
+	// cancellation came first), that one stands.
+	d := domain.Start(line, a.now().UTC())
+	err = a.repo.Add(ctx, d)
+	switch {
+	case err == nil:
 		a.metrics.DeliveryStarted()
 		a.log.InfoContext(ctx, "delivery started", "orderId", line.Order(), "deliveryId", d.ID())
+	case errors.Is(err, ErrDeliveryExists):
+		if d, err = a.repo.Get(ctx, line.Order()); err != nil {
+			return storeErr(err)
+		}
+	default:
+		return storeErr(err)
 	}
 	if !d.WasStarted() {
 		return nil
