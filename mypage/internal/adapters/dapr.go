@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
 )
@@ -64,21 +63,6 @@ func (d *DaprRepository) Page(ctx context.Context, c domain.CustomerID, cursor s
 		rows = append(rows, row)
 	}
 	return rows, next, nil
-}
-
-// Add lists the order, then creates its row (create-only). Should the order have a row
-// already, possibly of another customer, it stays listed where Add listed it: a page leaves
-// out rows that are not its customer's.
-func (d *DaprRepository) Add(ctx context.Context, row domain.Row) error {
-	key := row.OrderID().String()
-	if err := d.lists.Add(ctx, row.Customer().String(), key); err != nil {
-		return err
-	}
-	err := d.rows.Create(ctx, key, toRecord(row, true))
-	if errors.Is(err, daprstate.ErrExists) {
-		return fmt.Errorf("%w: %s", app.ErrRowExists, key)
-	}
-	return err
 }
 
 func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error {

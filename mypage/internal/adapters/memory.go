@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/skmall/skmall/mypage/internal/app"
 	"github.com/skmall/skmall/mypage/internal/domain"
 )
 
@@ -66,17 +65,6 @@ func (m *MemoryRepository) Update(_ context.Context, c domain.CustomerID, orderI
 	return nil
 }
 
-func (m *MemoryRepository) Add(_ context.Context, row domain.Row) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.rows[row.OrderID()]; ok {
-		return fmt.Errorf("%w: %s", app.ErrRowExists, row.OrderID())
-	}
-	m.rows[row.OrderID()] = row
-	m.lists[row.Customer()] = append(m.lists[row.Customer()], row.OrderID())
-	return nil
-}
-
 // UnreachableRepository is a page store that fails every read and write with Cause, for tests
 // of what mypage does while its store is out of reach.
 type UnreachableRepository struct{ Cause error }
@@ -92,5 +80,3 @@ func (s UnreachableRepository) Page(context.Context, domain.CustomerID, string) 
 func (s UnreachableRepository) Update(context.Context, domain.CustomerID, domain.OrderID, func(*domain.Row) bool) error {
 	return s.Cause
 }
-
-func (s UnreachableRepository) Add(context.Context, domain.Row) error { return s.Cause }

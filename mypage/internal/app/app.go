@@ -14,9 +14,6 @@ import (
 // ErrUnavailable is the page store not answering now.
 var ErrUnavailable = errors.New("my page cannot be read or changed now")
 
-// ErrRowExists is a Repository's answer to adding a row of an order that has one already.
-var ErrRowExists = errors.New("the order has a row already")
-
 // Repository stores customers' rows, one per order, and each customer's list of them.
 type Repository interface {
 	// Row returns a customer's row of an order; domain.ErrUnknownOrder if there is none.
@@ -29,10 +26,6 @@ type Repository interface {
 	// customer's page) under concurrency control; change reports whether it changed anything.
 	// An order of another customer is domain.ErrInvalidInput.
 	Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error
-	// Add stores the row of an order that has none yet, listed on its customer's page,
-	// without reading first; ErrRowExists when the order has a row already (then nothing of
-	// it changed).
-	Add(ctx context.Context, row domain.Row) error
 }
 
 // App is mypage.
@@ -77,17 +70,6 @@ func (a *App) RecordOrderFact(ctx context.Context, cmd RecordOrderFact) error {
 		return err
 	}
 	h := domain.Happening{Fact: fact, ProductID: product, Qty: qty, OccurredAt: cmd.OccurredAt}
-	if fact == domain.OrderPlaced {
-		// An order's first fact is nearly always that it was placed: its row is stored
-		// outright, one write instead of a read and a write. Should the order have a row
-		// already (a delivery's event came first, or this one comes again), the fact is
-		// learnt as any other.
-		row := domain.NewRow(c, id)
-		row.Learn(h)
-		if err := a.repo.Add(ctx, row); !errors.Is(err, ErrRowExists) {
-			return storeErr(err)
-		}
-	}
 	return storeErr(a.repo.Update(ctx, c, id, func(r *domain.Row) bool { return r.Learn(h) }))
 }
 
