@@ -395,10 +395,7 @@ func TestCluster(t *testing.T) {
 	// 1. Every pod Ready with its injected daprd, the sidecars' certificates from the
 	// cluster's Sentry.
 	t.Run("Installed", func(t *testing.T) {
-		runtimeEnv, err := readEnvFile(filepath.Join(k.root, "components", "daprd.env"))
-		if err != nil || len(runtimeEnv) == 0 {
-			t.Fatalf("components/daprd.env: %v %v", runtimeEnv, err)
-		}
+		runtimeEnv := sidecarRuntimeOf(t, k.root)
 		for _, app := range appNames {
 			pods := k.pods(app)
 			if len(pods) < 2 {

@@ -58,6 +58,32 @@ func runPorts(t testing.TB, root string) map[string]int {
 // this one with the same components, do not.
 func shopProcesses(data string) []string {
 	var left []string
+	for _, p := range processes() {
+		cmd := strings.Join(p.argv, " ")
+		if slices.Contains(p.env, "SKMALL_DATA="+data) {
+			left = append(left, p.pid+": "+cmd)
+			continue
+		}
+		for _, mark := range []string{data, "scripts/run.sh", "../bin/warehouse", "../bin/order",
+			"../bin/delivery", "../bin/mypage", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
+			if strings.Contains(cmd, mark) {
+				left = append(left, p.pid+": "+cmd)
+				break
+			}
+		}
+	}
+	return left
+}
+
+// process is a process of this machine as /proc shows it.
+type process struct {
+	pid       string
+	argv, env []string
+}
+
+// processes lists this machine's processes that have a command line (kernel threads do not).
+func processes() []process {
+	var out []process
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -67,48 +93,27 @@ func shopProcesses(data string) []string {
 		if err != nil || len(raw) == 0 {
 			continue
 		}
-		cmd := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
 		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if bytes.Contains(append([]byte{0}, environ...), []byte("\x00SKMALL_DATA="+data+"\x00")) {
-			left = append(left, e.Name()+": "+cmd)
-			continue
-		}
-		for _, mark := range []string{data, "scripts/run.sh", "../bin/warehouse", "../bin/order",
-			"../bin/delivery", "../bin/mypage", "sentry --config components/sentry", "redis-server 127.0.0.1:6390"} {
-			if strings.Contains(cmd, mark) {
-				left = append(left, e.Name()+": "+cmd)
-				break
-			}
-		}
+		out = append(out, process{pid: e.Name(), argv: strings.Split(string(bytes.TrimRight(raw, "\x00")), "\x00"),
+			env: strings.Split(string(bytes.TrimRight(environ, "\x00")), "\x00")})
 	}
-	return left
+	return out
 }
 
 // sidecarsHaveTheirRuntime checks that each sidecar of the make run whose data is data runs
 // with the Go runtime's settings of components/daprd.env.
 func sidecarsHaveTheirRuntime(t *testing.T, root, data string) {
 	t.Helper()
-	want, err := readEnvFile(filepath.Join(root, "components", "daprd.env"))
-	if err != nil || len(want) == 0 {
-		t.Fatalf("components/daprd.env: %v %v", want, err)
-	}
+	want := sidecarRuntimeOf(t, root)
 	sidecars := 0
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		argv := strings.Split(string(raw), "\x00")
-		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		env := strings.Split(string(environ), "\x00")
-		if filepath.Base(argv[0]) != "daprd" || !slices.Contains(env, "SKMALL_DATA="+data) {
+	for _, p := range processes() {
+		if filepath.Base(p.argv[0]) != "daprd" || !slices.Contains(p.env, "SKMALL_DATA="+data) {
 			continue
 		}
 		sidecars++
 		for _, kv := range want {
-			if !slices.Contains(env, kv) {
-				t.Errorf("the sidecar %s runs without %s", strings.Join(argv, " "), kv)
+			if !slices.Contains(p.env, kv) {
+				t.Errorf("the sidecar %s runs without %s", strings.Join(p.argv, " "), kv)
 			}
 		}
 	}

@@ -83,6 +83,16 @@ func (d daprd) environ() []string {
 // make run and the chart give them.
 var sidecarRuntime []string
 
+// sidecarRuntimeOf is the checkout root's components/daprd.env, which must say something.
+func sidecarRuntimeOf(t testing.TB, root string) []string {
+	t.Helper()
+	env, err := readEnvFile(filepath.Join(root, "components", "daprd.env"))
+	if err != nil || len(env) == 0 {
+		t.Fatalf("components/daprd.env: %v %v", env, err)
+	}
+	return env
+}
+
 // readEnvFile reads a file of NAME=value lines; blank lines and lines starting with # say
 // nothing.
 func readEnvFile(path string) ([]string, error) {

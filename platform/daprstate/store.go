@@ -508,20 +508,13 @@ func (s *Store[T]) getRaw(ctx context.Context, keys ...string) ([]*dapr.BulkStat
 	if err != nil || len(unsure) == 0 {
 		return items, err
 	}
-	again, err := s.getEach(ctx, unsure, nil)
-	if err != nil {
-		return nil, err
-	}
-	byKey := make(map[string]*dapr.BulkStateItem, len(again))
-	for _, it := range again {
-		byKey[it.Key] = it
-	}
-	for i, it := range items {
-		if a, ok := byKey[it.Key]; ok {
-			items[i] = a
+	found := make(map[string]*dapr.BulkStateItem, len(items)-len(unsure))
+	for _, it := range items {
+		if len(it.Value) > 0 {
+			found[it.Key] = it
 		}
 	}
-	return items, nil
+	return s.getEach(ctx, keys, found)
 }
 
 // readBatch reads keys (full keys) in one call, in their order; a missing key has an empty

@@ -124,11 +124,16 @@ func increment(cur *doc) (Change[doc], error) {
 	return Change[doc]{Value: &doc{N: n + 1}}, nil
 }
 
+// twoStores returns two stores of documents on one fake state store, under the prefixes
+// "doc-" and "other-".
+func twoStores() (*fakeStore, *Store[doc], *Store[doc]) {
+	f := newFakeStore()
+	return f, New[doc](f, "store", "doc-"), New[doc](f, "store", "other-")
+}
+
 func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 	ctx := context.Background()
-	f := newFakeStore()
-	s := New[doc](f, "store", "doc-")
-	other := New[doc](f, "store", "other-")
+	f, s, other := twoStores()
 	for _, k := range []string{"a", "b"} {
 		if err := s.Create(ctx, k, doc{N: 1}); err != nil {
 			t.Fatal(err)
@@ -182,9 +187,7 @@ func TestReadsDoNotTakeABrokenBulkReadForMissingDocuments(t *testing.T) {
 // because the create fails should the document be there after all.
 func TestPairUpdateCreatingADocumentReadsOnce(t *testing.T) {
 	ctx := context.Background()
-	f := newFakeStore()
-	s := New[doc](f, "store", "doc-")
-	other := New[doc](f, "store", "other-")
+	f, s, other := twoStores()
 	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -335,9 +338,7 @@ func TestCreate(t *testing.T) {
 // reads of what it wrote must agree.
 func TestReadsCarryTheMetadataOfWrites(t *testing.T) {
 	ctx := context.Background()
-	f := newFakeStore()
-	s := New[doc](f, "store", "doc-")
-	other := New[doc](f, "store", "other-")
+	f, s, other := twoStores()
 	if err := s.Create(ctx, "a", doc{N: 1}); err != nil {
 		t.Fatal(err)
 	}
