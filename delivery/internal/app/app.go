@@ -110,6 +110,7 @@ func (a *App) CancelDelivery(ctx context.Context, cmd CancelDelivery) error {
 	}
 	cancelled := false
 	d, err := a.repo.Update(ctx, line.Order(), func(cur *domain.Delivery) *domain.Delivery {
+		cancelled = false // what an earlier attempt decided was not written: this one decides again
 		now := a.now().UTC()
 		if cur == nil {
 			d := domain.CancelUnstarted(line, now)

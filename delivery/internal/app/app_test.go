@@ -86,6 +86,73 @@ func TestOneDeliveryPerOrderWhateverTheOrderOfEvents(t *testing.T) {
 	}
 }
 
+// Two replicas take the same cancellation at once: only the one whose write cancels the
+// delivery counts it. The other decided to cancel too, lost the race to write, and found the
+// delivery cancelled on its next attempt.
+func TestARaceLostWhileCancellingCountsNothing(t *testing.T) {
+	t.Parallel()
+	for name, before := range map[string][]app.StartDelivery{"unstarted": nil, "started": {placed}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			repo := &racedDeliveries{MemoryRepository: adapters.NewMemoryRepository()}
+			var counted cancellations
+			a := app.New(repo, &adapters.MemoryAnnouncer{}, &counted, slog.New(slog.DiscardHandler), time.Now)
+			for _, cmd := range before {
+				if err := a.StartDelivery(ctx, cmd); err != nil {
+					t.Fatal(err)
+				}
+			}
+			repo.race = true
+			if err := a.CancelDelivery(ctx, cancelled); err != nil {
+				t.Fatal(err)
+			}
+			if counted != 0 {
+				t.Fatalf("the replica that lost the race counted %d cancellations", counted)
+			}
+			if d, err := a.Delivery(ctx, "o1"); err != nil || d.Status() != domain.Cancelled {
+				t.Fatalf("delivery %+v, %v", d, err)
+			}
+		})
+	}
+}
+
+// racedDeliveries loses the first race it is armed for: the change is decided on the delivery
+// as read, then another replica cancels it before the write, so the write fails and the
+// change is decided again on what that replica left.
+type racedDeliveries struct {
+	*adapters.MemoryRepository
+	race bool
+}
+
+func (r *racedDeliveries) Update(ctx context.Context, order domain.OrderID, change func(*domain.Delivery) *domain.Delivery) (domain.Delivery, error) {
+	if r.race {
+		r.race = false
+		var cur *domain.Delivery
+		if d, err := r.Get(ctx, order); err == nil {
+			cur = &d
+		}
+		change(cur) // decided, never written
+		if _, err := r.MemoryRepository.Update(ctx, order, func(cur *domain.Delivery) *domain.Delivery {
+			if cur == nil {
+				d := domain.CancelUnstarted(value.Must(domain.ParseOrderLine("o1", "alice", "apple", 3)), time.Now())
+				return &d
+			}
+			cur.Cancel(time.Now())
+			return cur
+		}); err != nil {
+			return domain.Delivery{}, err
+		}
+	}
+	return r.MemoryRepository.Update(ctx, order, change)
+}
+
+// cancellations counts the cancellations the delivery service reports.
+type cancellations int
+
+func (*cancellations) DeliveryStarted()     {}
+func (c *cancellations) DeliveryCancelled() { *c++ }
+
 // A command whose order line is not valid changes nothing and says it is invalid input.
 func TestInvalidOrderLines(t *testing.T) {
 	t.Parallel()

@@ -339,6 +339,7 @@ func (a *App) settle(ctx context.Context, pid domain.ProductID, oid domain.Order
 	}
 	qty := 0
 	err = a.repo.UpdateStock(ctx, pid, oid, func(p *domain.Product, cur *domain.Reservation) (*domain.Reservation, error) {
+		qty = 0 // what an earlier attempt decided was not written: this one decides again
 		// Only the reservation that was settled: another attempt may have replaced it meanwhile.
 		if cur == nil || !cur.Is(r.ID()) || !p.Confirm(cur) {
 			return nil, nil

@@ -375,6 +375,76 @@ func TestSweepLeavesAReplacedReservationAlone(t *testing.T) {
 	}
 }
 
+// Two replicas sweep the same expired hold at once: only the one whose write gives the stock
+// back counts it as released. The other decided to give it back too, lost the race to write,
+// and found it given back on its next attempt.
+func TestARaceLostWhileSweepingReleasesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	repo := &racedStock{MemoryRepository: adapters.NewMemoryRepository(), now: now.Add(hold + time.Second)}
+	var released releasedUnits
+	a := app.New(repo, &adapters.MemoryOrders{}, &released, func() time.Time { return now }, hold)
+	if _, err := a.RegisterProduct(ctx, "apple", "Apple", 5); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reserve(ctx, a, "o1", "apple", 2); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(hold + time.Second)
+	repo.race = true
+	if n, err := a.ReleaseUnconfirmed(ctx); n != 0 || err != nil {
+		t.Fatalf("the replica that lost the race released %d, %v", n, err)
+	}
+	if released != 0 {
+		t.Fatalf("the replica that lost the race counted %d units given back", released)
+	}
+	if _, reserved := stockOf(t, a, "apple"); reserved != 0 {
+		t.Fatalf("reserved %d: the hold was not given back", reserved)
+	}
+}
+
+// racedStock loses the first race it is armed for: the change is decided on the stock as
+// read, then another replica gives the reservation back before the write, so the write fails
+// and the change is decided again on what that replica left.
+type racedStock struct {
+	*adapters.MemoryRepository
+	now  time.Time
+	race bool
+}
+
+var errLostRace = errors.New("another writer was first")
+
+func (r *racedStock) UpdateStock(ctx context.Context, id domain.ProductID, order domain.OrderID,
+	change func(*domain.Product, *domain.Reservation) (*domain.Reservation, error),
+) error {
+	if r.race {
+		r.race = false
+		_ = r.MemoryRepository.UpdateStock(ctx, id, order, func(p *domain.Product, cur *domain.Reservation) (*domain.Reservation, error) {
+			if _, err := change(p, cur); err != nil {
+				return nil, err
+			}
+			return nil, errLostRace
+		})
+		err := r.MemoryRepository.UpdateStock(ctx, id, order, func(p *domain.Product, cur *domain.Reservation) (*domain.Reservation, error) {
+			if !p.Confirm(cur) || !p.GiveBack(cur, r.now) {
+				return nil, errors.New("the rival replica found nothing to give back")
+			}
+			return cur, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return r.MemoryRepository.UpdateStock(ctx, id, order, change)
+}
+
+// releasedUnits counts the units the warehouse reports given back by its sweep.
+type releasedUnits int
+
+func (*releasedUnits) Reservation(string, int) {}
+func (u *releasedUnits) HoldReleased(n int)    { *u += releasedUnits(n) }
+
 // downStore is a repository whose store fails every call.
 type downStore struct{}
 
