@@ -242,6 +242,7 @@ func (s *Shop) audit(l *Ledger, firstOnly bool) []error {
 		perCustomer = map[string][]string{}
 		shipped     = map[string]int{}
 	)
+	defer func() { s.lastAudit.Store(&errs) }()
 	failed := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()

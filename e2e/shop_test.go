@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +42,9 @@ type Shop struct {
 	kafkaPort  int             // where it listens
 	kafkaArgs  []string        // and how it is started
 	postgres   *postgresServer // with PrivatePostgres
+	// lastAudit is what the last audit found, repeated after the logs of a failed test: CI
+	// shows the end of a failed test's output.
+	lastAudit atomic.Pointer[[]error]
 }
 
 // Option changes how a shop is set up.
@@ -113,6 +118,7 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 		if t.Failed() {
 			s.dumpLogs()
 			t.Logf("logs kept in %s", dir)
+			s.repeatLastAudit()
 			return
 		}
 		_ = os.RemoveAll(dir)
@@ -167,6 +173,16 @@ func (s *Shop) dumpLogs() {
 			s.t.Logf("--- last lines of %s ---\n%s", e.Name(), lastLines(filepath.Join(s.dir, e.Name()), 40))
 		}
 	}
+}
+
+// repeatLastAudit logs the first violations the last audit found, if it found any.
+func (s *Shop) repeatLastAudit() {
+	found := s.lastAudit.Load()
+	if found == nil || len(*found) == 0 {
+		return
+	}
+	first := (*found)[:min(len(*found), 10)]
+	s.t.Logf("the last audit found %d violations; the first %d:\n%v", len(*found), len(first), errors.Join(first...))
 }
 
 // LogContains reports whether a process's log has a line containing all of parts.
