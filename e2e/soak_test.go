@@ -75,7 +75,9 @@ func TestSoak(t *testing.T) {
 			}()
 		}
 	}()
-	// An admin adjusts stock now and then.
+	// An admin adjusts stock now and then, each adjustment sent again with its key until it
+	// is answered; one still open when the soak ends is settled after it.
+	var open []soakAdjustment
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -85,12 +87,13 @@ func TestSoak(t *testing.T) {
 				return
 			case <-time.After(3 * time.Second):
 			}
-			p := products[i%len(products)]
-			status, _, err := shop.try(http.MethodPost, soakReplica("warehouse", i), "/products/"+p+"/stock-adjustments", map[string]any{"delta": 10, "reason": "soak"})
-			if err == nil && status == http.StatusOK {
-				l.recordStock(p, 10)
-				load.adjusted.Add(1)
+			a := soakAdjustment{product: products[i%len(products)], key: fmt.Sprintf("soak-%d", i)}
+			if !a.send(ctx, shop, i) {
+				open = append(open, a)
+				continue
 			}
+			l.recordStock(a.product, soakDelta)
+			load.adjusted.Add(1)
 		}
 	}()
 
@@ -105,6 +108,15 @@ func TestSoak(t *testing.T) {
 	time.Sleep(time.Until(end))
 	stop()
 	wg.Wait()
+	settle, settled := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer settled()
+	for i, a := range open {
+		if !a.send(settle, shop, i) {
+			t.Fatalf("adjustment %s of %s: no answer after the soak", a.key, a.product)
+		}
+		l.recordStock(a.product, soakDelta)
+		load.adjusted.Add(1)
+	}
 
 	quiet := time.Now()
 	var violations []error
@@ -134,6 +146,33 @@ func TestSoak(t *testing.T) {
 			break
 		}
 		t.Error(v)
+	}
+}
+
+// soakDelta is how many units each of the soak's stock adjustments adds.
+const soakDelta = 10
+
+// soakAdjustment is one of the admin's stock adjustments, known by its Idempotency-Key.
+type soakAdjustment struct{ product, key string }
+
+// send asks, with the adjustment's key, until the warehouse answers 200 (either replica in
+// turn), or ctx ends; it reports whether the adjustment was made.
+func (a soakAdjustment) send(ctx context.Context, shop *Shop, n int) bool {
+	for attempt := 0; ; attempt++ {
+		status, body, err := shop.try(http.MethodPost, soakReplica("warehouse", n+attempt), "/products/"+a.product+"/stock-adjustments",
+			map[string]any{"delta": soakDelta, "reason": "soak"}, "Idempotency-Key", a.key)
+		switch {
+		case err == nil && status == http.StatusOK:
+			return true
+		case err == nil && status < 500:
+			shop.t.Errorf("adjustment %s of %s: %d %s", a.key, a.product, status, body)
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 

@@ -60,16 +60,44 @@ func runContract(t *testing.T, newRepos replicas) {
 		if _, err := a.Product(ctx, durian); !errors.Is(err, domain.ErrUnknownProduct) {
 			t.Fatalf("unknown product: %v", err)
 		}
-		if _, err := a.UpdateProduct(ctx, durian, func(*domain.Product) error { return nil }); !errors.Is(err, domain.ErrUnknownProduct) {
-			t.Fatalf("updating an unknown product: %v", err)
+		k1, k2 := value.Must(domain.ParseAdjustmentKey("count/1?a=%20")), value.Must(domain.ParseAdjustmentKey("count-2"))
+		add := func(key domain.AdjustmentKey, delta int) func(*domain.Product, *domain.Adjustment) (*domain.Adjustment, error) {
+			return func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error) {
+				if earlier != nil {
+					return nil, nil
+				}
+				if err := p.Adjust(delta); err != nil {
+					return nil, err
+				}
+				adj := domain.NewAdjustment(key, delta, now)
+				return &adj, nil
+			}
 		}
-		upd, err := a.UpdateProduct(ctx, apple, func(p *domain.Product) error { return p.Adjust(5) })
+		if _, err := a.AdjustProduct(ctx, durian, k1, add(k1, 1)); !errors.Is(err, domain.ErrUnknownProduct) {
+			t.Fatalf("adjusting an unknown product: %v", err)
+		}
+		upd, err := a.AdjustProduct(ctx, apple, k1, add(k1, 5))
 		if err != nil || upd.OnHand() != 15 {
 			t.Fatalf("adjust: %+v %v", upd, err)
 		}
+		// The other replica finds the adjustment kept under its key, and the product as it left it.
+		var seen *domain.Adjustment
+		got, err = b.AdjustProduct(ctx, apple, k1, func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error) {
+			seen = earlier
+			return nil, nil
+		})
+		if err != nil || got.OnHand() != 15 || seen == nil || seen.Key() != k1 || seen.Delta() != 5 || !seen.At().Equal(now) {
+			t.Fatalf("the adjustment under %s: %+v, %+v, %v", k1, seen, got, err)
+		}
+		if got, err := b.AdjustProduct(ctx, apple, k2, add(k2, -1)); err != nil || got.OnHand() != 14 {
+			t.Fatalf("another key: %+v %v", got, err)
+		}
 		wantErr := errors.New("refused")
-		if _, err := a.UpdateProduct(ctx, apple, func(*domain.Product) error { return wantErr }); !errors.Is(err, wantErr) {
+		if _, err := a.AdjustProduct(ctx, apple, k2, func(*domain.Product, *domain.Adjustment) (*domain.Adjustment, error) { return nil, wantErr }); !errors.Is(err, wantErr) {
 			t.Fatalf("a refused change: %v", err)
+		}
+		if got, err := b.Product(ctx, apple); err != nil || got.OnHand() != 14 {
+			t.Fatalf("read back %+v, %v", got, err)
 		}
 	})
 

@@ -14,11 +14,13 @@ import (
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// DaprRepository keeps products and reservations in a transactional Dapr state store.
+// DaprRepository keeps products, reservations and stock adjustments in a transactional Dapr
+// state store.
 type DaprRepository struct {
 	products     *daprstate.Store[productRecord]
 	reservations *daprstate.Store[reservationRecord]
 	catalog      *daprstate.Store[catalog]
+	adjustments  *daprstate.Store[adjustmentRecord]
 }
 
 // NewDaprRepository returns a repository on the named state store.
@@ -27,6 +29,7 @@ func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
 		products:     daprstate.New[productRecord](client, store, "product-"),
 		reservations: daprstate.New[reservationRecord](client, store, "reservation-"),
 		catalog:      daprstate.New[catalog](client, store, "catalog-"),
+		adjustments:  daprstate.New[adjustmentRecord](client, store, "adjustment-"),
 	}
 }
 
@@ -68,25 +71,24 @@ func (d *DaprRepository) Product(ctx context.Context, id domain.ProductID) (doma
 	return rec.product()
 }
 
-func (d *DaprRepository) UpdateProduct(ctx context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error) {
-	rec, err := d.products.Update(ctx, id.String(), func(cur *productRecord) (daprstate.Change[productRecord], error) {
-		if cur == nil {
-			return daprstate.Change[productRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
-		}
-		p, err := cur.product()
-		if err != nil {
-			return daprstate.Change[productRecord]{}, err
-		}
-		if err := change(&p); err != nil {
-			return daprstate.Change[productRecord]{}, err
-		}
-		next := toProductRecord(p)
-		return daprstate.Change[productRecord]{Value: &next}, nil
-	})
+func (d *DaprRepository) AdjustProduct(ctx context.Context, id domain.ProductID, key domain.AdjustmentKey,
+	change func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, error) {
+	var p domain.Product // as the last decision, the one written, left it
+	err := daprstate.UpdatePair(ctx, d.products, id.String(), d.adjustments, adjustmentDoc(id, key),
+		func(pr *productRecord, ar *adjustmentRecord) (*productRecord, *adjustmentRecord, error) {
+			var (
+				np  *productRecord
+				na  *adjustmentRecord
+				err error
+			)
+			p, np, na, err = applyAdjustment(id, pr, ar, change)
+			return np, na, err
+		})
 	if err != nil {
 		return domain.Product{}, err
 	}
-	return rec.product()
+	return p, nil
 }
 
 func (d *DaprRepository) ProductIDs(ctx context.Context) ([]domain.ProductID, error) {

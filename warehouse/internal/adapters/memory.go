@@ -12,12 +12,14 @@ import (
 	"github.com/skmall/skmall/warehouse/internal/domain"
 )
 
-// MemoryRepository keeps products and reservations in memory, for tests. It keeps them in
-// their stored forms, as DaprRepository does, so that the contract suite covers those too.
+// MemoryRepository keeps products, reservations and stock adjustments in memory, for tests.
+// It keeps them in their stored forms, as DaprRepository does, so that the contract suite
+// covers those too.
 type MemoryRepository struct {
 	mu           sync.Mutex
 	products     map[domain.ProductID]productRecord
 	reservations map[domain.OrderID]reservationRecord
+	adjustments  map[string]adjustmentRecord
 }
 
 // NewMemoryRepository returns an empty in-memory repository.
@@ -25,6 +27,7 @@ func NewMemoryRepository() *MemoryRepository {
 	return &MemoryRepository{
 		products:     map[domain.ProductID]productRecord{},
 		reservations: map[domain.OrderID]reservationRecord{},
+		adjustments:  map[string]adjustmentRecord{},
 	}
 }
 
@@ -48,21 +51,28 @@ func (m *MemoryRepository) Product(_ context.Context, id domain.ProductID) (doma
 	return rec.product()
 }
 
-func (m *MemoryRepository) UpdateProduct(_ context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error) {
+func (m *MemoryRepository) AdjustProduct(_ context.Context, id domain.ProductID, key domain.AdjustmentKey,
+	change func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rec, ok := m.products[id]
-	if !ok {
-		return domain.Product{}, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
+	var pr *productRecord
+	if rec, ok := m.products[id]; ok {
+		pr = &rec
 	}
-	p, err := rec.product()
+	doc := adjustmentDoc(id, key)
+	var ar *adjustmentRecord
+	if rec, ok := m.adjustments[doc]; ok {
+		ar = &rec
+	}
+	p, np, na, err := applyAdjustment(id, pr, ar, change)
 	if err != nil {
 		return domain.Product{}, err
 	}
-	if err := change(&p); err != nil {
-		return domain.Product{}, err
+	if np != nil {
+		m.products[id] = *np
+		m.adjustments[doc] = *na
 	}
-	m.products[id] = toProductRecord(p)
 	return p, nil
 }
 
@@ -167,7 +177,9 @@ func (s UnreachableRepository) Product(context.Context, domain.ProductID) (domai
 	return domain.Product{}, s.Cause
 }
 
-func (s UnreachableRepository) UpdateProduct(context.Context, domain.ProductID, func(*domain.Product) error) (domain.Product, error) {
+func (s UnreachableRepository) AdjustProduct(context.Context, domain.ProductID, domain.AdjustmentKey,
+	func(*domain.Product, *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, error) {
 	return domain.Product{}, s.Cause
 }
 

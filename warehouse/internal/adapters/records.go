@@ -3,6 +3,8 @@
 package adapters
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -145,4 +147,57 @@ func applyStockChange(id domain.ProductID, pr *productRecord, rr *reservationRec
 	}
 	np, nr := toProductRecord(p), toReservationRecord(*next)
 	return &np, &nr, nil
+}
+
+// adjustmentRecord is how an adjustment of a product's stock is kept, under its key.
+type adjustmentRecord struct {
+	ProductID string    `json:"productId"`
+	Key       string    `json:"key"`
+	Delta     int       `json:"delta"`
+	At        time.Time `json:"at"`
+}
+
+// adjustmentDoc is the document key of an adjustment: the product and the client's key,
+// hashed, for a key may hold any printable character.
+func adjustmentDoc(id domain.ProductID, key domain.AdjustmentKey) string {
+	sum := sha256.Sum256([]byte(id.String() + "\x00" + key.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+func (r adjustmentRecord) adjustment() (domain.Adjustment, error) {
+	key, err := domain.ParseAdjustmentKey(r.Key)
+	if err != nil {
+		return domain.Adjustment{}, fmt.Errorf("stored adjustment of %s: %w", r.ProductID, err)
+	}
+	return domain.NewAdjustment(key, r.Delta, r.At), nil
+}
+
+// applyAdjustment applies change (see Repository.AdjustProduct) to a product and the
+// adjustment kept under a key, in their stored forms. It returns the product as change left
+// it, and the records to write (nil: nothing).
+func applyAdjustment(id domain.ProductID, pr *productRecord, ar *adjustmentRecord,
+	change func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, *productRecord, *adjustmentRecord, error) {
+	if pr == nil {
+		return domain.Product{}, nil, nil, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
+	}
+	p, err := pr.product()
+	if err != nil {
+		return domain.Product{}, nil, nil, err
+	}
+	var earlier *domain.Adjustment
+	if ar != nil {
+		a, err := ar.adjustment()
+		if err != nil {
+			return domain.Product{}, nil, nil, err
+		}
+		earlier = &a
+	}
+	adj, err := change(&p, earlier)
+	if err != nil || adj == nil {
+		return p, nil, nil, err
+	}
+	np := toProductRecord(p)
+	na := adjustmentRecord{ProductID: id.String(), Key: adj.Key().String(), Delta: adj.Delta(), At: adj.At()}
+	return p, &np, &na, nil
 }

@@ -25,8 +25,12 @@ type Repository interface {
 	AddProduct(ctx context.Context, p domain.Product) error
 	// Product returns a product; domain.ErrUnknownProduct if there is none.
 	Product(ctx context.Context, id domain.ProductID) (domain.Product, error)
-	// UpdateProduct changes a product under concurrency control.
-	UpdateProduct(ctx context.Context, id domain.ProductID, change func(*domain.Product) error) (domain.Product, error)
+	// AdjustProduct changes a product and keeps the adjustment made under key, together,
+	// atomically. change sees the adjustment kept under key before (nil when there is none)
+	// and returns the one to keep (nil: change nothing). It returns the product as change left
+	// it; domain.ErrUnknownProduct if the product does not exist.
+	AdjustProduct(ctx context.Context, id domain.ProductID, key domain.AdjustmentKey,
+		change func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error)) (domain.Product, error)
 	// ProductIDs lists every registered product.
 	ProductIDs(ctx context.Context) ([]domain.ProductID, error)
 	// Reservation returns the reservation of an order; domain.ErrUnknownReservation if none.
@@ -98,8 +102,11 @@ func (a *App) Product(ctx context.Context, id string) (domain.Product, error) {
 	return p, storeErr(err)
 }
 
-// AdjustStock changes a product's stock on hand by delta.
-func (a *App) AdjustStock(ctx context.Context, id string, delta int) (domain.Product, error) {
+// AdjustStock changes a product's stock on hand by delta, once per key: an adjustment asked
+// for again under its key changes nothing and answers the product as it stands. Without a key
+// ("") the adjustment gets one of its own, so a write decided again after its answer was lost
+// is not made twice.
+func (a *App) AdjustStock(ctx context.Context, id, key string, delta int) (domain.Product, error) {
 	pid, err := domain.ParseProductID(id)
 	if err != nil {
 		return domain.Product{}, err
@@ -107,7 +114,22 @@ func (a *App) AdjustStock(ctx context.Context, id string, delta int) (domain.Pro
 	if delta == 0 || delta > domain.MaxStock || delta < -domain.MaxStock {
 		return domain.Product{}, fmt.Errorf("%w: delta must be a non-zero number of units between -%d and %d", domain.ErrInvalidInput, domain.MaxStock, domain.MaxStock)
 	}
-	p, err := a.repo.UpdateProduct(ctx, pid, func(p *domain.Product) error { return refuse(p.Adjust(delta)) })
+	k := domain.NewAdjustmentKey()
+	if key != "" {
+		if k, err = domain.ParseAdjustmentKey(key); err != nil {
+			return domain.Product{}, err
+		}
+	}
+	p, err := a.repo.AdjustProduct(ctx, pid, k, func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error) {
+		if earlier != nil {
+			return nil, refuse(earlier.Repeats(delta))
+		}
+		if err := p.Adjust(delta); err != nil {
+			return nil, refuse(err)
+		}
+		adj := domain.NewAdjustment(k, delta, a.now().UTC())
+		return &adj, nil
+	})
 	return p, storeErr(err)
 }
 

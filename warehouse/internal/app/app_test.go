@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,20 +238,53 @@ func TestAdjustStock(t *testing.T) {
 	if _, err := reserve(ctx, a, "o1", "apple", 6); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := a.AdjustStock(ctx, "apple", 5); err != nil || p.OnHand() != 15 {
+	if p, err := a.AdjustStock(ctx, "apple", "", 5); err != nil || p.OnHand() != 15 {
 		t.Fatalf("adding 5: %v %v", p, err)
 	}
-	if _, err := a.AdjustStock(ctx, "apple", -10); !errors.Is(err, domain.ErrBelowReserved) {
+	if _, err := a.AdjustStock(ctx, "apple", "", -10); !errors.Is(err, domain.ErrBelowReserved) {
 		t.Fatalf("taking away reserved stock: %v", err)
 	}
-	if p, err := a.AdjustStock(ctx, "apple", -9); err != nil || p.Available() != 0 {
+	if p, err := a.AdjustStock(ctx, "apple", "", -9); err != nil || p.Available() != 0 {
 		t.Fatalf("taking away all that is free: %v %v", p, err)
 	}
-	if _, err := a.AdjustStock(ctx, "apple", 0); !errors.Is(err, domain.ErrInvalidInput) {
+	if _, err := a.AdjustStock(ctx, "apple", "", 0); !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("zero: %v", err)
 	}
-	if _, err := a.AdjustStock(ctx, "durian", 1); !errors.Is(err, domain.ErrUnknownProduct) {
+	if _, err := a.AdjustStock(ctx, "durian", "", 1); !errors.Is(err, domain.ErrUnknownProduct) {
 		t.Fatalf("unknown product: %v", err)
+	}
+}
+
+// An adjustment asked for again under its key is made once; the key cannot name another one.
+func TestAnAdjustmentIsMadeOncePerKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := newWarehouse(t, map[string]int{"apple": 10, "pear": 10})
+	for range 2 {
+		if p, err := a.AdjustStock(ctx, "apple", "count-7", 5); err != nil || p.OnHand() != 15 {
+			t.Fatalf("adjusting under count-7: %+v, %v; want 15 on hand", p, err)
+		}
+	}
+	if _, err := a.AdjustStock(ctx, "apple", "count-7", 6); !errors.Is(err, domain.ErrAdjustmentKeyReused) {
+		t.Fatalf("count-7 for 6 units: %v", err)
+	}
+	// A key belongs to one product's adjustments.
+	if p, err := a.AdjustStock(ctx, "pear", "count-7", 6); err != nil || p.OnHand() != 16 {
+		t.Fatalf("pear under count-7: %+v, %v", p, err)
+	}
+	// Without a key, each request is an adjustment of its own.
+	for range 2 {
+		if _, err := a.AdjustStock(ctx, "apple", "", 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if onHand, _ := stockOf(t, a, "apple"); onHand != 17 {
+		t.Fatalf("%d apples on hand, want 17", onHand)
+	}
+	for _, bad := range []string{"with space", strings.Repeat("k", 129), "caf\u00e9"} {
+		if _, err := a.AdjustStock(ctx, "apple", bad, 1); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("key %q: %v", bad, err)
+		}
 	}
 }
 
@@ -445,6 +479,44 @@ type releasedUnits int
 func (*releasedUnits) Reservation(string, int) {}
 func (u *releasedUnits) HoldReleased(n int)    { *u += releasedUnits(n) }
 
+// An adjustment whose write reached the store while its answer was lost (a connection reset
+// after the commit) is decided again on the stock as the write left it: it is made once.
+func TestAnAdjustmentWhoseAnswerWasLostIsMadeOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := &lostAnswers{MemoryRepository: adapters.NewMemoryRepository()}
+	a := app.New(repo, &adapters.MemoryOrders{}, noMetrics{}, time.Now, hold)
+	if _, err := a.RegisterProduct(ctx, "apple", "Apple", 10); err != nil {
+		t.Fatal(err)
+	}
+	repo.lose = true
+	if p, err := a.AdjustStock(ctx, "apple", "", 5); err != nil || p.OnHand() != 15 {
+		t.Fatalf("after the retry: %+v, %v; want 15 on hand", p, err)
+	}
+	if onHand, _ := stockOf(t, a, "apple"); onHand != 15 {
+		t.Fatalf("%d on hand, want 15: the adjustment was made twice", onHand)
+	}
+}
+
+// lostAnswers loses the answer to the first write it is armed for, after the write was made:
+// the change is then decided again on what that write left, as a retry does.
+type lostAnswers struct {
+	*adapters.MemoryRepository
+	lose bool
+}
+
+func (r *lostAnswers) AdjustProduct(ctx context.Context, id domain.ProductID, key domain.AdjustmentKey,
+	change func(*domain.Product, *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, error) {
+	if r.lose {
+		r.lose = false
+		if _, err := r.MemoryRepository.AdjustProduct(ctx, id, key, change); err != nil {
+			return domain.Product{}, err
+		}
+	}
+	return r.MemoryRepository.AdjustProduct(ctx, id, key, change)
+}
+
 // downStore is a repository whose store fails every call.
 type downStore struct{}
 
@@ -454,7 +526,9 @@ func (downStore) AddProduct(context.Context, domain.Product) error { return errD
 func (downStore) Product(context.Context, domain.ProductID) (domain.Product, error) {
 	return domain.Product{}, errDown
 }
-func (downStore) UpdateProduct(context.Context, domain.ProductID, func(*domain.Product) error) (domain.Product, error) {
+func (downStore) AdjustProduct(context.Context, domain.ProductID, domain.AdjustmentKey,
+	func(*domain.Product, *domain.Adjustment) (*domain.Adjustment, error),
+) (domain.Product, error) {
 	return domain.Product{}, errDown
 }
 func (downStore) ProductIDs(context.Context) ([]domain.ProductID, error) { return nil, errDown }
@@ -474,7 +548,7 @@ func TestStoreFailuresAreUnavailableStock(t *testing.T) {
 	calls := map[string]func() error{
 		"register": func() error { _, err := a.RegisterProduct(ctx, "apple", "Apple", 1); return err },
 		"product":  func() error { _, err := a.Product(ctx, "apple"); return err },
-		"adjust":   func() error { _, err := a.AdjustStock(ctx, "apple", 1); return err },
+		"adjust":   func() error { _, err := a.AdjustStock(ctx, "apple", "", 1); return err },
 		"reserve": func() error {
 			_, refusal, err := a.ReserveStock(ctx, app.ReserveStock{OrderID: "o1", ProductID: "apple", Qty: 1, ReservationID: "r1"})
 			if !refusal.IsZero() {
@@ -508,8 +582,8 @@ func TestRefusalsAreNotUnavailability(t *testing.T) {
 	}{
 		"exists":          {func() error { _, err := a.RegisterProduct(ctx, "apple", "Apple", 1); return err }(), domain.ErrProductExists},
 		"unknown":         {func() error { _, err := a.Product(ctx, "durian"); return err }(), domain.ErrUnknownProduct},
-		"below reserved":  {func() error { _, err := a.AdjustStock(ctx, "apple", -5); return err }(), domain.ErrBelowReserved},
-		"above the limit": {func() error { _, err := a.AdjustStock(ctx, "apple", domain.MaxStock); return err }(), domain.ErrInvalidInput},
+		"below reserved":  {func() error { _, err := a.AdjustStock(ctx, "apple", "", -5); return err }(), domain.ErrBelowReserved},
+		"above the limit": {func() error { _, err := a.AdjustStock(ctx, "apple", "", domain.MaxStock); return err }(), domain.ErrInvalidInput},
 		"no reservation":  {a.ShipStock(ctx, app.ShipStock{OrderID: "o2", ProductID: "apple"}), domain.ErrUnknownReservation},
 	}
 	for name, c := range cases {

@@ -29,6 +29,8 @@ func Routes(r *mux.Router, a *app.App, g *auth.Guard, events *eventsub.Metrics, 
 		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Stock cannot be read or changed now",
 			Detail: "The stock store is not reachable. Try again in a moment.", RetryAfter: 2},
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
+		{Err: domain.ErrAdjustmentKeyReused, Status: http.StatusUnprocessableEntity, Slug: "idempotency-key-reused", Title: "Idempotency key reused",
+			Detail: "This Idempotency-Key named an adjustment of another number of units. Use a new key for a new adjustment."},
 		{Err: domain.ErrUnknownProduct, Status: http.StatusNotFound, Slug: "unknown-product", Title: "Unknown product"},
 		{Err: domain.ErrProductExists, Status: http.StatusConflict, Slug: "product-exists", Title: "Product already registered"},
 		{Err: domain.ErrBelowReserved, Status: http.StatusConflict, Slug: "stock-reserved", Title: "Stock is reserved"},
@@ -125,7 +127,7 @@ func adjustStock(a *app.App, errs httpx.Errors) http.Handler {
 			errs.Write(w, r, httpx.Invalid("reason may hold at most 200 characters"))
 			return
 		}
-		p, err := a.AdjustStock(r.Context(), mux.Vars(r)["productId"], req.Delta)
+		p, err := a.AdjustStock(r.Context(), mux.Vars(r)["productId"], r.Header.Get("Idempotency-Key"), req.Delta)
 		if err != nil {
 			errs.Write(w, r, err)
 			return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,40 @@ func TestWhoMayDoWhat(t *testing.T) {
 	_ = json.Unmarshal(authtest.Do(h, "GET", "/products/apple", "", alice).Body.Bytes(), &p)
 	if p.OnHand != 7 || p.Reserved != 1 {
 		t.Fatalf("refused requests changed the stock: %+v", p)
+	}
+}
+
+// An admin's adjustment sent again with its Idempotency-Key is made once; the key cannot name
+// another adjustment.
+func TestAdjustmentsAreMadeOncePerKey(t *testing.T) {
+	t.Parallel()
+	h, issuer := newRouter(t)
+	admin := issuer.Bearer("ops", "admin")
+	if rec := authtest.Do(h, "POST", "/products", `{"productId":"apple","name":"Apple","stock":2}`, admin); rec.Code != http.StatusCreated {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	adjust := func(key, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/products/apple/stock-adjustments", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", admin)
+		req.Header.Set("Idempotency-Key", key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for range 2 {
+		rec := adjust("delivery-17", `{"delta":5,"reason":"delivery"}`)
+		var p struct{ OnHand int }
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusOK || p.OnHand != 7 {
+			t.Fatalf("delivery-17: %d %s", rec.Code, rec.Body)
+		}
+	}
+	rec := adjust("delivery-17", `{"delta":6}`)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "idempotency-key-reused") {
+		t.Fatalf("delivery-17 for 6 units: %d %s", rec.Code, rec.Body)
+	}
+	if rec := adjust("with space", `{"delta":1}`); rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("a key with a space: %d %s", rec.Code, rec.Body)
 	}
 }
 
