@@ -179,11 +179,5 @@ func TestUnreadableOrderIsUnavailable(t *testing.T) {
 
 // doWithKey places an order with an Idempotency-Key.
 func doWithKey(h http.Handler, body, key, bearer string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", bearer)
-	req.Header.Set("Idempotency-Key", key)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
+	return authtest.Do(h, http.MethodPost, "/orders", body, bearer, "Idempotency-Key", key)
 }

@@ -61,11 +61,14 @@ func AsSidecar(req *http.Request) { req.Header.Set(auth.DaprTokenHeader, AppToke
 const Sidecar = "sidecar"
 
 // Do sends a request to h as a caller: "" for nobody, Sidecar, or an Authorization header
-// value from Bearer. A body is sent as JSON.
-func Do(h http.Handler, method, path, body, as string) *httptest.ResponseRecorder {
+// value from Bearer. A body is sent as JSON; headers are more, as name, value pairs.
+func Do(h http.Handler, method, path, body, as string, headers ...string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	switch as {
 	case "":

@@ -80,13 +80,7 @@ func TestAdjustmentsAreMadeOncePerKey(t *testing.T) {
 		t.Fatalf("register: %d %s", rec.Code, rec.Body)
 	}
 	adjust := func(key, body string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodPost, "/products/apple/stock-adjustments", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", admin)
-		req.Header.Set("Idempotency-Key", key)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
+		return authtest.Do(h, http.MethodPost, "/products/apple/stock-adjustments", body, admin, "Idempotency-Key", key)
 	}
 	for range 2 {
 		rec := adjust("delivery-17", `{"delta":5,"reason":"delivery"}`)
