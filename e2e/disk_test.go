@@ -17,9 +17,11 @@ func TestSlowDisk(t *testing.T) {
 	l := newLedger()
 	shop.RegisterProduct(l, "apple", 100000)
 
+	start := time.Now()
 	placed, refused := shop.steadyOrders(l, "", 60, 100*time.Millisecond, "d", 20)
 	for _, f := range refused {
-		t.Errorf("order %d: %s", f.i, f.what)
+		// When and how fast: a stock check that timed out takes seconds; an open breaker answers at once.
+		t.Errorf("order %d, sent at %s, answered in %s: %s", f.i, f.sent.Sub(start).Round(time.Millisecond), f.took.Round(time.Millisecond), f.what)
 	}
 	t.Logf("%d orders placed, %d refused", placed, len(refused))
 	if len(refused) != 0 {

@@ -108,11 +108,13 @@ func TestGracefulRollout(t *testing.T) {
 	shop.WaitConverged(l, 90*time.Second)
 }
 
-// failedOrder is an order steadyOrders did not see accepted: when it was sent, and what came back.
+// failedOrder is an order steadyOrders did not see accepted: when it was sent, what came back,
+// and how long that took.
 type failedOrder struct {
 	i    int
 	sent time.Time
 	what string
+	took time.Duration
 }
 
 // steadyOrders sends n orders of one apple, one every interval whatever the answers (open
@@ -159,7 +161,7 @@ func (s *Shop) steadyOrders(l *Ledger, host string, n int, interval time.Duratio
 			mu.Lock()
 			defer mu.Unlock()
 			if what != "" {
-				failed = append(failed, failedOrder{i: i, sent: sent, what: what})
+				failed = append(failed, failedOrder{i: i, sent: sent, what: what, took: time.Since(sent)})
 				return
 			}
 			l.recordAccepted(o)
