@@ -312,7 +312,7 @@ type retryingClient struct {
 }
 
 // clientCounts is what retrying clients did, summed over them.
-type clientCounts struct{ placed, refused, cancelled, retried atomic.Int64 }
+type clientCounts struct{ placed, refused, cancelled, adjusted, retried atomic.Int64 }
 
 func (c retryingClient) app(n int) string {
 	if c.to == nil {
@@ -346,6 +346,31 @@ func (c retryingClient) placeOrder(ctx context.Context, r orderRequest) ([]attem
 		case <-ctx.Done():
 			c.ledger.recordOpen(r.customer, r.key)
 			return answers, false
+		case <-time.After(c.pause):
+		}
+	}
+}
+
+// adjustStock asks, as an admin, with the adjustment's Idempotency-Key, until the warehouse
+// answers 200, or ctx ends with the outcome still open; it reports whether the adjustment was
+// made. The apps it asks are the warehouse's (to).
+func (c retryingClient) adjustStock(ctx context.Context, product, key string, delta int) bool {
+	for n := 0; ; n++ {
+		status, body, err := c.shop.try(http.MethodPost, c.app(n), "/products/"+product+"/stock-adjustments",
+			map[string]any{"delta": delta, "reason": "retried until answered"}, "Idempotency-Key", key)
+		switch {
+		case err == nil && status == http.StatusOK:
+			c.ledger.recordStock(product, delta)
+			c.counts.adjusted.Add(1)
+			return true
+		case err == nil && status < http.StatusInternalServerError:
+			c.shop.t.Errorf("adjustment %s of %s: %d %s", key, product, status, body)
+			return false
+		}
+		c.counts.retried.Add(1)
+		select {
+		case <-ctx.Done():
+			return false
 		case <-time.After(c.pause):
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,12 +24,6 @@ func soakLength(t testing.TB) time.Duration {
 		return d
 	}
 	return 90 * time.Second
-}
-
-// soakLoad is what the soak's clients did.
-type soakLoad struct {
-	clientCounts
-	adjusted atomic.Int64
 }
 
 // TestSoak runs the shop as production does, two replicas of every service, under open-loop
@@ -51,7 +44,7 @@ func TestSoak(t *testing.T) {
 		shop.RegisterProduct(l, p, 100000)
 	}
 
-	var load soakLoad
+	var load clientCounts
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
@@ -76,8 +69,13 @@ func TestSoak(t *testing.T) {
 		}
 	}()
 	// An admin adjusts stock now and then, each adjustment sent again with its key until it
-	// is answered; one still open when the soak ends is settled after it.
-	var open []soakAdjustment
+	// is answered; one still open when the soak ends is sent again after it.
+	adjust := func(ctx context.Context, i int) bool {
+		c := retryingClient{shop: shop, ledger: l, counts: &load, pause: 500 * time.Millisecond,
+			to: func(attempt int) string { return soakReplica("warehouse", i+attempt) }}
+		return c.adjustStock(ctx, products[i%len(products)], fmt.Sprintf("soak-%d", i), soakDelta)
+	}
+	var open []int
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -87,13 +85,9 @@ func TestSoak(t *testing.T) {
 				return
 			case <-time.After(3 * time.Second):
 			}
-			a := soakAdjustment{product: products[i%len(products)], key: fmt.Sprintf("soak-%d", i)}
-			if !a.send(ctx, shop, i) {
-				open = append(open, a)
-				continue
+			if !adjust(ctx, i) {
+				open = append(open, i)
 			}
-			l.recordStock(a.product, soakDelta)
-			load.adjusted.Add(1)
 		}
 	}()
 
@@ -110,12 +104,10 @@ func TestSoak(t *testing.T) {
 	wg.Wait()
 	settle, settled := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer settled()
-	for i, a := range open {
-		if !a.send(settle, shop, i) {
-			t.Fatalf("adjustment %s of %s: no answer after the soak", a.key, a.product)
+	for _, i := range open {
+		if !adjust(settle, i) {
+			t.Fatalf("adjustment soak-%d: no answer after the soak", i)
 		}
-		l.recordStock(a.product, soakDelta)
-		load.adjusted.Add(1)
 	}
 
 	quiet := time.Now()
@@ -152,30 +144,6 @@ func TestSoak(t *testing.T) {
 // soakDelta is how many units each of the soak's stock adjustments adds.
 const soakDelta = 10
 
-// soakAdjustment is one of the admin's stock adjustments, known by its Idempotency-Key.
-type soakAdjustment struct{ product, key string }
-
-// send asks, with the adjustment's key, until the warehouse answers 200 (either replica in
-// turn), or ctx ends; it reports whether the adjustment was made.
-func (a soakAdjustment) send(ctx context.Context, shop *Shop, n int) bool {
-	for attempt := 0; ; attempt++ {
-		status, body, err := shop.try(http.MethodPost, soakReplica("warehouse", n+attempt), "/products/"+a.product+"/stock-adjustments",
-			map[string]any{"delta": soakDelta, "reason": "soak"}, "Idempotency-Key", a.key)
-		switch {
-		case err == nil && status == http.StatusOK:
-			return true
-		case err == nil && status < 500:
-			shop.t.Errorf("adjustment %s of %s: %d %s", a.key, a.product, status, body)
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
 // soakReplica picks one of an app's two replicas.
 func soakReplica(app string, n int) string {
 	if n%2 == 1 {
@@ -187,9 +155,9 @@ func soakReplica(app string, n int) string {
 // soakOrder is one client: an order retried with its key until the answer is definite (or the
 // soak ends while the outcome is still open: the audit then takes what the store holds), and
 // one order in four cancelled; its attempts go to either replica of order in turn.
-func soakOrder(ctx context.Context, shop *Shop, l *Ledger, load *soakLoad, n int, product string) {
+func soakOrder(ctx context.Context, shop *Shop, l *Ledger, load *clientCounts, n int, product string) {
 	customer := fmt.Sprintf("soak-%02d", n%40)
-	c := retryingClient{shop: shop, ledger: l, counts: &load.clientCounts, pause: 500 * time.Millisecond,
+	c := retryingClient{shop: shop, ledger: l, counts: load, pause: 500 * time.Millisecond,
 		to: func(attempt int) string { return soakReplica("order", n+attempt) }}
 	answers, _ := c.placeOrder(ctx, orderRequest{customer: customer, product: product, qty: 1 + n%3, key: fmt.Sprintf("k-%d", n)})
 	if placed := answers[len(answers)-1]; placed.status == http.StatusCreated && n%4 == 1 {

@@ -76,12 +76,7 @@ func (d *DaprRepository) AdjustProduct(ctx context.Context, id domain.ProductID,
 ) (domain.Product, error) {
 	var p domain.Product // as the last decision, the one written, left it
 	err := daprstate.UpdatePair(ctx, d.products, id.String(), d.adjustments, adjustmentDoc(id, key),
-		func(pr *productRecord, ar *adjustmentRecord) (*productRecord, *adjustmentRecord, error) {
-			var (
-				np  *productRecord
-				na  *adjustmentRecord
-				err error
-			)
+		func(pr *productRecord, ar *adjustmentRecord) (np *productRecord, na *adjustmentRecord, err error) {
 			p, np, na, err = applyAdjustment(id, pr, ar, change)
 			return np, na, err
 		})

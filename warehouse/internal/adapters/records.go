@@ -121,32 +121,13 @@ func (r reservationRecord) parse() (domain.Reservation, error) {
 	return domain.RestoreReservation(id, order, product, qty, st, r.CreatedAt, r.UpdatedAt), nil
 }
 
-// applyStockChange runs a stock change on stored records and returns the records to write
-// (nil when nothing changes). Both repositories use it, so both read and write the same forms.
+// applyStockChange runs a stock change (see Repository.UpdateStock) on stored records and
+// returns the records to write (nil when nothing changes).
 func applyStockChange(id domain.ProductID, pr *productRecord, rr *reservationRecord,
 	change func(p *domain.Product, r *domain.Reservation) (*domain.Reservation, error),
 ) (*productRecord, *reservationRecord, error) {
-	if pr == nil {
-		return nil, nil, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
-	}
-	p, err := pr.product()
-	if err != nil {
-		return nil, nil, err
-	}
-	var r *domain.Reservation
-	if rr != nil {
-		res, err := rr.reservation()
-		if err != nil {
-			return nil, nil, err
-		}
-		r = &res
-	}
-	next, err := change(&p, r)
-	if err != nil || next == nil {
-		return nil, nil, err
-	}
-	np, nr := toProductRecord(p), toReservationRecord(*next)
-	return &np, &nr, nil
+	_, np, nr, err := applyWithProduct(id, pr, rr, reservationRecord.reservation, toReservationRecord, change)
+	return np, nr, err
 }
 
 // adjustmentRecord is how an adjustment of a product's stock is kept, under its key.
@@ -172,12 +153,25 @@ func (r adjustmentRecord) adjustment() (domain.Adjustment, error) {
 	return domain.NewAdjustment(key, r.Delta, r.At), nil
 }
 
-// applyAdjustment applies change (see Repository.AdjustProduct) to a product and the
-// adjustment kept under a key, in their stored forms. It returns the product as change left
-// it, and the records to write (nil: nothing).
+// applyAdjustment runs an adjustment (see Repository.AdjustProduct) on stored records and
+// returns the product as it left it, and the records to write (nil when nothing changes).
 func applyAdjustment(id domain.ProductID, pr *productRecord, ar *adjustmentRecord,
 	change func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error),
 ) (domain.Product, *productRecord, *adjustmentRecord, error) {
+	toRecord := func(a domain.Adjustment) adjustmentRecord {
+		return adjustmentRecord{ProductID: id.String(), Key: a.Key().String(), Delta: a.Delta(), At: a.At()}
+	}
+	return applyWithProduct(id, pr, ar, adjustmentRecord.adjustment, toRecord, change)
+}
+
+// applyWithProduct runs a change of a product and of what is kept with it in one write (a
+// reservation, an adjustment; cur is nil when there is none) on their stored forms, decoded
+// and encoded by decode and encode. It returns the product as change left it, and the
+// records to write: nil when change returns nil. Both repositories use it, so both read and
+// write the same forms.
+func applyWithProduct[D, R any](id domain.ProductID, pr *productRecord, rr *R,
+	decode func(R) (D, error), encode func(D) R, change func(p *domain.Product, cur *D) (*D, error),
+) (domain.Product, *productRecord, *R, error) {
 	if pr == nil {
 		return domain.Product{}, nil, nil, fmt.Errorf("%w: %s", domain.ErrUnknownProduct, id)
 	}
@@ -185,19 +179,18 @@ func applyAdjustment(id domain.ProductID, pr *productRecord, ar *adjustmentRecor
 	if err != nil {
 		return domain.Product{}, nil, nil, err
 	}
-	var earlier *domain.Adjustment
-	if ar != nil {
-		a, err := ar.adjustment()
+	var cur *D
+	if rr != nil {
+		d, err := decode(*rr)
 		if err != nil {
 			return domain.Product{}, nil, nil, err
 		}
-		earlier = &a
+		cur = &d
 	}
-	adj, err := change(&p, earlier)
-	if err != nil || adj == nil {
+	next, err := change(&p, cur)
+	if err != nil || next == nil {
 		return p, nil, nil, err
 	}
-	np := toProductRecord(p)
-	na := adjustmentRecord{ProductID: id.String(), Key: adj.Key().String(), Delta: adj.Delta(), At: adj.At()}
-	return p, &np, &na, nil
+	np, nr := toProductRecord(p), encode(*next)
+	return p, &np, &nr, nil
 }

@@ -114,11 +114,11 @@ func (a *App) AdjustStock(ctx context.Context, id, key string, delta int) (domai
 	if delta == 0 || delta > domain.MaxStock || delta < -domain.MaxStock {
 		return domain.Product{}, fmt.Errorf("%w: delta must be a non-zero number of units between -%d and %d", domain.ErrInvalidInput, domain.MaxStock, domain.MaxStock)
 	}
-	k := domain.NewAdjustmentKey()
-	if key != "" {
-		if k, err = domain.ParseAdjustmentKey(key); err != nil {
-			return domain.Product{}, err
-		}
+	var k domain.AdjustmentKey
+	if key == "" {
+		k = domain.NewAdjustmentKey()
+	} else if k, err = domain.ParseAdjustmentKey(key); err != nil {
+		return domain.Product{}, err
 	}
 	p, err := a.repo.AdjustProduct(ctx, pid, k, func(p *domain.Product, earlier *domain.Adjustment) (*domain.Adjustment, error) {
 		if earlier != nil {
