@@ -471,3 +471,113 @@ func TestLogKeepsPages(t *testing.T) {
 		t.Fatalf("an empty list: %v %q %v", ids, next, err)
 	}
 }
+
+// learn is an update that recognises its own effect: it sets bit b of the document's N, and
+// changes nothing when the bit is set.
+func learn(b int) func(cur *doc) (Change[doc], error) {
+	return func(cur *doc) (Change[doc], error) {
+		n := 0
+		if cur != nil {
+			n = cur.N
+		}
+		if n&(1<<b) != 0 {
+			return Change[doc]{}, nil
+		}
+		return Change[doc]{Value: &doc{N: n | 1<<b}}, nil
+	}
+}
+
+// Updates of different documents queued behind a slow write go to the store together: one
+// read, a create of each new document, one transaction of the others.
+func TestUpdatesOfManyDocumentsQueuedBehindASlowWriteGoTogether(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "row-")
+	for i := range 5 {
+		if err := s.Create(ctx, fmt.Sprintf("old%d", i), doc{N: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.txs
+	f.gate, f.held = make(chan struct{}), make(chan struct{}, 100)
+	first := make(chan error, 1)
+	go func() { _, err := s.UpdateAmong(ctx, "first", learn(0)); first <- err }()
+	<-f.held // the first update's write is on its way to the store
+
+	type outcome struct {
+		key string
+		n   int
+		err error
+	}
+	queued := make(chan outcome, 10)
+	for i := range 5 {
+		for _, key := range []string{fmt.Sprintf("old%d", i), fmt.Sprintf("new%d", i)} {
+			go func() { got, err := s.UpdateAmong(ctx, key, learn(1)); queued <- outcome{key, got.N, err} }()
+		}
+	}
+	for s.waiting(amongQueue) < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		o := <-queued
+		want := 2 // a new document learned bit 1
+		if o.key[:3] == "old" {
+			want = 3
+		}
+		if o.err != nil || o.n != want {
+			t.Fatalf("%s: returned %d, %v; want %d", o.key, o.n, o.err, want)
+		}
+		if got, _, _ := s.Get(ctx, o.key); got.N != want {
+			t.Fatalf("%s holds %d, want %d", o.key, got.N, want)
+		}
+	}
+	// The first update's create, then five creates and one transaction of the five others.
+	if got := f.txs - before; got != 7 {
+		t.Fatalf("11 updates in %d writes, want 7: the queued updates did not go together", got)
+	}
+}
+
+// A batch whose transaction committed but whose answer was lost goes round again, and each
+// decision finds its change made.
+func TestManyDocumentsWhoseWriteAnswerWasLostChangeOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "row-")
+	for i := range 4 {
+		if err := s.Create(ctx, fmt.Sprintf("r%d", i), doc{N: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.gate, f.held = make(chan struct{}), make(chan struct{}, 100)
+	first := make(chan error, 1)
+	go func() { _, err := s.UpdateAmong(ctx, "r0", learn(1)); first <- err }()
+	<-f.held
+	errs := make(chan error, 3)
+	for i := 1; i < 4; i++ {
+		go func() { _, err := s.UpdateAmong(ctx, fmt.Sprintf("r%d", i), learn(i+1)); errs <- err }()
+	}
+	for s.waiting(amongQueue) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	f.mu.Lock()
+	f.loseN = 2 // the first write's answer, and the transaction's
+	f.mu.Unlock()
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 4 {
+		if got, _, _ := s.Get(ctx, fmt.Sprintf("r%d", i)); got.N != 1|1<<(i+1) {
+			t.Fatalf("r%d holds %b, want %b", i, got.N, 1|1<<(i+1))
+		}
+	}
+}
