@@ -109,12 +109,22 @@ func TestABulkDeliveryIsAnsweredEventByEvent(t *testing.T) {
 	if want := []string{"as-a-string", "ok", "poison", "transient"}; !slices.Equal(handled, want) {
 		t.Errorf("handled %v, want %v: each valid event once, nothing that breaks the contract", handled, want)
 	}
-	if got := testutil.ToFloat64(m.Handled().(*prometheus.CounterVec).WithLabelValues("orders", "OrderPlaced", "success")); got != 2 {
+	if got := counted(t, m.Handled(), "orders", "OrderPlaced", "success"); got != 2 {
 		t.Errorf("%v OrderPlaced counted a success, want 2: a bulk delivery counts its events one by one", got)
 	}
-	if got := testutil.ToFloat64(m.Deliveries().(*prometheus.CounterVec).WithLabelValues("orders", "bulk")); got != 1 {
+	if got := counted(t, m.Deliveries(), "orders", "bulk"); got != 1 {
 		t.Errorf("%v bulk deliveries counted, want 1", got)
 	}
+}
+
+// counted is the value of a counter vector's counter with the given label values.
+func counted(t *testing.T, c prometheus.Collector, labels ...string) float64 {
+	t.Helper()
+	vec, ok := c.(*prometheus.CounterVec)
+	if !ok {
+		t.Fatalf("%T is not a counter vector", c)
+	}
+	return testutil.ToFloat64(vec.WithLabelValues(labels...))
 }
 
 func mustEncode(t *testing.T, e contracts.Event) []byte {
