@@ -46,7 +46,7 @@ func (b *bench) saturateMeasured(procs []footprint) (saturation, []footprint, []
 		}
 	})
 	work := make([]sidecarWork, len(appNames))
-	counters0 := make([][6]float64, len(appNames))
+	counters0 := make([][5]float64, len(appNames))
 	for i, name := range appNames {
 		work[i], counters0[i] = sidecarWork{App: name}, b.sidecarCounters(name)
 	}
@@ -59,26 +59,22 @@ func (b *bench) saturateMeasured(procs []footprint) (saturation, []footprint, []
 		for i := range work {
 			c, c0 := b.sidecarCounters(work[i].App), counters0[i]
 			w := &work[i]
-			per := func(i int) float64 { return (c[i] - c0[i]) / n }
-			w.APICalls, w.Invoked, w.StateOps, w.Published = per(0), per(1), per(2), per(3)
-			w.Delivered, w.Deliveries = per(4), per(5)
+			w.APICalls, w.Invoked, w.StateOps, w.Published, w.Delivered = (c[0]-c0[0])/n,
+				(c[1]-c0[1])/n, (c[2]-c0[2])/n, (c[3]-c0[3])/n, (c[4]-c0[4])/n
 		}
 	}
 	return sat, procs, work
 }
 
-// sidecarCounters are the totals behind sidecarWork, in its field order. The events
-// delivered to an app are the app's own count: daprd 1.18 counts a batch's events
-// (dapr_component_pubsub_ingress_bulk_event_count) as one.
-func (b *bench) sidecarCounters(app string) [6]float64 {
+// sidecarCounters are the totals behind sidecarWork, in its field order.
+func (b *bench) sidecarCounters(app string) [5]float64 {
 	m := func(metric string, labels ...string) float64 { return b.shop.SidecarMetric(app, metric, labels...) }
-	return [6]float64{
+	return [5]float64{
 		m("dapr_grpc_io_server_completed_rpcs", `grpc_server_method="/dapr.proto.runtime.v1.Dapr/`),
 		m("dapr_runtime_service_invocation_req_recv_total"),
 		m("dapr_component_state_count"),
 		m("dapr_component_pubsub_egress_count"),
-		b.shop.AppMetric(app, "events_handled_total"),
-		b.shop.AppMetric(app, "event_deliveries_total"),
+		m("dapr_component_pubsub_ingress_count"),
 	}
 }
 

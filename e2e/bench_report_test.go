@@ -60,9 +60,6 @@ type sidecarWork struct {
 	StateOps  float64 `json:"stateOperationsPerOrder"` // operations on its state stores
 	Published float64 `json:"publishedPerOrder"`       // events its app published
 	Delivered float64 `json:"deliveredPerOrder"`       // events it delivered to its app
-	// Deliveries are its requests to its app's subscription routes: one per event, or one per
-	// batch of them.
-	Deliveries float64 `json:"deliveryRequestsPerOrder"`
 }
 
 type saturation struct {
@@ -157,10 +154,10 @@ func (r benchReport) markdown(plan benchPlan) string {
 	w("")
 	w("**What each sidecar does per accepted order** (its own metrics, over the saturation stage):")
 	w("")
-	w("| sidecar | Dapr API calls from its app | of them state operations | invocations received | events published | events delivered to its app | in requests |")
-	w("|---|---:|---:|---:|---:|---:|---:|")
+	w("| sidecar | Dapr API calls from its app | of them state operations | invocations received | events published | events delivered to its app |")
+	w("|---|---:|---:|---:|---:|---:|")
 	for _, s := range r.Sidecars {
-		w("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |", s.App, s.APICalls, s.StateOps, s.Invoked, s.Published, s.Delivered, s.Deliveries)
+		w("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |", s.App, s.APICalls, s.StateOps, s.Invoked, s.Published, s.Delivered)
 	}
 	w("")
 	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)

@@ -153,13 +153,6 @@ func TestScenario(t *testing.T) {
 			if p := shop.Product("apple"); p.OnHand != 15 {
 				t.Fatalf("apple at the end: %+v, want 15 on hand (10 - 3 + 3 restocked + 5)", p)
 			}
-			// Every consumer took its events in batches, as its subscriptions ask (bulkSubscribe).
-			for _, app := range []string{"order", "warehouse", "delivery", "mypage"} {
-				bulk := shop.AppMetric(app, "event_deliveries_total", `form="bulk"`)
-				if single := shop.AppMetric(app, "event_deliveries_total", `form="single"`); bulk == 0 || single != 0 {
-					t.Errorf("%s took %v batches and %v events on their own; its subscriptions ask for batches", app, bulk, single)
-				}
-			}
 		})
 	}
 }

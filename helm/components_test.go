@@ -28,11 +28,6 @@ type daprObject struct {
 		} `json:"metadata"`
 		Topic           string `json:"topic"`
 		DeadLetterTopic string `json:"deadLetterTopic"`
-		BulkSubscribe   struct {
-			Enabled            bool `json:"enabled"`
-			MaxMessagesCount   int  `json:"maxMessagesCount"`
-			MaxAwaitDurationMs int  `json:"maxAwaitDurationMs"`
-		} `json:"bulkSubscribe"`
 	} `json:"spec"`
 }
 
@@ -72,13 +67,6 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 			switch {
 			case o.Kind == "Subscription" && o.Spec.DeadLetterTopic == "":
 				t.Errorf("%s: no deadLetterTopic; Redis Streams acknowledges an event the app failed to take, and it is gone", where)
-			case o.Kind == "Subscription" && !strings.HasPrefix(o.Spec.Topic, "deadletter-"):
-				// A consumer takes its events in batches. Redis Streams hands a consumer at most
-				// 10 at a time (the component's default concurrency): a larger batch would never
-				// fill, and every batch would wait its full window.
-				if b := o.Spec.BulkSubscribe; !b.Enabled || b.MaxMessagesCount < 1 || b.MaxMessagesCount > 10 || b.MaxAwaitDurationMs < 1 || b.MaxAwaitDurationMs > 50 {
-					t.Errorf("%s: bulkSubscribe is %+v, want it enabled with at most 10 events and at most 50 ms of waiting", where, b)
-				}
 			case o.Kind == "Component" && o.Spec.Type == "pubsub.redis":
 				// daprd reads redeliverInterval with strconv.ParseUint (milliseconds) and
 				// silently ignores anything else, such as "5s".
@@ -87,10 +75,6 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 					if _, err := strconv.ParseUint(v, 10, 64); !ok || err != nil {
 						t.Errorf("%s: %s is %q; daprd takes only a number of milliseconds", where, k, v)
 					}
-				}
-				// Enough workers for a batch of 10 on each of an app's three topics at once.
-				if v, _ := o.meta("concurrency"); atoi(v) < 30 {
-					t.Errorf("%s: concurrency is %q; batches of 10 on three topics need at least 30 workers", where, v)
 				}
 				// daprd decodes it as an int64: "1e+06" (how a template prints a large
 				// number) stops the sidecar at start.
@@ -124,11 +108,6 @@ func TestBrokersKeepTheirPromises(t *testing.T) {
 			}
 		}
 	}
-}
-
-func atoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
 
 // TestKafkaCredentialsComeFromTheSecret renders the chart's Kafka components with SASL and TLS:

@@ -50,32 +50,6 @@ export function envelope(body: string): Envelope {
   return { id, traceparent, payload: JSON.stringify(ce.data) };
 }
 
-// A bulk delivery (a subscription with bulkSubscribe enabled) wraps a batch of CloudEvents in an
-// envelope of this type.
-const bulkEventType = "com.dapr.event.sent.bulk";
-
-export interface BulkEntry {
-  entryId: string;
-  body: string; // the entry's CloudEvent, as a delivery of its own would carry it
-}
-
-// bulkEntries returns the entries of a bulk delivery, or undefined when body is not one.
-export function bulkEntries(body: string): BulkEntry[] | undefined {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) return undefined;
-  const { type, entries } = doc as { type?: unknown; entries?: unknown };
-  if (type !== bulkEventType || !Array.isArray(entries)) return undefined;
-  return entries.map((entry: unknown) => {
-    const { entryId, event } = (entry && typeof entry === "object" ? entry : {}) as { entryId?: unknown; event?: unknown };
-    return { entryId: typeof entryId === "string" ? entryId : "", body: typeof event === "string" ? event : JSON.stringify(event ?? null) };
-  });
-}
-
 function lowerKeys(v: unknown): Record<string, unknown> {
   if (!v || typeof v !== "object" || Array.isArray(v)) throw new Poison("the delivery is not a JSON object");
   const out: Record<string, unknown> = {};

@@ -55,7 +55,7 @@ export function routes(d: Deps): Route[] {
     await serve(r);
   };
   const event = (topic: string) =>
-    sidecarOnly(async (r) => sendJSON(r.res, 200, await d.subscriber.answer(topic, await body(r.req))));
+    sidecarOnly(async (r) => sendJSON(r.res, 200, { status: await d.subscriber.deliver(topic, await body(r.req)) }));
   const probe = async (r: Request, refusal: Refusal | undefined) =>
     refusal ? sendProblem(r.res, refusal, r.path) : sendJSON(r.res, 200, { status: "ready" });
 

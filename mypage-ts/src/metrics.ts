@@ -26,12 +26,6 @@ export const eventsHandled = new Counter({
   labelNames: ["topic", "type", "outcome"],
   registers: [registry],
 });
-export const eventDeliveries = new Counter({
-  name: "event_deliveries_total",
-  help: "Requests daprd made to a subscription route, by topic and form (single: one event; bulk: a batch of them).",
-  labelNames: ["topic", "form"],
-  registers: [registry],
-});
 export const eventDuration = new Histogram({
   name: "event_handling_seconds",
   help: "How long handling an event took, by topic.",

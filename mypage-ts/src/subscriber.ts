@@ -1,8 +1,8 @@
 // What mypage does with each event daprd delivers: record it, and tell daprd how it went.
 import type { MyPage } from "./app.js";
-import { bulkEntries, decode, envelope, factOf, poisonous, type Reply, type ShopEvent } from "./events.js";
+import { decode, envelope, factOf, poisonous, type Reply, type ShopEvent } from "./events.js";
 import { currentTrace, inTrace, log } from "./log.js";
-import { eventDeliveries, eventDuration, eventsHandled } from "./metrics.js";
+import { eventDuration, eventsHandled } from "./metrics.js";
 import { newTrace, traceOf } from "./trace.js";
 
 export class Subscriber {
@@ -18,17 +18,6 @@ export class Subscriber {
       await this.app.record(factOf(e));
       log.debug("event handled", { topic, orderId: e.orderId, eventType: e.eventType, eventId: e.eventId });
     });
-  }
-
-  // answer is what the subscription of topic answers daprd for a delivery: the status of its
-  // event, or for a bulk delivery (bulkSubscribe) the status of each entry, whose events are
-  // handled at the same time, each as it would be alone.
-  async answer(topic: string, body: string): Promise<{ status: Reply } | { statuses: { entryId: string; status: Reply }[] }> {
-    const entries = bulkEntries(body);
-    eventDeliveries.inc({ topic, form: entries ? "bulk" : "single" });
-    if (!entries) return { status: await this.deliver(topic, body) };
-    const statuses = await Promise.all(entries.map(async (e) => ({ entryId: e.entryId, status: await this.deliver(topic, e.body) })));
-    return { statuses };
   }
 
   // deliver is handle as the subscription of topic answers daprd: SUCCESS, RETRY (deliver it

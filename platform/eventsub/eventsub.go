@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/skmall/skmall/contracts"
 	"github.com/skmall/skmall/platform/telemetry"
@@ -29,9 +28,8 @@ type Handler func(ctx context.Context, e contracts.Event) error
 
 // Metrics counts events by outcome.
 type Metrics struct {
-	handled    *prometheus.CounterVec
-	duration   *prometheus.HistogramVec
-	deliveries *prometheus.CounterVec
+	handled  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
 }
 
 // NewMetrics registers the event metrics of a service.
@@ -45,12 +43,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "event_handling_seconds", Help: "Time to handle one delivered event, by topic.",
 			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"topic"}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "event_deliveries_total",
-			Help: "Requests daprd made to a subscription route, by topic and form (single: one event; bulk: a batch of them).",
-		}, []string{"topic", "form"}),
 	}
-	reg.MustRegister(m.handled, m.duration, m.deliveries)
+	reg.MustRegister(m.handled, m.duration)
 	return m
 }
 
@@ -74,141 +68,51 @@ type envelope struct {
 // validates its payload against the contract, passes it to handle for each type in handlers,
 // and answers SUCCESS, RETRY or DROP. Event types the service does not consume are
 // acknowledged and ignored.
-//
-// The same route takes a bulk delivery (a subscription with bulkSubscribe enabled): daprd then
-// sends a batch of CloudEvents in one request, the route handles them at the same time, each
-// as it would handle it alone, and answers each entry's status.
 func Route(topic string, handlers map[contracts.EventType]Handler, m *Metrics, log *slog.Logger) http.Handler {
-	rt := route{topic: topic, handlers: handlers, m: m, log: log}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		body, err := readBody(r)
-		w.Header().Set("Content-Type", "application/json")
+		var (
+			e           contracts.Event
+			traceparent string
+			handled     bool
+		)
 		if err == nil {
-			if entries, ok := bulkEntries(body); ok {
-				m.deliveries.WithLabelValues(topic, "bulk").Inc()
-				_ = json.NewEncoder(w).Encode(bulkReply{Statuses: rt.many(r.Context(), entries)})
-				return
-			}
+			e, traceparent, err = decode(body)
 		}
-		m.deliveries.WithLabelValues(topic, "single").Inc()
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": rt.one(r.Context(), body, err)})
+		// The handler and every line logged about the event carry the event's trace.
+		ctx := telemetry.WithTraceparent(r.Context(), traceparent)
+		if err == nil {
+			handled, err = dispatch(ctx, handlers, e)
+		}
+		// The event's attributes, formatted only for a line that is written (a logger's With
+		// formats them at once, at a cost per event even when nothing is logged).
+		attrs := []any{"topic", topic}
+		if e.EventType.Valid() {
+			attrs = append(attrs, "orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
+		}
+		outcome, status := "success", statusSuccess
+		switch {
+		case err == nil && !handled:
+			outcome = "ignored"
+		case err == nil:
+			log.DebugContext(ctx, "event handled", attrs...)
+		case isPoison(err):
+			outcome, status = "deadletter", statusDrop
+			log.ErrorContext(ctx, "dead-lettering an event that cannot be processed", append(attrs, "err", err)...)
+		default:
+			outcome, status = "retry", statusRetry
+			log.WarnContext(ctx, "event handling failed; daprd will deliver it again", append(attrs, "err", err)...)
+		}
+		typ := string(e.EventType)
+		if !e.EventType.Valid() {
+			typ = "invalid"
+		}
+		m.handled.WithLabelValues(topic, typ, outcome).Inc()
+		m.duration.WithLabelValues(topic).Observe(time.Since(start).Seconds())
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": status})
 	})
-}
-
-// route is one subscription route of a service.
-type route struct {
-	topic    string
-	handlers map[contracts.EventType]Handler
-	m        *Metrics
-	log      *slog.Logger
-}
-
-// one handles one delivered CloudEvent body (or the error reading it) and returns the status
-// daprd is to be told.
-func (rt route) one(ctx context.Context, body []byte, err error) string {
-	start := time.Now()
-	var (
-		e           contracts.Event
-		traceparent string
-		handled     bool
-	)
-	if err == nil {
-		e, traceparent, err = decode(body)
-	}
-	// The handler and every line logged about the event carry the event's trace.
-	ctx = telemetry.WithTraceparent(ctx, traceparent)
-	if err == nil {
-		handled, err = dispatch(ctx, rt.handlers, e)
-	}
-	// The event's attributes, formatted only for a line that is written (a logger's With
-	// formats them at once, at a cost per event even when nothing is logged).
-	attrs := []any{"topic", rt.topic}
-	if e.EventType.Valid() {
-		attrs = append(attrs, "orderId", e.OrderID, "eventType", e.EventType, "eventId", e.EventID)
-	}
-	outcome, status := "success", statusSuccess
-	switch {
-	case err == nil && !handled:
-		outcome = "ignored"
-	case err == nil:
-		rt.log.DebugContext(ctx, "event handled", attrs...)
-	case isPoison(err):
-		outcome, status = "deadletter", statusDrop
-		rt.log.ErrorContext(ctx, "dead-lettering an event that cannot be processed", append(attrs, "err", err)...)
-	default:
-		outcome, status = "retry", statusRetry
-		rt.log.WarnContext(ctx, "event handling failed; daprd will deliver it again", append(attrs, "err", err)...)
-	}
-	typ := string(e.EventType)
-	if !e.EventType.Valid() {
-		typ = "invalid"
-	}
-	rt.m.handled.WithLabelValues(rt.topic, typ, outcome).Inc()
-	rt.m.duration.WithLabelValues(rt.topic).Observe(time.Since(start).Seconds())
-	return status
-}
-
-// bulkEventType is the type of the envelope daprd wraps a bulk delivery in.
-const bulkEventType = "com.dapr.event.sent.bulk"
-
-// bulkEntry is one event of a bulk delivery: the CloudEvent (a JSON object, or a string for a
-// payload daprd did not take as JSON).
-type bulkEntry struct {
-	EntryID string          `json:"entryId"`
-	Event   json.RawMessage `json:"event"`
-}
-
-type bulkStatus struct {
-	EntryID string `json:"entryId"`
-	Status  string `json:"status"`
-}
-
-type bulkReply struct {
-	Statuses []bulkStatus `json:"statuses"`
-}
-
-// bulkEntries returns the entries of a bulk delivery, and whether body is one.
-func bulkEntries(body []byte) ([]bulkEntry, bool) {
-	var env struct {
-		Type    string      `json:"type"`
-		Entries []bulkEntry `json:"entries"`
-	}
-	if json.Unmarshal(body, &env) != nil || env.Type != bulkEventType {
-		return nil, false
-	}
-	return env.Entries, true
-}
-
-// maxAtOnce bounds how many events of one bulk delivery are handled at the same time.
-const maxAtOnce = 32
-
-// many handles the entries of a bulk delivery at the same time and returns their statuses, in
-// their order.
-func (rt route) many(ctx context.Context, entries []bulkEntry) []bulkStatus {
-	out := make([]bulkStatus, len(entries))
-	var g errgroup.Group
-	g.SetLimit(maxAtOnce)
-	for i, entry := range entries {
-		g.Go(func() error {
-			body, err := entry.cloudEvent()
-			out[i] = bulkStatus{EntryID: entry.EntryID, Status: rt.one(ctx, body, err)}
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return out
-}
-
-// cloudEvent is the entry's CloudEvent as a delivery of its own would carry it.
-func (b bulkEntry) cloudEvent() ([]byte, error) {
-	if len(b.Event) == 0 || b.Event[0] != '"' {
-		return b.Event, nil
-	}
-	var s string
-	if err := json.Unmarshal(b.Event, &s); err != nil {
-		return nil, fmt.Errorf("%w: entry %q: %w", contracts.ErrInvalidEvent, b.EntryID, err)
-	}
-	return []byte(s), nil
 }
 
 // handleBody decodes a delivered CloudEvent body and runs the handler for its type in the
@@ -294,6 +198,3 @@ func PoisonIf(err error, permanent ...error) error {
 
 // Handled is the events_handled_total counter, for tests.
 func (m *Metrics) Handled() prometheus.Collector { return m.handled }
-
-// Deliveries is the event_deliveries_total counter, for tests.
-func (m *Metrics) Deliveries() prometheus.Collector { return m.deliveries }

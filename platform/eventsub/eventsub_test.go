@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,65 +63,6 @@ func TestRouteTellsDaprWhatBecameOfEachEvent(t *testing.T) {
 	if n := testutil.CollectAndCount(m.Handled(), "events_handled_total"); n == 0 {
 		t.Error("no events_handled_total series")
 	}
-}
-
-func TestABulkDeliveryIsAnsweredEventByEvent(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	var handled []string
-	errUnknownProduct := errors.New("unknown product")
-	m := eventsub.NewMetrics(prometheus.NewRegistry())
-	h := eventsub.Route(contracts.TopicOrders, map[contracts.EventType]eventsub.Handler{
-		contracts.OrderPlaced: func(_ context.Context, e contracts.Event) error {
-			mu.Lock()
-			handled = append(handled, e.OrderID)
-			mu.Unlock()
-			switch e.OrderID {
-			case "transient":
-				return errors.New("store down")
-			case "poison":
-				return eventsub.PoisonIf(errUnknownProduct, errUnknownProduct)
-			}
-			return nil
-		},
-	}, m, slog.New(slog.DiscardHandler))
-
-	placed := func(id string) []byte {
-		return eventsubtest.Envelope("orders", mustEncode(t, eventsubtest.Event(contracts.OrderPlaced, id, "c1", "p1", 1)))
-	}
-	got := eventsubtest.DeliverBulk(t, h, "/events/orders", eventsubtest.BulkEnvelope("orders",
-		placed("ok"),
-		placed("transient"),
-		placed("poison"),
-		eventsubtest.Envelope("orders", []byte(`{"eventType":"OrderPlaced","orderId":"x"}`)),
-		eventsubtest.Envelope("orders", mustEncode(t, eventsubtest.Event(contracts.OrderCancelled, "x", "c1", "p1", 1))),
-		mustQuote(t, placed("as-a-string")),
-		[]byte(`"not a CloudEvent"`),
-	))
-	want := map[string]string{"e0": "SUCCESS", "e1": "RETRY", "e2": "DROP", "e3": "DROP", "e4": "SUCCESS", "e5": "SUCCESS", "e6": "DROP"}
-	if !maps.Equal(got, want) {
-		t.Errorf("statuses %v, want %v", got, want)
-	}
-	slices.Sort(handled)
-	if want := []string{"as-a-string", "ok", "poison", "transient"}; !slices.Equal(handled, want) {
-		t.Errorf("handled %v, want %v: each valid event once, nothing that breaks the contract", handled, want)
-	}
-	if got := counted(t, m.Handled(), "orders", "OrderPlaced", "success"); got != 2 {
-		t.Errorf("%v OrderPlaced counted a success, want 2: a bulk delivery counts its events one by one", got)
-	}
-	if got := counted(t, m.Deliveries(), "orders", "bulk"); got != 1 {
-		t.Errorf("%v bulk deliveries counted, want 1", got)
-	}
-}
-
-// counted is the value of a counter vector's counter with the given label values.
-func counted(t *testing.T, c prometheus.Collector, labels ...string) float64 {
-	t.Helper()
-	vec, ok := c.(*prometheus.CounterVec)
-	if !ok {
-		t.Fatalf("%T is not a counter vector", c)
-	}
-	return testutil.ToFloat64(vec.WithLabelValues(labels...))
 }
 
 func mustEncode(t *testing.T, e contracts.Event) []byte {

@@ -5,7 +5,6 @@ package eventsubtest
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -34,49 +33,6 @@ func Envelope(topic string, payload json.RawMessage) []byte {
 		"datacontenttype": "application/json", "topic": topic, "pubsubname": "pubsub", "data": payload,
 	})
 	return raw
-}
-
-// BulkEnvelope wraps CloudEvent bodies in the envelope of a bulk delivery, the way daprd
-// sends a batch to a subscription with bulkSubscribe enabled; entry i has the id "e<i>".
-func BulkEnvelope(topic string, events ...[]byte) []byte {
-	entries := make([]map[string]any, len(events))
-	for i, e := range events {
-		entries[i] = map[string]any{"entryId": fmt.Sprintf("e%d", i), "event": json.RawMessage(e),
-			"contentType": "application/cloudevents+json", "metadata": map[string]string{}}
-	}
-	raw, _ := json.Marshal(map[string]any{
-		"id": "bulk-1", "type": "com.dapr.event.sent.bulk", "topic": topic, "pubsubname": "pubsub",
-		"metadata": map[string]string{}, "entries": entries,
-	})
-	return raw
-}
-
-// DeliverBulk posts a bulk delivery to a route of h, as daprd would, and returns the status the
-// app answered for each entry id.
-func DeliverBulk(t testing.TB, h http.Handler, path string, body []byte) map[string]string {
-	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	authtest.AsSidecar(req)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("POST %s answered %d: %s", path, rec.Code, rec.Body)
-	}
-	var out struct {
-		Statuses []struct {
-			EntryID string `json:"entryId"`
-			Status  string `json:"status"`
-		} `json:"statuses"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-		t.Fatalf("POST %s: %v", path, err)
-	}
-	got := map[string]string{}
-	for _, s := range out.Statuses {
-		got[s.EntryID] = s.Status
-	}
-	return got
 }
 
 // Deliver posts a CloudEvent body to a route of h, as daprd would, and returns the status
