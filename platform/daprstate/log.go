@@ -18,9 +18,7 @@ const LogPageSize = 100
 // reader takes one page at a time, newest first. An id is added once, however often it is
 // added, as long as it is still in the head or the page kept last (a retry, or two writers
 // racing to add it, come well within that). Every change of a head is decided on the head
-// alone and recognises its own effect (an id the head holds is not added again), so additions
-// to one list are combined into one write, and those to different lists into one transaction
-// (see Store.UpdateAmong).
+// alone, so additions to one list may be combined into one write (see Store.Update).
 type Log struct {
 	heads *Store[logHead]
 	pages *Store[logPage]
@@ -46,7 +44,7 @@ func NewLog(client Client, storeName, prefix string) *Log {
 // Add adds id to the list under key, unless the head or the page kept last holds it.
 func (l *Log) Add(ctx context.Context, key, id string) error {
 	for {
-		_, err := l.heads.UpdateAmong(ctx, key, func(cur *logHead) (Change[logHead], error) {
+		_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
 			switch {
 			case cur == nil:
 				return Change[logHead]{Value: &logHead{IDs: []string{id}}}, nil
@@ -86,7 +84,7 @@ func (l *Log) turnPage(ctx context.Context, key, id string) error {
 	if err := l.pages.Create(ctx, pageKey(key, full.Pages), logPage{IDs: full.IDs}); err != nil && !errors.Is(err, ErrExists) {
 		return err
 	}
-	_, err = l.heads.UpdateAmong(ctx, key, func(cur *logHead) (Change[logHead], error) {
+	_, err = l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
 		switch {
 		case cur == nil:
 			return Change[logHead]{}, errHeadFull

@@ -19,7 +19,6 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -168,40 +167,7 @@ func (s *Store[T]) DeleteItems(ctx context.Context, items []Item[T]) error {
 // from other replicas. A conflict is retried until the change goes through (within a bound no
 // fair race reaches); an unreachable store for about five seconds.
 func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
-	c, result := s.update(ctx, decide)
-	if err := s.enqueue(key, c); err != nil {
-		return *new(T), err
-	}
-	return *result, nil
-}
-
-// UpdateAmong is Update for documents that change by decisions which recognise their own
-// effect: decided again on the document they changed, they change nothing more (a row that
-// learns a fact it knows). Updates of different keys that wait at the same time then go to the
-// store together (at most maxCombined at a time): one read of all their documents, their
-// decisions made side by side (those of one key in turn), a create-only write of each new
-// document and one transaction of the others. The creates go on their own because Dapr's
-// Redis store writes a create inside a transaction over whatever is there. A write that fails
-// sends the whole batch round again, and the decisions whose writes went through (Redis
-// commits a transaction's other writes when one fails) then find their change made.
-//
-// A store's documents should all be changed by UpdateAmong or all by Update: both are safe
-// together, but they do not take turns with each other, so they race as replicas do.
-func (s *Store[T]) UpdateAmong(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
-	c, result := s.update(ctx, decide)
-	c.keyA = s.prefix + key
-	if err := s.enqueue(amongQueue, c); err != nil {
-		return *new(T), err
-	}
-	return *result, nil
-}
-
-// amongQueue is the queue of UpdateAmong's updates; no key is empty.
-const amongQueue = ""
-
-// update is an update that decide decides, and where its outcome will be once it went through.
-func (s *Store[T]) update(ctx context.Context, decide func(cur *T) (Change[T], error)) (*combined, *T) {
-	result := new(T)
+	var result T
 	c := &combined{ctx: ctx, done: make(chan error, 1)}
 	c.apply = func(d, _ *rawDoc) error {
 		cur, err := decodeRaw[T](d)
@@ -224,11 +190,14 @@ func (s *Store[T]) update(ctx context.Context, decide func(cur *T) (Change[T], e
 	c.written = func(d *rawDoc) error {
 		v, err := decodeRaw[T](d)
 		if v != nil {
-			*result = *v
+			result = *v
 		}
 		return err
 	}
-	return c, result
+	if err := s.enqueue(key, c); err != nil {
+		return *new(T), err
+	}
+	return result, nil
 }
 
 // Create stores a new document under key without reading first: the write is create-only. A retry that finds the very document it meant to
@@ -349,7 +318,6 @@ const maxCombined = 32
 // combined is one update waiting for, or taking, its turn (see UpdatePair).
 type combined struct {
 	ctx   context.Context
-	keyA  string                   // the first document's full key when it is not the queue's (UpdateAmong)
 	keyB  string                   // the second document's full key; "" for an Update
 	apply func(a, b *rawDoc) error // decides, and changes a and b only when it accepts
 	// written, when set, sees the first document as the batch wrote it, once it did, for an
@@ -394,9 +362,6 @@ func (s *Store[T]) enqueue(key string, c *combined) error {
 	case err := <-c.done:
 		return err
 	case <-c.ctx.Done():
-		if c.keyA != "" {
-			key = strings.TrimPrefix(c.keyA, s.prefix)
-		}
 		return fmt.Errorf("waiting for the turn of %s: %w", key, c.ctx.Err())
 	}
 }
@@ -429,11 +394,10 @@ func (s *Store[T]) serve(key string) {
 	}
 }
 
-// runBatch reads every document of a batch together, applies the changes (in turn; those of
-// UpdateAmong side by side, in turn per document), and writes what they changed at once (one
-// document: a save; more: one transaction; UpdateAmong's creates each on its own); a lost race
-// reads and applies them all again.
-func (s *Store[T]) runBatch(queue string, batch []*combined) {
+// runBatch reads the first document and every second one of a batch together, applies the
+// changes in turn, and writes what they changed at once (one document: a save; more: one
+// transaction); a lost race reads and applies them all again.
+func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	var live []*combined
 	for _, c := range batch {
 		if err := c.ctx.Err(); err != nil {
@@ -445,19 +409,7 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 	if len(live) == 0 {
 		return
 	}
-	among := queue == amongQueue
-	first := func(c *combined) string {
-		if c.keyA != "" {
-			return c.keyA
-		}
-		return s.prefix + queue
-	}
-	var keys []string
-	for _, c := range live {
-		if k := first(c); !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
+	keys := []string{s.prefix + keyA}
 	for _, c := range live {
 		if c.keyB != "" && !slices.Contains(keys, c.keyB) {
 			keys = append(keys, c.keyB)
@@ -465,8 +417,8 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
 	outcomes := make([]error, len(live))
-	var docs map[string]*rawDoc // as written (or read, when nothing changed)
-	checked := false            // whether to read missing documents again before deciding
+	var final *rawDoc // the first document as written (or read, when nothing changed)
+	checked := false  // whether to read missing documents again before deciding
 	err := retry(ctx, func() error {
 		var (
 			raw    []*dapr.BulkStateItem
@@ -481,7 +433,7 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 		if err != nil {
 			return classify(err)
 		}
-		docs = make(map[string]*rawDoc, len(raw))
+		docs := make(map[string]*rawDoc, len(raw))
 		for _, it := range raw {
 			d := &rawDoc{key: it.Key, etag: it.Etag}
 			if len(it.Value) > 0 {
@@ -489,12 +441,9 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 			}
 			docs[it.Key] = d
 		}
-		if among {
-			applySideBySide(live, docs, first, outcomes)
-		} else {
-			for i, c := range live {
-				outcomes[i] = c.apply(docs[first(c)], docs[c.keyB])
-			}
+		final = docs[keys[0]]
+		for i, c := range live {
+			outcomes[i] = c.apply(final, docs[c.keyB])
 		}
 		// A document the bulk read reports missing may be there after all (see getRaw). One
 		// the batch writes is written create-only, so that mistake fails the write; one it
@@ -518,20 +467,21 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 				}
 			}
 		}
-		var creates, ops []*dapr.StateOperation
+		var ops []*dapr.StateOperation
 		for _, k := range keys {
-			d := docs[k]
-			if !d.changed {
-				continue
-			}
-			op := &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: s.rawItem(k, d.etag, d.value)}
-			if among && d.etag == "" {
-				creates = append(creates, op)
-			} else {
-				ops = append(ops, op)
+			if d := docs[k]; d.changed {
+				ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: s.rawItem(k, d.etag, d.value)})
 			}
 		}
-		if err := s.write(ctx, creates, ops); err != nil {
+		switch len(ops) {
+		case 0:
+			return nil
+		case 1:
+			err = s.save(ctx, ops[0].Item)
+		default:
+			err = s.execTx(ctx, ops)
+		}
+		if err != nil {
 			return writeFailed(err)
 		}
 		return nil
@@ -541,49 +491,10 @@ func (s *Store[T]) runBatch(queue string, batch []*combined) {
 		case err != nil:
 			c.done <- err
 		case outcomes[i] == nil && c.written != nil:
-			c.done <- c.written(docs[first(c)])
+			c.done <- c.written(final)
 		default:
 			c.done <- outcomes[i]
 		}
-	}
-}
-
-// applySideBySide applies UpdateAmong's changes: those of different documents side by side
-// (a decision may take a store call of its own), those of one document in turn.
-func applySideBySide(live []*combined, docs map[string]*rawDoc, first func(*combined) string, outcomes []error) {
-	byDoc := map[string][]int{}
-	for i, c := range live {
-		byDoc[first(c)] = append(byDoc[first(c)], i)
-	}
-	var wg sync.WaitGroup
-	for k, turns := range byDoc {
-		wg.Go(func() {
-			for _, i := range turns {
-				outcomes[i] = live[i].apply(docs[k], nil)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// write makes a batch's writes: each create on its own (side by side), then the other
-// writes, one as a save and more as one transaction.
-func (s *Store[T]) write(ctx context.Context, creates, ops []*dapr.StateOperation) error {
-	var g errgroup.Group
-	g.SetLimit(8)
-	for _, op := range creates {
-		g.Go(func() error { return s.save(ctx, op.Item) })
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	switch len(ops) {
-	case 0:
-		return nil
-	case 1:
-		return s.save(ctx, ops[0].Item)
-	default:
-		return s.execTx(ctx, ops)
 	}
 }
 

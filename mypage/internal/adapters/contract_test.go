@@ -87,7 +87,8 @@ func TestDaprRepository(t *testing.T) {
 // runContract checks a Repository; a and b stand for two replicas sharing one store.
 // TestDaprRepositoryOnRedis runs the contract on Dapr's Redis state store, mypage's store on
 // the postgres-redis profile: its transactions commit in part when a write fails, and write a
-// create over whatever is there, which the rows' batches must not depend on.
+// create over whatever is there, so the repository must not lean on them. (Writing a new row
+// inside a transaction loses facts here when two replicas create the same row.)
 func TestDaprRepositoryOnRedis(t *testing.T) {
 	t.Parallel()
 	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {

@@ -67,9 +67,7 @@ func (d *DaprRepository) Page(ctx context.Context, c domain.CustomerID, cursor s
 
 func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error {
 	key := orderID.String()
-	// A row's change recognises its own effect (a fact heard before changes nothing), so rows
-	// of different orders go to the store together (see daprstate.Store.UpdateAmong).
-	_, err := d.rows.UpdateAmong(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
+	_, err := d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
 		row, listed := domain.NewRow(c, orderID), false
 		if cur != nil {
 			stored, err := cur.row()
