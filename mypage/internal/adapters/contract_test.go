@@ -84,7 +84,6 @@ func TestDaprRepository(t *testing.T) {
 	}
 }
 
-// runContract checks a Repository; a and b stand for two replicas sharing one store.
 // TestDaprRepositoryOnRedis runs the contract on Dapr's Redis state store, mypage's store on
 // the postgres-redis profile: its transactions commit in part when a write fails, and write a
 // create over whatever is there, so the repository must not lean on them. (Writing a new row
@@ -107,6 +106,7 @@ func TestDaprRepositoryOnRedis(t *testing.T) {
 	})
 }
 
+// runContract checks a Repository; a and b stand for two replicas sharing one store.
 func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Repository)) {
 	a, b := newRepos(t)
 	ctx := context.Background()
