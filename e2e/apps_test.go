@@ -191,17 +191,43 @@ func (s *Shop) Signal(name string, sig syscall.Signal) {
 }
 
 // WaitReady waits until an app answers ready and its sidecar is healthy.
+//
+// A sidecar that could not set up its name resolution goes on without it: no other sidecar
+// finds it, and every call to its app fails with "no host found". That happens when the SQLite
+// file the sidecars find each other in stays locked longer than a sidecar waits for it (two
+// sidecars setting it up at the same moment, or a slow disk), so such a sidecar is started
+// again until its name resolution starts.
 func (s *Shop) WaitReady(name string) {
 	s.t.Helper()
 	a := s.Apps[name]
-	daprtest.Eventually(s.t, 90*time.Second, name+" and its sidecar to be ready", func() error {
-		for _, u := range []string{a.URL + "/readyz", a.DaprHTTP + "/v1.0/healthz"} {
-			if err := daprtest.Healthy(u); err != nil {
-				return err
+	for attempt := 1; ; attempt++ {
+		daprtest.Eventually(s.t, 90*time.Second, name+" and its sidecar to be ready", func() error {
+			for _, u := range []string{a.URL + "/readyz", a.DaprHTTP + "/v1.0/healthz"} {
+				if err := daprtest.Healthy(u); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if !unresolvable(a.dapr.output()) {
+			return
 		}
-		return nil
-	})
+		if attempt == 5 {
+			s.t.Fatalf("%s's sidecar started %d times without name resolution: no other sidecar can reach it", name, attempt)
+		}
+		s.t.Logf("%s's sidecar started without name resolution, which no other sidecar can then reach; starting it again", name)
+		s.CrashSidecar(name, 0)
+	}
+}
+
+// unresolvable reports whether a sidecar's output says its name resolution failed to start.
+func unresolvable(daprdOutput string) bool {
+	for _, line := range strings.Split(daprdOutput, "\n") {
+		if strings.Contains(line, "INIT_COMPONENT_FAILURE") && strings.Contains(line, "nr (") {
+			return true
+		}
+	}
+	return false
 }
 
 // AppMetric is SidecarMetric for the app's own /metrics.

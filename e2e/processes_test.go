@@ -23,6 +23,7 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
+	from int64 // where this run's output begins in log
 	done chan struct{}
 }
 
@@ -41,6 +42,10 @@ func startIn(t testing.TB, dir, name, logDir string, env []string, bin string, a
 	if err != nil {
 		t.Fatal(err)
 	}
+	from, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
@@ -49,12 +54,21 @@ func startIn(t testing.TB, dir, name, logDir string, env []string, bin string, a
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, log: logPath, from: from, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = f.Close(); close(p.done) }()
 	return p
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// output is what this run of the process has written to its log so far.
+func (p *proc) output() string {
+	raw, err := os.ReadFile(p.log)
+	if err != nil || int64(len(raw)) < p.from {
+		return ""
+	}
+	return string(raw[p.from:])
+}
 
 // kill ends the process at once, as a crash would.
 func (p *proc) kill() {

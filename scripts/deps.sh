@@ -75,7 +75,9 @@ test/*) need_postgres; need_rabbitmq; need_node
 	command -v promtool >/dev/null || apt_install prometheus
 	# TestSlowDisk slows the sidecars' flushes to disk with strace (setpriv is util-linux's).
 	command -v strace >/dev/null || apt_install strace
-	command -v setpriv >/dev/null || apt_install util-linux ;;
+	command -v setpriv >/dev/null || apt_install util-linux
+	# A test locks the sidecars' name-resolution file with the sqlite3 shell.
+	command -v sqlite3 >/dev/null || apt_install sqlite3 ;;
 run/postgres-redis) need_postgres ;;
 run/rabbitmq) need_rabbitmq ;;
 esac
