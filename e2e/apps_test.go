@@ -209,7 +209,7 @@ func (s *Shop) WaitReady(name string) {
 			}
 			return nil
 		})
-		if !unresolvable(a.dapr.output()) {
+		if a.dapr == nil || !unresolvable(a.dapr.output()) {
 			return
 		}
 		if attempt == 5 {
