@@ -209,7 +209,7 @@ func (s *Shop) WaitReady(name string) {
 			}
 			return nil
 		})
-		if a.dapr == nil || !unresolvable(a.dapr.output()) {
+		if a.dapr == nil || !a.dapr.logged(nameResolutionFailed...) {
 			return
 		}
 		if attempt == 5 {
@@ -220,15 +220,8 @@ func (s *Shop) WaitReady(name string) {
 	}
 }
 
-// unresolvable reports whether a sidecar's output says its name resolution failed to start.
-func unresolvable(daprdOutput string) bool {
-	for _, line := range strings.Split(daprdOutput, "\n") {
-		if strings.Contains(line, "INIT_COMPONENT_FAILURE") && strings.Contains(line, "nr (") {
-			return true
-		}
-	}
-	return false
-}
+// nameResolutionFailed is what daprd logs when its name resolution failed to start.
+var nameResolutionFailed = []string{"INIT_COMPONENT_FAILURE", "nr ("}
 
 // AppMetric is SidecarMetric for the app's own /metrics.
 func (s *Shop) AppMetric(name, metric string, labels ...string) float64 {

@@ -61,14 +61,9 @@ func startIn(t testing.TB, dir, name, logDir string, env []string, bin string, a
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
-// output is what this run of the process has written to its log so far.
-func (p *proc) output() string {
-	raw, err := os.ReadFile(p.log)
-	if err != nil || int64(len(raw)) < p.from {
-		return ""
-	}
-	return string(raw[p.from:])
-}
+// logged reports whether this run of the process has logged a line containing every one of
+// parts.
+func (p *proc) logged(parts ...string) bool { return logContainsFrom(p.log, p.from, parts...) }
 
 // kill ends the process at once, as a crash would.
 func (p *proc) kill() {
@@ -93,12 +88,18 @@ func (p *proc) stop() {
 }
 
 // logContains reports whether a log file has a line containing all of parts.
-func logContains(path string, parts ...string) bool {
+func logContains(path string, parts ...string) bool { return logContainsFrom(path, 0, parts...) }
+
+// logContainsFrom is logContains for the part of the file from byte offset from on.
+func logContainsFrom(path string, from int64, parts ...string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}
 	defer func() { _ = f.Close() }()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return false
+	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
