@@ -194,9 +194,8 @@ func (s *Shop) Signal(name string, sig syscall.Signal) {
 //
 // A sidecar that could not set up its name resolution goes on without it: no other sidecar
 // finds it, and every call to its app fails with "no host found". That happens when the SQLite
-// file the sidecars find each other in stays locked longer than a sidecar waits for it (two
-// sidecars setting it up at the same moment, or a slow disk), so such a sidecar is started
-// again until its name resolution starts.
+// file the sidecars find each other in stays locked longer than a sidecar waits for it (a slow
+// disk), so such a sidecar is started again until its name resolution starts.
 func (s *Shop) WaitReady(name string) {
 	s.t.Helper()
 	a := s.Apps[name]

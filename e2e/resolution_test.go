@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,24 +27,8 @@ func TestASidecarWithoutNameResolutionIsStartedAgain(t *testing.T) {
 	// sqlite3 takes the write lock and keeps it for 5 s (a sidecar waits 3 s: busyTimeout in
 	// components/config.yaml). It also removes the registration of the sidecar about to be
 	// killed, which would otherwise point at the new one's ports for up to 10 s more.
-	lock := exec.Command("sqlite3", filepath.Join(shop.dir, "nameresolution.db"))
-	stdin, err := lock.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lock.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fmt.Fprintln(stdin, "BEGIN EXCLUSIVE; DELETE FROM hosts WHERE app_id = 'warehouse';"); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		time.Sleep(5 * time.Second)
-		_, _ = fmt.Fprintln(stdin, "COMMIT;")
-		_ = stdin.Close()
-	}()
-	t.Cleanup(func() { _ = lock.Wait() })
-
+	holdWriteLock(t, filepath.Join(shop.dir, "nameresolution.db"), 5*time.Second,
+		"DELETE FROM hosts WHERE app_id = 'warehouse';")
 	shop.CrashSidecar("warehouse", 0)
 	shop.WaitReady("warehouse")
 	if !shop.LogContains("daprd-warehouse", nameResolutionFailed...) {
@@ -57,4 +43,70 @@ func TestASidecarWithoutNameResolutionIsStartedAgain(t *testing.T) {
 		return nil
 	})
 	shop.WaitConverged(l, 30*time.Second)
+}
+
+// TestASidecarWaitsForABusyNameResolutionFile starts a sidecar while another connection holds
+// the write lock of the file the sidecars find each other in, for less than a sidecar waits
+// (busyTimeout, 3 s): as when the shop's sidecars start together. On the file as a shop makes
+// it, the sidecar waits its turn and registers. On a file in SQLite's default journal mode,
+// the control, it gives up at once: it has to switch the file to WAL, and SQLite fails that
+// switch without waiting while anyone holds a lock.
+func TestASidecarWaitsForABusyNameResolutionFile(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name      string
+		prepare   bool
+		registers bool
+	}{{"as a shop makes it", true, true}, {"in the default journal mode", false, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			file := filepath.Join(dir, "nameresolution.db")
+			if c.prepare {
+				newNameResolutionFile(t, dir)
+			}
+			holdWriteLock(t, file, 2*time.Second)
+			daprtest.Sidecar(t, dir, "warehouse", nil)
+			failed := logContains(filepath.Join(dir, "daprd-warehouse.log"), nameResolutionFailed...)
+			if failed == c.registers {
+				t.Fatalf("name resolution failed: %t, want %t", failed, !c.registers)
+			}
+			if c.registers {
+				out, err := exec.Command("sqlite3", file, "SELECT count(*) FROM hosts WHERE app_id = 'warehouse';").CombinedOutput()
+				if err != nil || strings.TrimSpace(string(out)) != "1" {
+					t.Fatalf("the sidecar's registration: %v: %s", err, out)
+				}
+			}
+		})
+	}
+}
+
+// holdWriteLock has sqlite3 take the write lock of the SQLite file at path and run statements
+// in that transaction, and returns once it holds it; sqlite3 commits after d.
+func holdWriteLock(t testing.TB, path string, d time.Duration, statements ...string) {
+	t.Helper()
+	lock := exec.Command("sqlite3", path)
+	stdin, err := lock.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := lock.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Wait() })
+	if _, err := fmt.Fprintln(stdin, "BEGIN IMMEDIATE;", strings.Join(statements, " "), "SELECT 'locked';"); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "locked\n" {
+		t.Fatalf("sqlite3 did not take the lock: %q %v", line, err)
+	}
+	go func() {
+		time.Sleep(d)
+		_, _ = fmt.Fprintln(stdin, "COMMIT;")
+		_ = stdin.Close()
+	}()
 }

@@ -132,6 +132,7 @@ func StartShop(t *testing.T, profile string, opts ...Option) *Shop {
 		}
 		o.editComponents(t, s.components)
 	}
+	newNameResolutionFile(t, dir)
 	s.env = s.startStores(o)
 
 	for _, name := range appNames {

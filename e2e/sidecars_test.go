@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -166,4 +167,18 @@ func (s *Shop) CrashSidecar(name string, down time.Duration) {
 func (s *Shop) SidecarMetric(name, metric string, labels ...string) float64 {
 	s.t.Helper()
 	return scrape(s.t, fmt.Sprintf("http://127.0.0.1:%d/metrics", s.Apps[name].metrics), metric, labels...)
+}
+
+// newNameResolutionFile makes the SQLite file a shop's sidecars find each other in
+// (components/config.yaml names it), in dir, before any of them starts: in the WAL journal
+// mode they open it in. A sidecar that finds the file in another mode switches it, and SQLite
+// fails that switch at once, without waiting busyTimeout, while any other connection holds a
+// lock: sidecars starting together on a new file would leave one without name resolution.
+// scripts/run.sh does the same for make run.
+func newNameResolutionFile(t testing.TB, dir string) {
+	t.Helper()
+	out, err := exec.Command("sqlite3", filepath.Join(dir, "nameresolution.db"), "PRAGMA journal_mode=WAL;").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "wal" {
+		t.Fatalf("make the name resolution file: sqlite3: %v: %s", err, out)
+	}
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the programs the shop and its tests need are on this machine: redis-server,
-# redis-cli and haproxy always, for the tests a running PostgreSQL, RabbitMQ, promtool and
+# redis-cli, haproxy and sqlite3 always, for the tests a running PostgreSQL, RabbitMQ, promtool and
 # strace, and Node.js 20 or later with npm for the tests and for a run with MYPAGE=ts (the
 # TypeScript mypage, mypage-ts/). Installs from Debian's packages when something is missing
 # (needs root, as on the project's machines).
@@ -29,6 +29,8 @@ command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_ins
 command -v curl >/dev/null || apt_install curl
 # The gateway in front of the shop (scripts/gateway.sh).
 command -v haproxy >/dev/null || apt_install haproxy
+# Makes the file the sidecars find each other in (scripts/run.sh, the tests' shops).
+command -v sqlite3 >/dev/null || apt_install sqlite3
 
 need_postgres() {
 	command -v pg_ctlcluster >/dev/null || apt_install postgresql
@@ -75,9 +77,7 @@ test/*) need_postgres; need_rabbitmq; need_node
 	command -v promtool >/dev/null || apt_install prometheus
 	# TestSlowDisk slows the sidecars' flushes to disk with strace (setpriv is util-linux's).
 	command -v strace >/dev/null || apt_install strace
-	command -v setpriv >/dev/null || apt_install util-linux
-	# A test locks the sidecars' name-resolution file with the sqlite3 shell.
-	command -v sqlite3 >/dev/null || apt_install sqlite3 ;;
+	command -v setpriv >/dev/null || apt_install util-linux ;;
 run/postgres-redis) need_postgres ;;
 run/rabbitmq) need_rabbitmq ;;
 esac

@@ -118,6 +118,11 @@ fi
 # The run file's paths are relative to its folder: point them back at the checkout.
 sed -i "s#\./components/#$PWD/components/#; s#appDirPath: \./#appDirPath: $PWD/#" "$runfile"
 
+# The sidecars find each other in one SQLite file (components/config.yaml), made here in the WAL
+# journal mode they open it in: a sidecar that has to switch a file to WAL fails at once while
+# another holds a lock, and would go on without name resolution, unreachable ("no host found").
+sqlite3 "$data/nameresolution.db" 'PRAGMA journal_mode=WAL;' >/dev/null
+
 # The runtime the CLI starts: the pinned daprd behind scripts/daprd.sh.
 runtime=$data/runtime
 mkdir -p "$runtime/.dapr/bin"
