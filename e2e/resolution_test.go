@@ -97,7 +97,8 @@ func holdWriteLock(t testing.TB, path string, d time.Duration, statements ...str
 	if err := lock.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = lock.Wait() })
+	// Should the test end first, sqlite3 ends with its input (and rolls back).
+	t.Cleanup(func() { _ = stdin.Close(); _ = lock.Wait() })
 	if _, err := fmt.Fprintln(stdin, "BEGIN IMMEDIATE;", strings.Join(statements, " "), "SELECT 'locked';"); err != nil {
 		t.Fatal(err)
 	}
