@@ -2,8 +2,8 @@
 # Makes sure the programs the shop and its tests need are on this machine: redis-server,
 # redis-cli, haproxy and sqlite3 always, for the tests a running PostgreSQL, RabbitMQ,
 # promtool and strace, and Node.js 20 or later with npm for the tests and for a run with
-# MYPAGE=ts (the TypeScript mypage, mypage-ts/). Installs from Debian's packages when something is missing
-# (needs root, as on the project's machines).
+# MYPAGE=ts (the TypeScript mypage, mypage-ts/). Installs from Debian's packages when
+# something is missing (needs root, as on the project's machines).
 set -euo pipefail
 what=${1:-run}                # run or test
 profile=${2:-local}           # for run: the profile that will run
