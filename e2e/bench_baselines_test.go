@@ -83,7 +83,7 @@ func (b *bench) echoSidecars(echoPort int) (string, []int) {
 	dir := b.t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfg, []byte("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: bench\nspec:\n  mtls:\n    enabled: true\n"+
-		daprtest.NameResolution(nameResolutionDB)), 0o644); err != nil {
+		daprtest.NameResolution(daprtest.NameResolutionFile)), 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 	var callerHTTP string

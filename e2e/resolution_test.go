@@ -27,7 +27,7 @@ func TestASidecarWithoutNameResolutionIsStartedAgain(t *testing.T) {
 	// sqlite3 takes the write lock and keeps it for 5 s (a sidecar waits 3 s: busyTimeout in
 	// components/config.yaml). It also removes the registration of the sidecar about to be
 	// killed, which would otherwise point at the new one's ports for up to 10 s more.
-	holdWriteLock(t, filepath.Join(shop.dir, nameResolutionDB), 5*time.Second,
+	holdWriteLock(t, filepath.Join(shop.dir, daprtest.NameResolutionFile), 5*time.Second,
 		"DELETE FROM hosts WHERE app_id = 'warehouse';")
 	shop.CrashSidecar("warehouse", 0)
 	shop.WaitReady("warehouse")
@@ -60,7 +60,7 @@ func TestASidecarWaitsForABusyNameResolutionFile(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			file := filepath.Join(dir, nameResolutionDB)
+			file := filepath.Join(dir, daprtest.NameResolutionFile)
 			if c.prepared {
 				newNameResolutionFile(t, dir)
 			}

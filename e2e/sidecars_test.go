@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skmall/skmall/platform/daprtest"
 )
 
 // daprd is how the harness starts one sidecar. Every sidecar gets mTLS through the shared
@@ -177,11 +179,8 @@ func (s *Shop) SidecarMetric(name, metric string, labels ...string) float64 {
 // scripts/run.sh does the same for make run.
 func newNameResolutionFile(t testing.TB, dir string) {
 	t.Helper()
-	out, err := exec.Command("sqlite3", filepath.Join(dir, nameResolutionDB), "PRAGMA journal_mode=WAL;").CombinedOutput()
+	out, err := exec.Command("sqlite3", filepath.Join(dir, daprtest.NameResolutionFile), "PRAGMA journal_mode=WAL;").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "wal" {
 		t.Fatalf("make the name resolution file: sqlite3: %v: %s", err, out)
 	}
 }
-
-// nameResolutionDB is the name resolution file's name in the folder its sidecars run in.
-const nameResolutionDB = "nameresolution.db"

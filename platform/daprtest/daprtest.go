@@ -165,7 +165,7 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 	httpPort, grpcPort := FreePort(t), FreePort(t)
 	// The name resolver in a file of dir, not Dapr's default mDNS, which multicasts.
 	config := filepath.Join(dir, "daprd-config.yaml")
-	spec := NameResolution(filepath.Join(dir, "nameresolution.db"))
+	spec := NameResolution(filepath.Join(dir, NameResolutionFile))
 	if err := os.WriteFile(config, []byte("apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: sidecar\nspec:\n"+spec), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +197,10 @@ func Sidecar(t testing.TB, dir, appID string, env []string, resources ...string)
 func SQLiteFile(path string) string {
 	return "file:" + path + "?_pragma=synchronous(NORMAL)"
 }
+
+// NameResolutionFile is the name resolution file's name in the folder its sidecars run in
+// (components/config.yaml names it too).
+const NameResolutionFile = "nameresolution.db"
 
 // NameResolution is the part of a sidecar Configuration's spec that has it find other
 // sidecars in the SQLite file at path, as components/config.yaml has it (which says why).

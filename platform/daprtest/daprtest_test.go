@@ -14,7 +14,7 @@ func TestNameResolutionIsTheShops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := NameResolution("nameresolution.db"); !strings.Contains(string(raw), want) {
+	if want := NameResolution(NameResolutionFile); !strings.Contains(string(raw), want) {
 		t.Fatalf("components/config.yaml has no\n%s", want)
 	}
 }
