@@ -261,10 +261,34 @@ func (k *kube) upgrade(set ...string) {
 	}
 }
 
+// watchRollout logs, every interval until stopped, how far each Deployment's rollout is and
+// what its autoscaler wants: a rollout that outlasts its timeout shows where the time went.
+func (k *kube) watchRollout(every time.Duration) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(every):
+			}
+			deployments, _ := k.run(filepath.Join(k.tools, "kubectl"), "-n", clusterNamespace, "get", "deployments", "--no-headers",
+				"-o", "custom-columns=NAME:.metadata.name,WANTED:.spec.replicas,UPDATED:.status.updatedReplicas,READY:.status.readyReplicas,ALL:.status.replicas")
+			hpa, _ := k.run(filepath.Join(k.tools, "kubectl"), "-n", clusterNamespace, "get", "hpa", "--no-headers")
+			k.t.Logf("rollout after %s (name, wanted, updated, ready, all pods):\n%s%s", time.Since(start).Round(time.Second), deployments, hpa)
+		}
+	}()
+	return sync.OnceFunc(func() { close(done); <-stopped })
+}
+
 // dump logs the state of the cluster, for a failed test.
 func (k *kube) dump() {
 	for _, args := range [][]string{
 		{"get", "pods", "-A", "-o", "wide"},
+		{"-n", clusterNamespace, "get", "deployments,replicasets,hpa", "-o", "wide"},
+		{"top", "pods", "-A", "--containers"},
 		{"-n", clusterNamespace, "get", "events", "--sort-by", ".lastTimestamp"},
 	} {
 		out, _ := k.run(filepath.Join(k.tools, "kubectl"), args...)
@@ -647,9 +671,12 @@ func TestCluster(t *testing.T) {
 		load := k.openLoad(shop, l, product, 10, "rollout")
 		time.Sleep(5 * time.Second)
 		upgradeStart := time.Now()
+		stopWatching := k.watchRollout(30 * time.Second)
+		defer stopWatching()
 		k.upgrade("config.logLevel=debug") // the configuration changes: every Deployment rolls
 		t.Logf("helm upgrade took %s", time.Since(upgradeStart).Round(time.Second))
 		k.waitRollout(5 * time.Minute)
+		stopWatching()
 		// The old pods' sidecars serve other sidecars for a minute after SIGTERM and close
 		// their connections last: the load goes on until they are gone.
 		k.waitGone(slices.Concat(slices.Collect(maps.Values(before))...))
