@@ -43,7 +43,9 @@ if [ ${#need[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-TOOLS=$(bash scripts/cluster-tools.sh)
+# Traefik may still be building (make test builds the cluster's programs in the background): the
+# cluster comes up without it, and its ingress controller is added last.
+TOOLS=$(bash scripts/cluster-tools.sh --core)
 # shellcheck source=/dev/null
 . "$TOOLS/versions.env"
 DAPR_BIN=$(bash scripts/dapr-tools.sh control-plane)/.dapr/bin
@@ -236,16 +238,21 @@ images=(
 	"$TOOLS/pause=registry.k8s.io/pause:3.10"
 	"$TOOLS/coredns=registry.k8s.io/coredns/coredns:v$COREDNS_VERSION"
 	"$TOOLS/metrics-server=registry.k8s.io/metrics-server/metrics-server:v$METRICS_SERVER_VERSION"
-	"$TOOLS/traefik=docker.io/library/traefik:v$TRAEFIK_VERSION"
 )
 for p in operator injector sentry daprd; do
 	images+=("$DAPR_BIN/$p=ghcr.io/dapr/$p:$DAPR_VERSION")
 done
-(cd images && go run . -out "$DATA/images" $(printf -- '-program %s ' "${images[@]}")) >/dev/null
+# import_images makes images of programs (path=name:tag) in folder $1, and imports every image
+# there into containerd.
+import_images() {
+	local out=$1; shift
+	(cd images && go run . -out "$out" $(printf -- '-program %s ' "$@")) >/dev/null
+	for tar in "$out"/*.tar; do
+		"${CTR[@]}" images import --no-unpack=false "$tar" >/dev/null
+	done
+}
 go run ./images -out "$DATA/images" >/dev/null
-for tar in "$DATA"/images/*.tar; do
-	"${CTR[@]}" images import --no-unpack=false "$tar" >/dev/null
-done
+import_images "$DATA/images" "${images[@]}"
 
 mkdir -p "$DATA/kubelet"
 : >"$DATA/resolv.conf" # pods learn no name server of this machine's
@@ -299,13 +306,19 @@ start kube-proxy kube-proxy --config "$DATA/kube-proxy.yaml"
 wait_for 120 "the node" kubectl wait --for condition=Ready "node/$CLUSTER_NODE_NAME" --timeout 1s
 
 # --- add-ons --------------------------------------------------------------------------------
-for f in cluster/addons/*.yaml; do
-	echo ---
-	sed -e "s/@DNS_IP@/$CLUSTER_DNS_IP/g" -e "s/@INGRESS_PORT@/$CLUSTER_INGRESS_PORT/g" \
-		-e "s/@COREDNS_VERSION@/$COREDNS_VERSION/g" -e "s/@METRICS_SERVER_VERSION@/$METRICS_SERVER_VERSION/g" \
-		-e "s/@TRAEFIK_VERSION@/$TRAEFIK_VERSION/g" -e "s/@NODE_IP@/$CLUSTER_NODE_IP/g" \
-		-e "s/@POSTGRES_PORT@/$CLUSTER_POSTGRES_PORT/g" -e "s/@REDIS_PORT@/$CLUSTER_REDIS_PORT/g" "$f"
-done | kubectl apply -f - >/dev/null
+# addons applies add-on manifests, filled in with the cluster's addresses and versions.
+addons() {
+	for f in "$@"; do
+		echo ---
+		sed -e "s/@DNS_IP@/$CLUSTER_DNS_IP/g" -e "s/@INGRESS_PORT@/$CLUSTER_INGRESS_PORT/g" \
+			-e "s/@COREDNS_VERSION@/$COREDNS_VERSION/g" -e "s/@METRICS_SERVER_VERSION@/$METRICS_SERVER_VERSION/g" \
+			-e "s/@TRAEFIK_VERSION@/$TRAEFIK_VERSION/g" -e "s/@NODE_IP@/$CLUSTER_NODE_IP/g" \
+			-e "s/@POSTGRES_PORT@/$CLUSTER_POSTGRES_PORT/g" -e "s/@REDIS_PORT@/$CLUSTER_REDIS_PORT/g" "$f"
+	done | kubectl apply -f - >/dev/null
+}
+core=()
+for f in cluster/addons/*.yaml; do [ "$f" = cluster/addons/traefik.yaml ] || core+=("$f"); done
+addons "${core[@]}"
 # The prometheus-operator's CRDs for the chart's PodMonitor and PrometheusRule (the operator
 # itself is not run: the API server checks the objects against the CRDs' schemas).
 PROMETHEUS_OPERATOR_VERSION=0.85.0
@@ -314,6 +327,11 @@ kubectl apply --server-side -f "$crds/monitoring.coreos.com_podmonitors.yaml" -f
 DAPR_CHART=$(cd /tmp && GOWORK=off go mod download -json "github.com/dapr/dapr@v$DAPR_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')/charts/dapr
 "$HELM" upgrade --install dapr "$DAPR_CHART" --namespace dapr-system --create-namespace \
 	--values cluster/dapr-values.yaml --set "global.tag=$DAPR_VERSION" --wait --timeout 5m >/dev/null
+
+# The ingress controller, once Traefik is built.
+TOOLS=$(bash scripts/cluster-tools.sh)
+import_images "$DATA/images/ingress" "$TOOLS/traefik=docker.io/library/traefik:v$TRAEFIK_VERSION"
+addons cluster/addons/traefik.yaml
 for ns in kube-system ingress-nginx dapr-system; do
 	kubectl -n "$ns" wait --for condition=Available deployment --all --timeout 180s >/dev/null
 done

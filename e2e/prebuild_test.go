@@ -92,3 +92,89 @@ func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
 		return nil
 	})
 }
+
+// TestClusterComesUpWhileTheIngressBuilds: make cluster asks for every program but Traefik
+// (--core) and starts the node while the background build is still on Traefik, the largest;
+// it asks for all of them only to add the ingress controller last.
+func TestClusterComesUpWhileTheIngressBuilds(t *testing.T) {
+	t.Parallel()
+	root := daprtest.RepoRoot(t)
+	script := filepath.Join(root, "scripts", "cluster-tools.sh")
+	env := append(os.Environ(), "SKMALL_CACHE="+t.TempDir())
+	tools := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("bash", append([]string{script}, args...)...)
+		cmd.Env = env
+		return cmd
+	}
+	out, err := tools("--folder").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := strings.TrimSpace(string(out))
+	if err := os.MkdirAll(bin, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// The core programs are built; Traefik is being built (its lock held).
+	for _, name := range []string{"kubelet", "pause", "etcd", "coredns", "metrics-server", "crictl"} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o750); err != nil { //nolint:gosec // a stand-in program
+			t.Fatal(err)
+		}
+	}
+	lock, err := os.Create(filepath.Join(bin, ".ingress.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Close() }()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+
+	core := tools("--core")
+	core.WaitDelay = time.Second
+	done := make(chan error, 1)
+	var coreOut strings.Builder
+	core.Stdout = &coreOut
+	if err := core.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- core.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || strings.TrimSpace(coreOut.String()) != bin {
+			t.Fatalf("--core: %v, printed %q", err, coreOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = core.Process.Kill()
+		t.Fatal("--core waited for the ingress controller's build")
+	}
+	if _, err := os.Stat(filepath.Join(bin, "versions.env")); err != nil {
+		t.Errorf("--core left no versions.env: %v", err)
+	}
+
+	all := tools()
+	var allOut strings.Builder
+	all.Stdout = &allOut
+	if err := all.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- all.Wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("every program was there before Traefik's build ended: %v, printed %q", err, allOut.String())
+	case <-time.After(3 * time.Second):
+	}
+	// Traefik built: the lock is let go.
+	if err := os.WriteFile(filepath.Join(bin, "traefik"), []byte("#!/bin/sh\n"), 0o750); err != nil { //nolint:gosec // a stand-in program
+		t.Fatal(err)
+	}
+	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	select {
+	case err := <-done:
+		if err != nil || strings.TrimSpace(allOut.String()) != bin {
+			t.Fatalf("every program: %v, printed %q", err, allOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = all.Process.Kill()
+		t.Fatal("still waiting 30 s after Traefik's build ended")
+	}
+}

@@ -16,7 +16,8 @@ CRICTL_VERSION=${CRICTL_VERSION:-1.34.0}
 CACHE=${SKMALL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/skmall}
 BIN="$CACHE/cluster-k8s$KUBERNETES_VERSION-etcd$ETCD_VERSION-coredns$COREDNS_VERSION-ms$METRICS_SERVER_VERSION-traefik$TRAEFIK_VERSION-crictl$CRICTL_VERSION"
 export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
-# --folder: only where they are (or would be), building nothing.
+# --folder: only where they are (or would be), building nothing. --core: every program but the
+# ingress controller's (traefik), built or waited for.
 if [ "${1:-}" = --folder ]; then echo "$BIN"; exit 0; fi
 # --for PID: a build in the background for process PID (make test), that ends with it. Run as
 # the leader of its own process group (setsid), which it stops whole when PID is gone.
@@ -112,6 +113,10 @@ install() {
 }
 
 mkdir -p "$BIN"
+# The cluster comes up without its ingress controller, whose build is the largest: make cluster
+# starts the node on the other programs (--core) while Traefik is still being built. The core
+# lock is held until they are built, the ingress lock (taken before the core lock is let go)
+# until Traefik is.
 exec 9>"$BIN/.lock"
 flock 9
 [ -x "$BIN/kubelet" ] && [ -x "$BIN/pause" ] || build_kubernetes
@@ -119,7 +124,6 @@ flock 9
 [ -x "$BIN/coredns" ] || install "github.com/coredns/coredns@v$COREDNS_VERSION"
 [ -x "$BIN/metrics-server" ] || install "sigs.k8s.io/metrics-server/cmd/metrics-server@v$METRICS_SERVER_VERSION" \
 	"-X sigs.k8s.io/metrics-server/pkg/version.gitVersion=v$METRICS_SERVER_VERSION"
-[ -x "$BIN/traefik" ] || build_traefik
 [ -x "$BIN/crictl" ] || install "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
 # What the cluster's manifests name its images by.
 cat >"$BIN/versions.env" <<EOF
@@ -128,4 +132,9 @@ COREDNS_VERSION=$COREDNS_VERSION
 METRICS_SERVER_VERSION=$METRICS_SERVER_VERSION
 TRAEFIK_VERSION=$TRAEFIK_VERSION
 EOF
+if [ "${1:-}" = --core ]; then echo "$BIN"; exit 0; fi
+exec 8>"$BIN/.ingress.lock"
+flock 8
+exec 9>&-
+[ -x "$BIN/traefik" ] || build_traefik
 echo "$BIN"
