@@ -255,7 +255,8 @@ func (k *kube) upgrade(set ...string) {
 	for _, s := range set {
 		args = append(args, "--set", s)
 	}
-	if _, err := k.run(k.helm, append(args, "--wait", "--timeout", "10m")...); err != nil {
+	// Within run's 10-minute deadline, so that a timeout is Helm's to report.
+	if _, err := k.run(k.helm, append(args, "--wait", "--timeout", "9m")...); err != nil {
 		k.dump()
 		k.t.Fatal(err)
 	}
