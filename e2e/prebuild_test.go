@@ -22,29 +22,9 @@ import (
 // the tests. When the parent ends, the build ends with it.
 func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
 	t.Parallel()
-	root := daprtest.RepoRoot(t)
-	script := filepath.Join(root, "scripts", "cluster-tools.sh")
-	env := append(os.Environ(), "SKMALL_CACHE="+t.TempDir())
-
+	script, env, bin := clusterToolsCache(t)
 	// Holding the build's lock keeps the build waiting before it builds anything.
-	folder := exec.Command("bash", script, "--folder")
-	folder.Env = env
-	out, err := folder.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := strings.TrimSpace(string(out))
-	if err := os.MkdirAll(bin, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	lock, err := os.Create(filepath.Join(bin, ".lock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lock.Close() }()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	holdLock(t, filepath.Join(bin, ".lock"))
 
 	parent := exec.Command("sleep", "600")
 	if err := parent.Start(); err != nil {
@@ -98,83 +78,95 @@ func TestBackgroundBuildYieldsAndEndsWithMakeTest(t *testing.T) {
 // it asks for all of them only to add the ingress controller last.
 func TestClusterComesUpWhileTheIngressBuilds(t *testing.T) {
 	t.Parallel()
-	root := daprtest.RepoRoot(t)
-	script := filepath.Join(root, "scripts", "cluster-tools.sh")
-	env := append(os.Environ(), "SKMALL_CACHE="+t.TempDir())
-	tools := func(args ...string) *exec.Cmd {
+	script, env, bin := clusterToolsCache(t)
+	tools := func(args ...string) (printed *strings.Builder, done <-chan error) {
 		cmd := exec.Command("bash", append([]string{script}, args...)...)
 		cmd.Env = env
-		return cmd
-	}
-	out, err := tools("--folder").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := strings.TrimSpace(string(out))
-	if err := os.MkdirAll(bin, 0o750); err != nil {
-		t.Fatal(err)
+		printed = &strings.Builder{}
+		cmd.Stdout = printed
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		ended := make(chan error, 1)
+		go func() { ended <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return printed, ended
 	}
 	// The core programs are built; Traefik is being built (its lock held).
 	for _, name := range []string{"kubelet", "pause", "etcd", "coredns", "metrics-server", "crictl"} {
-		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"), 0o750); err != nil { //nolint:gosec // a stand-in program
-			t.Fatal(err)
-		}
+		standIn(t, filepath.Join(bin, name))
 	}
-	lock, err := os.Create(filepath.Join(bin, ".ingress.lock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = lock.Close() }()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	lock := holdLock(t, filepath.Join(bin, ".ingress.lock"))
 
-	core := tools("--core")
-	core.WaitDelay = time.Second
-	done := make(chan error, 1)
-	var coreOut strings.Builder
-	core.Stdout = &coreOut
-	if err := core.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- core.Wait() }()
+	printed, done := tools("--core")
 	select {
 	case err := <-done:
-		if err != nil || strings.TrimSpace(coreOut.String()) != bin {
-			t.Fatalf("--core: %v, printed %q", err, coreOut.String())
+		if err != nil || strings.TrimSpace(printed.String()) != bin {
+			t.Fatalf("--core: %v, printed %q", err, printed.String())
 		}
 	case <-time.After(30 * time.Second):
-		_ = core.Process.Kill()
 		t.Fatal("--core waited for the ingress controller's build")
 	}
 	if _, err := os.Stat(filepath.Join(bin, "versions.env")); err != nil {
 		t.Errorf("--core left no versions.env: %v", err)
 	}
 
-	all := tools()
-	var allOut strings.Builder
-	all.Stdout = &allOut
-	if err := all.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- all.Wait() }()
+	printed, done = tools()
 	select {
 	case err := <-done:
-		t.Fatalf("every program was there before Traefik's build ended: %v, printed %q", err, allOut.String())
+		t.Fatalf("every program was there before Traefik's build ended: %v, printed %q", err, printed.String())
 	case <-time.After(3 * time.Second):
 	}
 	// Traefik built: the lock is let go.
-	if err := os.WriteFile(filepath.Join(bin, "traefik"), []byte("#!/bin/sh\n"), 0o750); err != nil { //nolint:gosec // a stand-in program
-		t.Fatal(err)
-	}
+	standIn(t, filepath.Join(bin, "traefik"))
 	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	select {
 	case err := <-done:
-		if err != nil || strings.TrimSpace(allOut.String()) != bin {
-			t.Fatalf("every program: %v, printed %q", err, allOut.String())
+		if err != nil || strings.TrimSpace(printed.String()) != bin {
+			t.Fatalf("every program: %v, printed %q", err, printed.String())
 		}
 	case <-time.After(30 * time.Second):
-		_ = all.Process.Kill()
 		t.Fatal("still waiting 30 s after Traefik's build ended")
+	}
+}
+
+// clusterToolsCache returns scripts/cluster-tools.sh, an environment that gives it an empty
+// cache of the test's own, and the folder (made) it keeps the programs in there.
+func clusterToolsCache(t *testing.T) (script string, env []string, bin string) {
+	t.Helper()
+	script = filepath.Join(daprtest.RepoRoot(t), "scripts", "cluster-tools.sh")
+	env = append(os.Environ(), "SKMALL_CACHE="+t.TempDir())
+	folder := exec.Command("bash", script, "--folder")
+	folder.Env = env
+	out, err := folder.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = strings.TrimSpace(string(out))
+	if err := os.MkdirAll(bin, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return script, env, bin
+}
+
+// holdLock takes the flock on path, as a build in progress holds it, until the test ends.
+func holdLock(t *testing.T, path string) *os.File {
+	t.Helper()
+	lock, err := os.Create(path) //nolint:gosec // a file in the test's own folder
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lock.Close() })
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return lock
+}
+
+// standIn puts a program at path that does nothing, as if it had been built.
+func standIn(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o750); err != nil { //nolint:gosec // a stand-in program
+		t.Fatal(err)
 	}
 }
