@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	pprof "github.com/google/pprof/profile"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -108,8 +112,8 @@ func cpuSeconds(pid int) float64 {
 
 // profiles offers the saturation load again, apart from the measured stages (profiling costs
 // CPU and memory of its own), and saves a CPU profile of every app and sidecar over its middle,
-// to see where the time goes.
-func (b *bench) profiles() {
+// to see where the time goes. It returns where each app's went (appCPUOf).
+func (b *bench) profiles() []appCPU {
 	b.t.Helper()
 	d := b.plan.satDur / 2
 	var wg sync.WaitGroup
@@ -128,6 +132,80 @@ func (b *bench) profiles() {
 	}
 	wg.Wait()
 	b.waitDrained(5 * time.Minute)
+	var out []appCPU
+	for _, name := range appNames {
+		f, err := os.Open(filepath.Join(b.shop.root, ".bench", name+".cpu.pprof"))
+		if err != nil {
+			b.t.Logf("where the CPU of %s went: %v", name, err)
+			continue
+		}
+		p, err := pprof.Parse(f)
+		_ = f.Close()
+		if err != nil {
+			b.t.Logf("where the CPU of %s went: %v", name, err)
+			continue
+		}
+		out = append(out, appCPUOf(name, p))
+	}
+	return out
+}
+
+// appCPU is where an app's CPU went while it was profiled: the seconds sampled, and the share
+// of them (0-1) in each kind of work, each sample counted once, under the first kind its
+// stack holds a function of (cpuKinds).
+type appCPU struct {
+	App       string  `json:"app"`
+	Seconds   float64 `json:"profiledSeconds"`
+	GC        float64 `json:"garbageCollection"`
+	Schemas   float64 `json:"eventSchemaChecks"`
+	Sidecar   float64 `json:"callsToTheSidecar"`
+	Serving   float64 `json:"servingRequests"`
+	Remaining float64 `json:"theRest"`
+}
+
+// cpuKinds tell the kinds of an app's work apart by the functions in a sample's stack, in the
+// order they are tried: the collector's own work (wherever it is charged), checking events
+// against their schemas, calls to the sidecar (the Dapr client and gRPC's client side), and
+// serving requests (HTTP, including daprd's deliveries, and gRPC) apart from those.
+var cpuKinds = []struct {
+	field func(*appCPU) *float64
+	match *regexp.Regexp
+}{
+	{func(c *appCPU) *float64 { return &c.GC }, regexp.MustCompile(`^runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge)$`)},
+	{func(c *appCPU) *float64 { return &c.Schemas }, regexp.MustCompile(`^github\.com/skmall/skmall/contracts\.(Validate|Decode|Encode)$|^github\.com/santhosh-tekuri/jsonschema/`)},
+	{func(c *appCPU) *float64 { return &c.Sidecar }, regexp.MustCompile(`^github\.com/dapr/go-sdk/client\.|^google\.golang\.org/grpc\.(invoke|newClientStream|\(\*ClientConn\))|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Client\)|NewHTTP2Client)`)},
+	{func(c *appCPU) *float64 { return &c.Serving }, regexp.MustCompile(`^net/http\.\(\*conn\)\.serve$|^google\.golang\.org/grpc\.\(\*Server\)|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Server\)|NewServerTransport)`)},
+}
+
+// appCPUOf sorts the samples of an app's CPU profile into the kinds of work.
+func appCPUOf(app string, p *pprof.Profile) appCPU {
+	c := appCPU{App: app}
+	last := len(p.SampleType) - 1 // cpu, in nanoseconds
+	var total float64
+	for _, s := range p.Sample {
+		v := float64(s.Value[last])
+		total += v
+		share := &c.Remaining
+	kinds:
+		for _, k := range cpuKinds {
+			for _, loc := range s.Location {
+				for _, line := range loc.Line {
+					if line.Function != nil && k.match.MatchString(line.Function.Name) {
+						share = k.field(&c)
+						break kinds
+					}
+				}
+			}
+		}
+		*share += v
+	}
+	if total > 0 {
+		for _, f := range []*float64{&c.GC, &c.Schemas, &c.Sidecar, &c.Serving, &c.Remaining} {
+			*f /= total
+		}
+	}
+	c.Seconds = total / 1e9
+	return c
 }
 
 // profile saves a CPU profile of the process whose profiler listens on port over d, and then
@@ -149,5 +227,37 @@ func (b *bench) profile(name string, port int, d time.Duration) {
 		raw, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		_ = os.WriteFile(filepath.Join(dir, p.file), raw, 0o644)
+	}
+}
+
+func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
+	p := &pprof.Profile{SampleType: []*pprof.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}}}
+	functions := map[string]*pprof.Function{}
+	add := func(ms int64, stack ...string) { // leaf first, as a profile keeps it
+		s := &pprof.Sample{Value: []int64{1, ms * 1e6}}
+		for _, name := range stack {
+			if functions[name] == nil {
+				functions[name] = &pprof.Function{ID: uint64(len(functions) + 1), Name: name}
+			}
+			s.Location = append(s.Location, &pprof.Location{Line: []pprof.Line{{Function: functions[name]}}})
+		}
+		p.Sample = append(p.Sample, s)
+	}
+	add(30, "runtime.gcDrain", "runtime.gcBgMarkWorker")
+	// An assist is the collector's, whatever it interrupted.
+	add(10, "runtime.gcDrainN", "runtime.gcAssistAlloc", "runtime.mallocgc", "github.com/dapr/go-sdk/client.(*GRPCClient).GetState", "net/http.(*conn).serve")
+	add(20, "github.com/santhosh-tekuri/jsonschema/v6.(*Schema).Validate", "github.com/skmall/skmall/contracts.Decode", "net/http.(*conn).serve")
+	add(15, "syscall.write", "google.golang.org/grpc/internal/transport.(*loopyWriter).run", "google.golang.org/grpc/internal/transport.NewHTTP2Client.func6")
+	add(5, "github.com/dapr/go-sdk/client.(*GRPCClient).GetState", "net/http.(*conn).serve")
+	add(10, "encoding/json.Unmarshal", "net/http.(*conn).serve")
+	add(5, "google.golang.org/grpc.(*Server).handleStream")
+	add(5, "runtime.findRunnable", "runtime.schedule")
+
+	got := appCPUOf("order", p)
+	want := appCPU{App: "order", Seconds: 0.1, GC: 0.4, Schemas: 0.2, Sidecar: 0.2, Serving: 0.15, Remaining: 0.05}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if got.App != want.App || !near(got.Seconds, want.Seconds) || !near(got.GC, want.GC) || !near(got.Schemas, want.Schemas) ||
+		!near(got.Sidecar, want.Sidecar) || !near(got.Serving, want.Serving) || !near(got.Remaining, want.Remaining) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

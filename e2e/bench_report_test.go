@@ -93,6 +93,7 @@ type benchReport struct {
 	Lag        []lag         `json:"lag"`
 	Footprint  []footprint   `json:"footprint"`
 	Sidecars   []sidecarWork `json:"sidecarWork"`
+	AppCPU     []appCPU      `json:"appCpu,omitempty"` // a full run's, from the profiles
 	Baselines  []baseline    `json:"baselines"`
 	PGTxPerS   float64       `json:"pgTransactionsPerSecond"`
 }
@@ -158,6 +159,26 @@ func (r benchReport) markdown(plan benchPlan) string {
 	w("|---|---:|---:|---:|---:|---:|")
 	for _, s := range r.Sidecars {
 		w("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |", s.App, s.APICalls, s.StateOps, s.Invoked, s.Published, s.Delivered)
+	}
+	if len(r.AppCPU) > 0 {
+		w("")
+		w("**Where the apps' CPU goes** (their CPU profiles over the middle of a saturation stage of its own; each sample counted once, under the first of these its stack holds):")
+		w("")
+		w("| app | profiled s | garbage collection | event schema checks | calls to its sidecar (gRPC) | serving requests and deliveries (HTTP, gRPC) | the rest |")
+		w("|---|---:|---:|---:|---:|---:|---:|")
+		var all appCPU
+		for _, c := range r.AppCPU {
+			w("| %s | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% |", c.App, c.Seconds, 100*c.GC, 100*c.Schemas, 100*c.Sidecar, 100*c.Serving, 100*c.Remaining)
+			all.Seconds += c.Seconds
+			all.GC += c.GC * c.Seconds
+			all.Schemas += c.Schemas * c.Seconds
+			all.Sidecar += c.Sidecar * c.Seconds
+			all.Serving += c.Serving * c.Seconds
+			all.Remaining += c.Remaining * c.Seconds
+		}
+		if t := all.Seconds; t > 0 {
+			w("| **all four** | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% |", t, 100*all.GC/t, 100*all.Schemas/t, 100*all.Sidecar/t, 100*all.Serving/t, 100*all.Remaining/t)
+		}
 	}
 	w("")
 	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)

@@ -134,7 +134,7 @@ func TestBench(t *testing.T) {
 	// and what each process spends on it.
 	rep.Saturation, rep.Footprint, rep.Sidecars = b.saturateMeasured(procs)
 	if plan.full {
-		b.profiles()
+		rep.AppCPU = b.profiles()
 	}
 
 	// Baselines, in the same run, once the shop has caught up (as before each latency stage).
