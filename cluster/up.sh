@@ -251,6 +251,7 @@ import_images() {
 		"${CTR[@]}" images import --no-unpack=false "$tar" >/dev/null
 	done
 }
+# The shop's own images go into the same folder first, so that the import below takes them too.
 go run ./images -out "$DATA/images" >/dev/null
 import_images "$DATA/images" "${images[@]}"
 

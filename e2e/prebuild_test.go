@@ -98,15 +98,21 @@ func TestClusterComesUpWhileTheIngressBuilds(t *testing.T) {
 	}
 	lock := holdLock(t, filepath.Join(bin, ".ingress.lock"))
 
-	printed, done := tools("--core")
-	select {
-	case err := <-done:
-		if err != nil || strings.TrimSpace(printed.String()) != bin {
-			t.Fatalf("--core: %v, printed %q", err, printed.String())
+	// printsFolder waits up to 30 s for a run to end well, having printed the programs' folder.
+	printsFolder := func(what string, printed *strings.Builder, done <-chan error, stillWaiting string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			if err != nil || strings.TrimSpace(printed.String()) != bin {
+				t.Fatalf("%s: %v, printed %q", what, err, printed.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal(stillWaiting)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("--core waited for the ingress controller's build")
 	}
+
+	printed, done := tools("--core")
+	printsFolder("--core", printed, done, "--core waited for the ingress controller's build")
 	if _, err := os.Stat(filepath.Join(bin, "versions.env")); err != nil {
 		t.Errorf("--core left no versions.env: %v", err)
 	}
@@ -120,14 +126,7 @@ func TestClusterComesUpWhileTheIngressBuilds(t *testing.T) {
 	// Traefik built: the lock is let go.
 	standIn(t, filepath.Join(bin, "traefik"))
 	_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	select {
-	case err := <-done:
-		if err != nil || strings.TrimSpace(printed.String()) != bin {
-			t.Fatalf("every program: %v, printed %q", err, printed.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("still waiting 30 s after Traefik's build ended")
-	}
+	printsFolder("every program", printed, done, "still waiting 30 s after Traefik's build ended")
 }
 
 // clusterToolsCache returns scripts/cluster-tools.sh, an environment that gives it an empty
