@@ -43,24 +43,24 @@ func mustCompileSchemas() map[EventType]*jsonschema.Schema {
 // SchemaFile is the path, inside this module, of the JSON Schema of events of type t.
 func SchemaFile(t EventType) string { return "schemas/" + string(t) + ".schema.json" }
 
-// Validate checks a raw payload against the JSON Schema of its own eventType.
+// Validate checks a raw payload against the JSON Schema of its own eventType. The payload is
+// parsed once: its type is read from the same document the schema checks.
 func Validate(payload []byte) error {
-	var head struct {
-		EventType EventType `json:"eventType"`
-	}
-	if err := json.Unmarshal(payload, &head); err != nil {
-		return fmt.Errorf("%w: not a JSON object: %w", ErrInvalidEvent, err)
-	}
-	s, ok := schemas[head.EventType]
-	if !ok {
-		return fmt.Errorf("%w: unknown eventType %q", ErrInvalidEvent, head.EventType)
-	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+		return fmt.Errorf("%w: not JSON: %w", ErrInvalidEvent, err)
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%w: not a JSON object", ErrInvalidEvent)
+	}
+	t, _ := obj["eventType"].(string)
+	s, ok := schemas[EventType(t)]
+	if !ok {
+		return fmt.Errorf("%w: unknown eventType %v", ErrInvalidEvent, obj["eventType"])
 	}
 	if err := s.Validate(doc); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrInvalidEvent, head.EventType, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidEvent, t, err)
 	}
 	return nil
 }
