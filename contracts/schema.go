@@ -57,7 +57,7 @@ func Validate(payload []byte) error {
 	t, _ := obj["eventType"].(string)
 	s, ok := schemas[EventType(t)]
 	if !ok {
-		return fmt.Errorf("%w: unknown eventType %v", ErrInvalidEvent, obj["eventType"])
+		return fmt.Errorf("%w: unknown eventType %q", ErrInvalidEvent, t)
 	}
 	if err := s.Validate(doc); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalidEvent, t, err)
