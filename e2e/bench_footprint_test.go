@@ -116,7 +116,11 @@ func cpuSeconds(pid int) float64 {
 func (b *bench) profiles() []appCPU {
 	b.t.Helper()
 	d := b.plan.satDur / 2
-	var wg sync.WaitGroup
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		cpu = map[string]*pprof.Profile{} // each app's (not its sidecar's), by app
+	)
 	for _, name := range appNames {
 		a := b.shop.Apps[name]
 		for file, port := range map[string]int{name: a.pprof, name + "-sidecar": a.daprPprof} {
@@ -124,7 +128,18 @@ func (b *bench) profiles() []appCPU {
 			go func() {
 				defer wg.Done()
 				time.Sleep(d / 4)
-				b.profile(file, port, d/2)
+				raw := b.profile(file, port, d/2)
+				if file != name || raw == nil {
+					return
+				}
+				p, err := pprof.ParseData(raw)
+				if err != nil {
+					b.t.Logf("where the CPU of %s went: %v", name, err)
+					return
+				}
+				mu.Lock()
+				cpu[name] = p
+				mu.Unlock()
 			}()
 		}
 	}
@@ -134,18 +149,9 @@ func (b *bench) profiles() []appCPU {
 	b.waitDrained(5 * time.Minute)
 	var out []appCPU
 	for _, name := range appNames {
-		f, err := os.Open(filepath.Join(b.shop.root, ".bench", name+".cpu.pprof"))
-		if err != nil {
-			b.t.Logf("where the CPU of %s went: %v", name, err)
-			continue
+		if p := cpu[name]; p != nil {
+			out = append(out, appCPUOf(name, p))
 		}
-		p, err := pprof.Parse(f)
-		_ = f.Close()
-		if err != nil {
-			b.t.Logf("where the CPU of %s went: %v", name, err)
-			continue
-		}
-		out = append(out, appCPUOf(name, p))
 	}
 	return out
 }
@@ -161,6 +167,11 @@ type appCPU struct {
 	Sidecar   float64 `json:"callsToTheSidecar"`
 	Serving   float64 `json:"servingRequests"`
 	Remaining float64 `json:"theRest"`
+}
+
+// shares are the kinds of work, in the order of cpuKinds, then the rest.
+func (c *appCPU) shares() []*float64 {
+	return []*float64{&c.GC, &c.Schemas, &c.Sidecar, &c.Serving, &c.Remaining}
 }
 
 // cpuKinds tell the kinds of an app's work apart by the functions in a sample's stack, in the
@@ -200,7 +211,7 @@ func appCPUOf(app string, p *pprof.Profile) appCPU {
 		*share += v
 	}
 	if total > 0 {
-		for _, f := range []*float64{&c.GC, &c.Schemas, &c.Sidecar, &c.Serving, &c.Remaining} {
+		for _, f := range c.shares() {
 			*f /= total
 		}
 	}
@@ -210,24 +221,28 @@ func appCPUOf(app string, p *pprof.Profile) appCPU {
 
 // profile saves a CPU profile of the process whose profiler listens on port over d, and then
 // its heap with the runtime's memory statistics (go tool pprof -top .bench/<name>.cpu.pprof;
-// .bench/<name>.heap.txt).
-func (b *bench) profile(name string, port int, d time.Duration) {
+// .bench/<name>.heap.txt). It returns the CPU profile as saved; nil if it could not be taken.
+func (b *bench) profile(name string, port int, d time.Duration) (cpu []byte) {
 	dir := filepath.Join(b.shop.root, ".bench")
 	_ = os.MkdirAll(dir, 0o750)
 	client := &http.Client{Timeout: d + 30*time.Second}
-	for _, p := range []struct{ file, path string }{
+	for i, p := range []struct{ file, path string }{
 		{name + ".cpu.pprof", fmt.Sprintf("profile?seconds=%d", int(d.Seconds()))},
 		{name + ".heap.txt", "heap?debug=1"},
 	} {
 		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", port, p.path))
 		if err != nil {
 			b.t.Logf("profile of %s: %v", name, err)
-			return
+			return cpu
 		}
 		raw, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		_ = os.WriteFile(filepath.Join(dir, p.file), raw, 0o644)
+		if i == 0 {
+			cpu = raw
+		}
 	}
+	return cpu
 }
 
 func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {

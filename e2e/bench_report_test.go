@@ -166,18 +166,26 @@ func (r benchReport) markdown(plan benchPlan) string {
 		w("")
 		w("| app | profiled s | garbage collection | event schema checks | calls to its sidecar (gRPC) | serving requests and deliveries (HTTP, gRPC) | the rest |")
 		w("|---|---:|---:|---:|---:|---:|---:|")
-		var all appCPU
+		row := func(app string, c appCPU) {
+			line := fmt.Sprintf("| %s | %.2f |", app, c.Seconds)
+			for _, f := range c.shares() {
+				line += fmt.Sprintf(" %.0f%% |", 100**f)
+			}
+			w("%s", line)
+		}
+		all := appCPU{} // the four together: each share weighted by the app's seconds
 		for _, c := range r.AppCPU {
-			w("| %s | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% |", c.App, c.Seconds, 100*c.GC, 100*c.Schemas, 100*c.Sidecar, 100*c.Serving, 100*c.Remaining)
+			row(c.App, c)
 			all.Seconds += c.Seconds
-			all.GC += c.GC * c.Seconds
-			all.Schemas += c.Schemas * c.Seconds
-			all.Sidecar += c.Sidecar * c.Seconds
-			all.Serving += c.Serving * c.Seconds
-			all.Remaining += c.Remaining * c.Seconds
+			for i, f := range c.shares() {
+				*all.shares()[i] += *f * c.Seconds
+			}
 		}
 		if t := all.Seconds; t > 0 {
-			w("| **all four** | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% |", t, 100*all.GC/t, 100*all.Schemas/t, 100*all.Sidecar/t, 100*all.Serving/t, 100*all.Remaining/t)
+			for _, f := range all.shares() {
+				*f /= t
+			}
+			row("**all four**", all)
 		}
 	}
 	w("")
