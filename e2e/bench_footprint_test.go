@@ -112,14 +112,14 @@ func cpuSeconds(pid int) float64 {
 
 // profiles offers the saturation load again, apart from the measured stages (profiling costs
 // CPU and memory of its own), and saves a CPU profile of every app and sidecar over its middle,
-// to see where the time goes. It returns where each app's went (appCPUOf).
-func (b *bench) profiles() []appCPU {
+// to see where the time goes. It returns where each app's and each sidecar's went.
+func (b *bench) profiles() ([]appCPU, []sidecarCPU) {
 	b.t.Helper()
 	d := b.plan.satDur / 2
 	var (
 		wg  sync.WaitGroup
 		mu  sync.Mutex
-		cpu = map[string]*pprof.Profile{} // each app's (not its sidecar's), by app
+		cpu = map[string]*pprof.Profile{} // by file name: the app's, or its sidecar's
 	)
 	for _, name := range appNames {
 		a := b.shop.Apps[name]
@@ -129,16 +129,16 @@ func (b *bench) profiles() []appCPU {
 				defer wg.Done()
 				time.Sleep(d / 4)
 				raw := b.profile(file, port, d/2)
-				if file != name || raw == nil {
+				if raw == nil {
 					return
 				}
 				p, err := pprof.ParseData(raw)
 				if err != nil {
-					b.t.Logf("where the CPU of %s went: %v", name, err)
+					b.t.Logf("where the CPU of %s went: %v", file, err)
 					return
 				}
 				mu.Lock()
-				cpu[name] = p
+				cpu[file] = p
 				mu.Unlock()
 			}()
 		}
@@ -147,18 +147,23 @@ func (b *bench) profiles() []appCPU {
 	}
 	wg.Wait()
 	b.waitDrained(5 * time.Minute)
-	var out []appCPU
+	var (
+		apps     []appCPU
+		sidecars []sidecarCPU
+	)
 	for _, name := range appNames {
 		if p := cpu[name]; p != nil {
-			out = append(out, appCPUOf(name, p))
+			apps = append(apps, appCPUOf(name, p))
+		}
+		if p := cpu[name+"-sidecar"]; p != nil {
+			sidecars = append(sidecars, sidecarCPUOf(name, p))
 		}
 	}
-	return out
+	return apps, sidecars
 }
 
 // appCPU is where an app's CPU went while it was profiled: the seconds sampled, and the share
-// of them (0-1) in each kind of work, each sample counted once, under the first kind its
-// stack holds a function of (cpuKinds).
+// of them (0-1) in each kind of work (appKinds), then the rest.
 type appCPU struct {
 	App       string  `json:"app"`
 	Seconds   float64 `json:"profiledSeconds"`
@@ -169,40 +174,92 @@ type appCPU struct {
 	Remaining float64 `json:"theRest"`
 }
 
-// shares are the kinds of work, in the order of cpuKinds, then the rest.
+// shares are the kinds of work, in the order of appKinds, then the rest.
 func (c *appCPU) shares() []*float64 {
 	return []*float64{&c.GC, &c.Schemas, &c.Sidecar, &c.Serving, &c.Remaining}
 }
 
-// cpuKinds tell the kinds of an app's work apart by the functions in a sample's stack, in the
-// order they are tried: the collector's own work (wherever it is charged), checking events
-// against their schemas, calls to the sidecar (the Dapr client and gRPC's client side), and
-// serving requests (HTTP, including daprd's deliveries, and gRPC) apart from those.
-var cpuKinds = []struct {
-	field func(*appCPU) *float64
-	match *regexp.Regexp
-}{
-	{func(c *appCPU) *float64 { return &c.GC }, regexp.MustCompile(`^runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge)$`)},
-	{func(c *appCPU) *float64 { return &c.Schemas }, regexp.MustCompile(`^github\.com/skmall/skmall/contracts\.(Validate|Decode|Encode)$|^github\.com/santhosh-tekuri/jsonschema/`)},
-	{func(c *appCPU) *float64 { return &c.Sidecar }, regexp.MustCompile(`^github\.com/dapr/go-sdk/client\.|^google\.golang\.org/grpc\.(invoke|newClientStream|\(\*ClientConn\))|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Client\)|NewHTTP2Client)`)},
-	{func(c *appCPU) *float64 { return &c.Serving }, regexp.MustCompile(`^net/http\.\(\*conn\)\.serve$|^google\.golang\.org/grpc\.\(\*Server\)|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Server\)|NewServerTransport)`)},
+// gcWork is the collector's own work, wherever it is charged (an assist interrupts whatever
+// allocated).
+var gcWork = regexp.MustCompile(`^runtime\.(gcBgMarkWorker|gcAssistAlloc|bgsweep|bgscavenge)$`)
+
+// appKinds tell the kinds of an app's work apart by the functions in a sample's stack, in the
+// order they are tried: the collector's own work, checking events against their schemas, calls
+// to the sidecar (the Dapr client and gRPC's client side), and serving requests (HTTP,
+// including daprd's deliveries, and gRPC) apart from those.
+var appKinds = []*regexp.Regexp{
+	gcWork,
+	regexp.MustCompile(`^github\.com/skmall/skmall/contracts\.(Validate|Decode|Encode)$|^github\.com/santhosh-tekuri/jsonschema/`),
+	regexp.MustCompile(`^github\.com/dapr/go-sdk/client\.|^google\.golang\.org/grpc\.(invoke|newClientStream|\(\*ClientConn\))|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Client\)|NewHTTP2Client)`),
+	regexp.MustCompile(`^net/http\.\(\*conn\)\.serve$|^google\.golang\.org/grpc\.\(\*Server\)|^google\.golang\.org/grpc/internal/transport\.(\(\*http2Server\)|NewServerTransport)`),
 }
 
 // appCPUOf sorts the samples of an app's CPU profile into the kinds of work.
 func appCPUOf(app string, p *pprof.Profile) appCPU {
 	c := appCPU{App: app}
+	c.Seconds = sortSamples(p, appKinds, c.shares())
+	return c
+}
+
+// sidecarCPU is where a sidecar's CPU went while it was profiled, as appCPU is for an app
+// (sidecarKinds).
+type sidecarCPU struct {
+	App        string  `json:"app"`
+	Seconds    float64 `json:"profiledSeconds"`
+	GC         float64 `json:"garbageCollection"`
+	Deliveries float64 `json:"deliveringEventsToTheApp"`
+	State      float64 `json:"stateOperations"`
+	Events     float64 `json:"publishingAndReadingEvents"`
+	Invocation float64 `json:"serviceInvocation"`
+	Transport  float64 `json:"transport"`
+	Metrics    float64 `json:"metrics"`
+	Remaining  float64 `json:"theRest"`
+}
+
+// shares are the kinds of work, in the order of sidecarKinds, then the rest.
+func (c *sidecarCPU) shares() []*float64 {
+	return []*float64{&c.GC, &c.Deliveries, &c.State, &c.Events, &c.Invocation, &c.Transport, &c.Metrics, &c.Remaining}
+}
+
+// sidecarKinds tell the kinds of daprd's work apart (Dapr 1.18's packages), in the order they
+// are tried: the collector's own work; handing events to the app (the subscription, from the
+// broker's message to the app's answer); the app's state calls, with the store's driver; the
+// app's publishes and reading and acknowledging events at the broker; service invocation (the
+// calling sidecar's and the called one's part, with the call into the app); the transport apart
+// from all that (gRPC and HTTP framing, TLS, the network); metrics.
+var sidecarKinds = []*regexp.Regexp{
+	gcWork,
+	regexp.MustCompile(`^github\.com/dapr/dapr/pkg/runtime/subscription[./]`),
+	regexp.MustCompile(`^github\.com/dapr/dapr/pkg/api/grpc\.\(\*api\)\.(GetState|GetBulkState|SaveState|DeleteState|DeleteBulkState|ExecuteStateTransaction)$|^github\.com/dapr/components-contrib/state/`),
+	regexp.MustCompile(`^github\.com/dapr/dapr/pkg/api/grpc\.\(\*api\)\.PublishEvent$|^github\.com/dapr/dapr/pkg/runtime/pubsub[./]|^github\.com/dapr/components-contrib/pubsub/`),
+	regexp.MustCompile(`^github\.com/dapr/dapr/pkg/messaging[./]|^github\.com/dapr/dapr/pkg/api/grpc\.\(\*api\)\.(CallLocal|CallLocalStream|InvokeService)$|^github\.com/dapr/dapr/pkg/channel/`),
+	regexp.MustCompile(`^google\.golang\.org/grpc[./]|^net/http\.|^golang\.org/x/net/http2\.|^crypto/tls\.`),
+	regexp.MustCompile(`^go\.opencensus\.io/|^github\.com/prometheus/|^go\.opentelemetry\.io/`),
+}
+
+// sidecarCPUOf sorts the samples of a sidecar's CPU profile into the kinds of work.
+func sidecarCPUOf(app string, p *pprof.Profile) sidecarCPU {
+	c := sidecarCPU{App: app}
+	c.Seconds = sortSamples(p, sidecarKinds, c.shares())
+	return c
+}
+
+// sortSamples adds each sample of a CPU profile to the share of the first kind its stack holds a
+// function of (kinds[i] adds to shares[i]; a sample of no kind to the last share), makes the
+// shares fractions of the whole and returns the seconds sampled.
+func sortSamples(p *pprof.Profile, kinds []*regexp.Regexp, shares []*float64) float64 {
 	last := len(p.SampleType) - 1 // cpu, in nanoseconds
 	var total float64
 	for _, s := range p.Sample {
 		v := float64(s.Value[last])
 		total += v
-		share := &c.Remaining
+		share := shares[len(shares)-1]
 	kinds:
-		for _, k := range cpuKinds {
+		for i, k := range kinds {
 			for _, loc := range s.Location {
 				for _, line := range loc.Line {
-					if line.Function != nil && k.match.MatchString(line.Function.Name) {
-						share = k.field(&c)
+					if line.Function != nil && k.MatchString(line.Function.Name) {
+						share = shares[i]
 						break kinds
 					}
 				}
@@ -211,12 +268,11 @@ func appCPUOf(app string, p *pprof.Profile) appCPU {
 		*share += v
 	}
 	if total > 0 {
-		for _, f := range c.shares() {
+		for _, f := range shares {
 			*f /= total
 		}
 	}
-	c.Seconds = total / 1e9
-	return c
+	return total / 1e9
 }
 
 // profile saves a CPU profile of the process whose profiler listens on port over d, and then
@@ -245,10 +301,12 @@ func (b *bench) profile(name string, port int, d time.Duration) (cpu []byte) {
 	return cpu
 }
 
-func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
+// cpuProfile is an empty CPU profile and a function that adds a sample of ms milliseconds with
+// the given stack (leaf first, as a profile keeps it).
+func cpuProfile() (*pprof.Profile, func(ms int64, stack ...string)) {
 	p := &pprof.Profile{SampleType: []*pprof.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}}}
 	functions := map[string]*pprof.Function{}
-	add := func(ms int64, stack ...string) { // leaf first, as a profile keeps it
+	return p, func(ms int64, stack ...string) {
 		s := &pprof.Sample{Value: []int64{1, ms * 1e6}}
 		for _, name := range stack {
 			if functions[name] == nil {
@@ -258,6 +316,12 @@ func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
 		}
 		p.Sample = append(p.Sample, s)
 	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
+	p, add := cpuProfile()
 	add(30, "runtime.gcDrain", "runtime.gcBgMarkWorker")
 	// An assist is the collector's, whatever it interrupted.
 	add(10, "runtime.gcDrainN", "runtime.gcAssistAlloc", "runtime.mallocgc", "github.com/dapr/go-sdk/client.(*GRPCClient).GetState", "net/http.(*conn).serve")
@@ -270,9 +334,37 @@ func TestAppCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
 
 	got := appCPUOf("order", p)
 	want := appCPU{App: "order", Seconds: 0.1, GC: 0.4, Schemas: 0.2, Sidecar: 0.2, Serving: 0.15, Remaining: 0.05}
-	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 	if got.App != want.App || !near(got.Seconds, want.Seconds) || !near(got.GC, want.GC) || !near(got.Schemas, want.Schemas) ||
 		!near(got.Sidecar, want.Sidecar) || !near(got.Serving, want.Serving) || !near(got.Remaining, want.Remaining) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestSidecarCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
+	p, add := cpuProfile()
+	add(10, "runtime.gcDrainN", "runtime.gcAssistAlloc", "runtime.mallocgc", "github.com/dapr/dapr/pkg/api/grpc.(*api).SaveState")
+	// Handing an event to the app, though the broker's worker runs it.
+	add(25, "net/http.(*Transport).roundTrip", "github.com/dapr/dapr/pkg/runtime/subscription/postman/http.(*http).Deliver",
+		"github.com/dapr/dapr/pkg/runtime/subscription.(*Subscription).handleMessage", "github.com/dapr/components-contrib/pubsub/redis.(*redisStreams).worker")
+	add(15, "github.com/jackc/pgx/v5.(*Conn).Exec", "github.com/dapr/components-contrib/state/postgresql/v2.(*PostgreSQL).Set",
+		"github.com/dapr/dapr/pkg/api/grpc.(*api).SaveState", "google.golang.org/grpc.(*Server).processUnaryRPC")
+	add(5, "google.golang.org/protobuf/proto.Unmarshal", "github.com/dapr/dapr/pkg/api/grpc.(*api).GetBulkState")
+	add(10, "github.com/redis/go-redis/v9.(*baseClient).process", "github.com/dapr/components-contrib/pubsub/redis.(*redisStreams).pollNewMessagesLoop")
+	add(5, "github.com/dapr/dapr/pkg/api/grpc.(*api).PublishEvent")
+	add(10, "crypto/tls.(*Conn).Write", "github.com/dapr/dapr/pkg/messaging.(*directMessaging).invokeRemote")
+	add(10, "syscall.write", "google.golang.org/grpc/internal/transport.(*loopyWriter).run")
+	add(5, "go.opencensus.io/stats/view.(*worker).start")
+	add(5, "runtime.findRunnable", "runtime.schedule")
+
+	got := sidecarCPUOf("order", p)
+	want := sidecarCPU{App: "order", Seconds: 0.1, GC: 0.1, Deliveries: 0.25, State: 0.2, Events: 0.15, Invocation: 0.1, Transport: 0.1, Metrics: 0.05, Remaining: 0.05}
+	g, w := got.shares(), want.shares()
+	for i := range g {
+		if !near(*g[i], *w[i]) {
+			t.Fatalf("got %+v, want %+v", got, want)
+		}
+	}
+	if got.App != want.App || !near(got.Seconds, want.Seconds) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

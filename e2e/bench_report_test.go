@@ -94,6 +94,7 @@ type benchReport struct {
 	Footprint  []footprint   `json:"footprint"`
 	Sidecars   []sidecarWork `json:"sidecarWork"`
 	AppCPU     []appCPU      `json:"appCpu,omitempty"` // a full run's, from the profiles
+	SidecarCPU []sidecarCPU  `json:"sidecarCpu,omitempty"`
 	Baselines  []baseline    `json:"baselines"`
 	PGTxPerS   float64       `json:"pgTransactionsPerSecond"`
 }
@@ -166,27 +167,23 @@ func (r benchReport) markdown(plan benchPlan) string {
 		w("")
 		w("| app | profiled s | garbage collection | event schema checks | calls to its sidecar (gRPC) | serving requests and deliveries (HTTP, gRPC) | the rest |")
 		w("|---|---:|---:|---:|---:|---:|---:|")
-		row := func(app string, c appCPU) {
-			line := fmt.Sprintf("| %s | %.2f |", app, c.Seconds)
-			for _, f := range c.shares() {
-				line += fmt.Sprintf(" %.0f%% |", 100**f)
-			}
-			w("%s", line)
+		rows := make([]cpuRow, len(r.AppCPU))
+		for i, c := range r.AppCPU {
+			rows[i] = cpuRow{c.App, c.Seconds, c.shares()}
 		}
-		all := appCPU{} // the four together: each share weighted by the app's seconds
-		for _, c := range r.AppCPU {
-			row(c.App, c)
-			all.Seconds += c.Seconds
-			for i, f := range c.shares() {
-				*all.shares()[i] += *f * c.Seconds
-			}
+		cpuTable(w, rows)
+	}
+	if len(r.SidecarCPU) > 0 {
+		w("")
+		w("**Where the sidecars' CPU goes** (daprd's CPU profiles over the same stage, sorted the same way):")
+		w("")
+		w("| sidecar | profiled s | garbage collection | handing events to its app | its app's state calls, with the store's driver | publishing, reading and acknowledging events at the broker | service invocation (both sides, mTLS) | gRPC and HTTP transport otherwise | metrics | the rest |")
+		w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		rows := make([]cpuRow, len(r.SidecarCPU))
+		for i, c := range r.SidecarCPU {
+			rows[i] = cpuRow{c.App, c.Seconds, c.shares()}
 		}
-		if t := all.Seconds; t > 0 {
-			for _, f := range all.shares() {
-				*f /= t
-			}
-			row("**all four**", all)
-		}
+		cpuTable(w, rows)
 	}
 	w("")
 	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)
@@ -323,4 +320,44 @@ func daprVersion(t testing.TB) string {
 		return "?"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// cpuRow is one process's line in a table of where CPU went: the seconds profiled and the
+// share of each kind of work.
+type cpuRow struct {
+	name    string
+	seconds float64
+	shares  []*float64
+}
+
+// cpuTable writes a row per process, then one for all of them together, each share weighted
+// by the process's seconds.
+func cpuTable(w func(format string, args ...any), rows []cpuRow) {
+	row := func(r cpuRow) {
+		line := fmt.Sprintf("| %s | %.2f |", r.name, r.seconds)
+		for _, f := range r.shares {
+			line += fmt.Sprintf(" %.0f%% |", 100**f)
+		}
+		w("%s", line)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	all := cpuRow{name: "**all four**", shares: make([]*float64, len(rows[0].shares))}
+	for i := range all.shares {
+		all.shares[i] = new(float64)
+	}
+	for _, r := range rows {
+		row(r)
+		all.seconds += r.seconds
+		for i, f := range r.shares {
+			*all.shares[i] += *f * r.seconds
+		}
+	}
+	if all.seconds > 0 {
+		for _, f := range all.shares {
+			*f /= all.seconds
+		}
+		row(all)
+	}
 }

@@ -134,7 +134,7 @@ func TestBench(t *testing.T) {
 	// and what each process spends on it.
 	rep.Saturation, rep.Footprint, rep.Sidecars = b.saturateMeasured(procs)
 	if plan.full {
-		rep.AppCPU = b.profiles()
+		rep.AppCPU, rep.SidecarCPU = b.profiles()
 	}
 
 	// Baselines, in the same run, once the shop has caught up (as before each latency stage).
