@@ -211,7 +211,7 @@ type sidecarCPU struct {
 	State      float64 `json:"stateOperations"`
 	Events     float64 `json:"publishingAndReadingEvents"`
 	Invocation float64 `json:"serviceInvocation"`
-	Transport  float64 `json:"transport"`
+	Transport  float64 `json:"apiAndTransport"`
 	Metrics    float64 `json:"metrics"`
 	Remaining  float64 `json:"theRest"`
 }
@@ -225,8 +225,9 @@ func (c *sidecarCPU) shares() []*float64 {
 // are tried: the collector's own work; handing events to the app (the subscription, from the
 // broker's message to the app's answer); the app's state calls, with the store's driver; the
 // app's publishes and reading and acknowledging events at the broker; service invocation (the
-// calling sidecar's and the called one's part, with the call into the app); the transport apart
-// from all that (gRPC and HTTP framing, TLS, the network); metrics.
+// calling sidecar's and the called one's part, with the call into the app); serving the API and
+// the transport apart from all that (decoding calls, checking the API token, gRPC and HTTP
+// framing, TLS, the network); metrics.
 var sidecarKinds = []*regexp.Regexp{
 	gcWork,
 	regexp.MustCompile(`^github\.com/dapr/dapr/pkg/runtime/subscription[./]`),

@@ -177,7 +177,7 @@ func (r benchReport) markdown(plan benchPlan) string {
 		w("")
 		w("**Where the sidecars' CPU goes** (daprd's CPU profiles over the same stage, sorted the same way):")
 		w("")
-		w("| sidecar | profiled s | garbage collection | handing events to its app | its app's state calls, with the store's driver | publishing, reading and acknowledging events at the broker | service invocation (both sides, mTLS) | gRPC and HTTP transport otherwise | metrics | the rest |")
+		w("| sidecar | profiled s | garbage collection | handing events to its app | its app's state calls, with the store's driver | publishing, reading and acknowledging events at the broker | service invocation (both sides, mTLS) | serving the API and the transport otherwise (gRPC, HTTP, TLS) | metrics | the rest |")
 		w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		rows := make([]cpuRow, len(r.SidecarCPU))
 		for i, c := range r.SidecarCPU {
