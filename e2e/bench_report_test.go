@@ -161,30 +161,12 @@ func (r benchReport) markdown(plan benchPlan) string {
 	for _, s := range r.Sidecars {
 		w("| %s | %.1f | %.1f | %.1f | %.1f | %.1f |", s.App, s.APICalls, s.StateOps, s.Invoked, s.Published, s.Delivered)
 	}
-	if len(r.AppCPU) > 0 {
-		w("")
-		w("**Where the apps' CPU goes** (their CPU profiles over the middle of a saturation stage of its own; each sample counted once, under the first of these its stack holds):")
-		w("")
-		w("| app | profiled s | garbage collection | event schema checks | calls to its sidecar (gRPC) | serving requests and deliveries (HTTP, gRPC) | the rest |")
-		w("|---|---:|---:|---:|---:|---:|---:|")
-		rows := make([]cpuRow, len(r.AppCPU))
-		for i, c := range r.AppCPU {
-			rows[i] = cpuRow{c.App, c.Seconds, c.shares()}
-		}
-		cpuTable(w, rows)
-	}
-	if len(r.SidecarCPU) > 0 {
-		w("")
-		w("**Where the sidecars' CPU goes** (daprd's CPU profiles over the same stage, sorted the same way):")
-		w("")
-		w("| sidecar | profiled s | garbage collection | handing events to its app | its app's state calls, with the store's driver | publishing, reading and acknowledging events at the broker | service invocation (both sides, mTLS) | serving the API and the transport otherwise (gRPC, HTTP, TLS) | metrics | the rest |")
-		w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		rows := make([]cpuRow, len(r.SidecarCPU))
-		for i, c := range r.SidecarCPU {
-			rows[i] = cpuRow{c.App, c.Seconds, c.shares()}
-		}
-		cpuTable(w, rows)
-	}
+	cpuTable(w, "**Where the apps' CPU goes** (their CPU profiles over the middle of a saturation stage of its own; each sample counted once, under the first of these its stack holds):",
+		"| app | profiled s | garbage collection | event schema checks | calls to its sidecar (gRPC) | serving requests and deliveries (HTTP, gRPC) | the rest |",
+		cpuRows(r.AppCPU))
+	cpuTable(w, "**Where the sidecars' CPU goes** (daprd's CPU profiles over the same stage, sorted the same way):",
+		"| sidecar | profiled s | garbage collection | handing events to its app | its app's state calls, with the store's driver | publishing, reading and acknowledging events at the broker | service invocation (both sides, mTLS) | serving the API and the transport otherwise (gRPC, HTTP, TLS) | metrics | the rest |",
+		cpuRows(r.SidecarCPU))
 	w("")
 	w("**Baselines in the same run** (%d/s, open loop, measured like the latency stages: after the shop has caught up with everything before):", plan.baseRate)
 	w("")
@@ -330,9 +312,23 @@ type cpuRow struct {
 	shares  []*float64
 }
 
-// cpuTable writes a row per process, then one for all of them together, each share weighted
-// by the process's seconds.
-func cpuTable(w func(format string, args ...any), rows []cpuRow) {
+func (c appCPU) row() cpuRow     { return cpuRow{c.App, c.Seconds, c.shares()} }
+func (c sidecarCPU) row() cpuRow { return cpuRow{c.App, c.Seconds, c.shares()} }
+
+func cpuRows[T interface{ row() cpuRow }](profiled []T) []cpuRow {
+	rows := make([]cpuRow, len(profiled))
+	for i, p := range profiled {
+		rows[i] = p.row()
+	}
+	return rows
+}
+
+// cpuTable writes, under its title and header, a row per process and one for all of them
+// together (each share weighted by the process's seconds); nothing when no process was profiled.
+func cpuTable(w func(format string, args ...any), title, header string, rows []cpuRow) {
+	if len(rows) == 0 {
+		return
+	}
 	row := func(r cpuRow) {
 		line := fmt.Sprintf("| %s | %.2f |", r.name, r.seconds)
 		for _, f := range r.shares {
@@ -340,9 +336,11 @@ func cpuTable(w func(format string, args ...any), rows []cpuRow) {
 		}
 		w("%s", line)
 	}
-	if len(rows) == 0 {
-		return
-	}
+	w("")
+	w("%s", title)
+	w("")
+	w("%s", header)
+	w("|---|---:|%s", strings.Repeat("---:|", len(rows[0].shares)))
 	all := cpuRow{name: "**all four**", shares: make([]*float64, len(rows[0].shares))}
 	for i := range all.shares {
 		all.shares[i] = new(float64)
