@@ -309,11 +309,19 @@ func daprVersion(t testing.TB) string {
 type cpuRow struct {
 	name    string
 	seconds float64
-	shares  []*float64
+	shares  []float64
 }
 
-func (c appCPU) row() cpuRow     { return cpuRow{c.App, c.Seconds, c.shares()} }
-func (c sidecarCPU) row() cpuRow { return cpuRow{c.App, c.Seconds, c.shares()} }
+func (c appCPU) row() cpuRow     { return cpuRow{c.App, c.Seconds, values(c.shares())} }
+func (c sidecarCPU) row() cpuRow { return cpuRow{c.App, c.Seconds, values(c.shares())} }
+
+func values(shares []*float64) []float64 {
+	out := make([]float64, len(shares))
+	for i, f := range shares {
+		out[i] = *f
+	}
+	return out
+}
 
 func cpuRows[T interface{ row() cpuRow }](profiled []T) []cpuRow {
 	rows := make([]cpuRow, len(profiled))
@@ -332,7 +340,7 @@ func cpuTable(w func(format string, args ...any), title, header string, rows []c
 	row := func(r cpuRow) {
 		line := fmt.Sprintf("| %s | %.2f |", r.name, r.seconds)
 		for _, f := range r.shares {
-			line += fmt.Sprintf(" %.0f%% |", 100**f)
+			line += fmt.Sprintf(" %.0f%% |", 100*f)
 		}
 		w("%s", line)
 	}
@@ -341,20 +349,17 @@ func cpuTable(w func(format string, args ...any), title, header string, rows []c
 	w("")
 	w("%s", header)
 	w("|---|---:|%s", strings.Repeat("---:|", len(rows[0].shares)))
-	all := cpuRow{name: "**all four**", shares: make([]*float64, len(rows[0].shares))}
-	for i := range all.shares {
-		all.shares[i] = new(float64)
-	}
+	all := cpuRow{name: "**all four**", shares: make([]float64, len(rows[0].shares))}
 	for _, r := range rows {
 		row(r)
 		all.seconds += r.seconds
 		for i, f := range r.shares {
-			*all.shares[i] += *f * r.seconds
+			all.shares[i] += f * r.seconds
 		}
 	}
 	if all.seconds > 0 {
-		for _, f := range all.shares {
-			*f /= all.seconds
+		for i := range all.shares {
+			all.shares[i] /= all.seconds
 		}
 		row(all)
 	}
