@@ -4,8 +4,7 @@ FROM golang:1.26 AS build
 ARG SERVICE
 WORKDIR /src
 COPY . .
-RUN test -n "$SERVICE" && cd "$SERVICE" && \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/service .
+RUN test -n "$SERVICE" && bash scripts/build-app.sh "$SERVICE" /out/service
 
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG SERVICE

@@ -43,7 +43,7 @@ tools:
 
 build:
 	@mkdir -p bin
-	@for app in $(APPS); do (cd $$app && go build -o ../bin/$$app .) || exit 1; done
+	@for app in $(APPS); do bash scripts/build-app.sh $$app bin/$$app || exit 1; done
 # With MYPAGE=ts, the TypeScript mypage too: npm ci only when package-lock.json is newer than
 # what it last installed.
 ifeq ($(MYPAGE),ts)

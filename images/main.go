@@ -221,11 +221,10 @@ func goService(root, svc string) ([]file, []string, error) {
 	}
 	_ = bin.Close()
 	defer func() { _ = os.Remove(bin.Name()) }()
-	cmd := exec.CommandContext(context.Background(), "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin.Name(), ".")
-	cmd.Dir = filepath.Join(root, svc)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd := exec.CommandContext(context.Background(), "bash", filepath.Join(root, "scripts", "build-app.sh"), svc, bin.Name())
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, nil, fmt.Errorf("go build: %w\n%s", err, out)
+		return nil, nil, fmt.Errorf("scripts/build-app.sh %s: %w\n%s", svc, err, out)
 	}
 	binary, err := os.ReadFile(bin.Name())
 	if err != nil {
