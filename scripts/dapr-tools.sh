@@ -16,9 +16,19 @@ DAPR_CLI_VERSION=${DAPR_CLI_VERSION:-1.16.5}
 CACHE=${SKMALL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/skmall}
 ROOT="$CACHE/dapr-$DAPR_VERSION-cli-$DAPR_CLI_VERSION"
 BIN="$ROOT/.dapr/bin"
-# What a built daprd holds beyond the version: one built before the SQLite name resolver was
-# added to it is built again.
-DAPRD_BUILD="stablecomponents+nameresolution.sqlite"
+# The components daprd registers, by their files in Dapr's cmd/daprd/components: those the shop's
+# profiles, the chart and the tests use, and the name resolvers (SQLite: each shop on this machine
+# finds its sidecars in its own file with it, where mDNS would answer across every shop and
+# beyond the machine; Kubernetes in the cluster; mDNS, self-hosted's default). A component of
+# another type is refused at start: DAPRD_COMPONENTS adds files, e.g.
+# DAPRD_COMPONENTS="state_mongodb bindings_cron". Dapr's other stable components made daprd's
+# binary a third larger (129 MB against 96), and most of a binary is resident: each sidecar
+# took 30-36 MB more memory under load (README, Benchmark).
+COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq pubsub_kafka
+	secretstores_local_env secretstores_kubernetes
+	nameresolution_sqlite nameresolution_kubernetes nameresolution_mdns ${DAPRD_COMPONENTS:-}"
+# What a built daprd holds beyond the version: one built with other components is built again.
+DAPRD_BUILD="components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
 
 log() { echo "dapr-tools: $*" >&2; }
 
@@ -30,14 +40,17 @@ build_runtime() {
 	[ -n "$dir" ] || { log "could not download github.com/dapr/dapr@v$DAPR_VERSION"; exit 1; }
 	work=$(mktemp -d)
 	cp -r "$dir/." "$work/" && chmod -R u+w "$work"
-	# The SQLite name resolver is in Dapr's release builds (allcomponents) but not in
-	# stablecomponents: each shop on this machine finds its sidecars in its own file with it,
-	# where mDNS would answer across every shop (and multicast beyond the machine).
-	local nr="$work/cmd/daprd/components/nameresolution_sqlite.go"
-	sed -i 's#^//go:build allcomponents$#//go:build allcomponents || stablecomponents#' "$nr"
-	grep -q '^//go:build allcomponents || stablecomponents$' "$nr" || { log "could not add the SQLite name resolver ($nr)"; exit 1; }
-	# Without the stablecomponents tag daprd registers no components and panics at start.
-	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags stablecomponents \
+	# Each component registers itself in a file of its own, built with the allcomponents tag:
+	# all of them but COMPONENTS' are removed.
+	local c f keep=" $COMPONENTS "
+	for c in $COMPONENTS; do
+		[ -f "$work/cmd/daprd/components/$c.go" ] || { log "Dapr $DAPR_VERSION has no component file $c.go"; exit 1; }
+	done
+	for f in "$work"/cmd/daprd/components/*.go; do
+		c=$(basename "$f" .go)
+		[[ $keep = *[[:space:]]$c[[:space:]]* ]] || rm "$f"
+	done
+	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags allcomponents \
 		-ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
 		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"

@@ -1,6 +1,7 @@
 package daprtest
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,5 +17,31 @@ func TestNameResolutionIsTheShops(t *testing.T) {
 	}
 	if want := NameResolution(NameResolutionFile); !strings.Contains(string(raw), want) {
 		t.Fatalf("components/config.yaml has no\n%s", want)
+	}
+}
+
+// TestDaprdHoldsTheShopsComponents: the daprd built here (scripts/dapr-tools.sh) registers the
+// components the shop uses and leaves Dapr's others out, which would take a third more binary
+// and resident memory in every sidecar.
+func TestDaprdHoldsTheShopsComponents(t *testing.T) {
+	daprd := Daprd(t)
+	if target, err := os.Readlink(daprd); err == nil {
+		t.Skipf("daprd is an installed release build (%s), which has every component", target)
+	}
+	raw, err := os.ReadFile(daprd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const contrib = "github.com/dapr/components-contrib/"
+	for _, pkg := range []string{"state/postgresql/", "state/redis.", "state/sqlite.", "pubsub/redis.", "pubsub/rabbitmq.",
+		"pubsub/kafka.", "secretstores/local/env.", "secretstores/kubernetes.", "nameresolution/sqlite.", "nameresolution/kubernetes."} {
+		if !bytes.Contains(raw, []byte(contrib+pkg)) {
+			t.Errorf("daprd has no %s", strings.TrimRight(pkg, "./"))
+		}
+	}
+	for _, pkg := range []string{"state/mongodb.", "state/azure/", "state/aws/", "pubsub/gcp/", "bindings/"} {
+		if bytes.Contains(raw, []byte(contrib+pkg)) {
+			t.Errorf("daprd holds %s, which the shop does not use", strings.TrimRight(pkg, "./"))
+		}
 	}
 }
