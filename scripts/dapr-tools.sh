@@ -23,7 +23,7 @@ BIN="$ROOT/.dapr/bin"
 # another type is refused at start: DAPRD_COMPONENTS adds files, e.g.
 # DAPRD_COMPONENTS="state_mongodb bindings_cron". Dapr's other stable components made daprd's
 # binary a third larger (129 MB against 96), and most of a binary is resident: each sidecar
-# took 30-36 MB more memory under load (README, Benchmark).
+# took 30-41 MB more memory under load (README, Benchmark).
 COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq pubsub_kafka
 	secretstores_local_env secretstores_kubernetes
 	nameresolution_sqlite nameresolution_kubernetes nameresolution_mdns ${DAPRD_COMPONENTS:-}"
