@@ -27,8 +27,10 @@ BIN="$ROOT/.dapr/bin"
 COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq pubsub_kafka
 	secretstores_local_env secretstores_kubernetes
 	nameresolution_sqlite nameresolution_kubernetes nameresolution_mdns ${DAPRD_COMPONENTS:-}"
-# What a built daprd holds beyond the version: one built with other components is built again.
-DAPRD_BUILD="components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
+# The version, where --version and every log line (ver) read it, as in Dapr's own builds.
+LDFLAGS="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
+# What a built daprd holds beyond the version: one built otherwise is built again.
+DAPRD_BUILD="$LDFLAGS; components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
 
 log() { echo "dapr-tools: $*" >&2; }
 
@@ -51,7 +53,7 @@ build_runtime() {
 		[[ $keep = *[[:space:]]$c[[:space:]]* ]] || rm "$f"
 	done
 	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags allcomponents \
-		-ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION" \
+		-ldflags "$LDFLAGS" \
 		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"
 	[[ " $* " != *" daprd "* ]] || echo "$DAPRD_BUILD" >"$BIN/daprd.build"

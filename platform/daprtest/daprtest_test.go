@@ -3,7 +3,9 @@ package daprtest
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -43,5 +45,28 @@ func TestDaprdHoldsTheShopsComponents(t *testing.T) {
 		if bytes.Contains(raw, []byte(contrib+pkg)) {
 			t.Errorf("daprd holds %s, which the shop does not use", strings.TrimRight(pkg, "./"))
 		}
+	}
+}
+
+// TestDaprdLogsItsVersion: a sidecar's every log line says which daprd wrote it, as Dapr's own
+// builds do (with a component it cannot load, daprd logs and stops at once).
+func TestDaprdLogsItsVersion(t *testing.T) {
+	dir := t.TempDir()
+	component := "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: unknown\nspec:\n  type: state.mongodb\n  version: v1\n"
+	if err := os.WriteFile(filepath.Join(dir, "unknown.yaml"), []byte(component), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Daprd(t), "--app-id", "version-probe", "--resources-path", dir, "--log-as-json",
+		"--dapr-http-port", strconv.Itoa(FreePort(t)), "--dapr-grpc-port", strconv.Itoa(FreePort(t)),
+		"--dapr-internal-grpc-port", strconv.Itoa(FreePort(t)), "--metrics-port", strconv.Itoa(FreePort(t)))
+	cmd.Dir = dir
+	out, _ := cmd.CombinedOutput()
+	version, err := exec.Command(Daprd(t), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"ver":"` + strings.TrimSpace(string(version)) + `"`
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("daprd's log has no %s:\n%s", want, out)
 	}
 }
