@@ -2,9 +2,9 @@
 # Makes the pinned Dapr binaries available and prints the runtime root that holds them as
 # <root>/.dapr/bin/{daprd,sentry,dapr} — the layout `dapr run --runtime-path` expects.
 #
-# An existing `dapr init` install (~/.dapr/bin) of the pinned runtime version, with a dapr CLI
-# on the PATH, is used as it is. Otherwise the binaries are built from the Go module proxy and
-# cached by version, so the (slow) build happens once per machine.
+# The runtime's programs are built from the Go module proxy with the shop's components (below)
+# and cached by version, so the (slow) build happens once per machine; a dapr CLI of the pinned
+# version on the PATH is used as it is.
 #
 # With the argument control-plane, the same folder also gets what of the Kubernetes control
 # plane the local cluster runs beside daprd and sentry: the operator and the sidecar injector
@@ -29,8 +29,8 @@ COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq
 	nameresolution_sqlite nameresolution_kubernetes nameresolution_mdns ${DAPRD_COMPONENTS:-}"
 # The version, where --version and every log line (ver) read it, as in Dapr's own builds.
 LDFLAGS="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
-# What a built daprd holds beyond the version: one built otherwise is built again.
-DAPRD_BUILD="$LDFLAGS; components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
+# What the runtime's programs are built with: programs built otherwise are built again.
+RUNTIME_BUILD="$LDFLAGS; components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
 
 log() { echo "dapr-tools: $*" >&2; }
 
@@ -56,7 +56,7 @@ build_runtime() {
 		-ldflags "$LDFLAGS" \
 		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"
-	[[ " $* " != *" daprd "* ]] || echo "$DAPRD_BUILD" >"$BIN/daprd.build"
+	echo "$RUNTIME_BUILD" >"$BIN/runtime.build"
 }
 
 build_cli() {
@@ -85,13 +85,8 @@ mkdir -p "$BIN" "$ROOT/.dapr/components"
 # Several test binaries may ask at once: one builds, the others wait for it.
 exec 9>"$ROOT/.lock"
 flock 9
-[ ! -f "$BIN/daprd" ] || [ -L "$BIN/daprd" ] || [ "$(cat "$BIN/daprd.build" 2>/dev/null)" = "$DAPRD_BUILD" ] || rm -f "$BIN/daprd"
-# A release build (dapr init) has every component, the SQLite name resolver included.
-installed="$HOME/.dapr/bin/daprd"
-if [ ! -x "$BIN/daprd" ] && [ -x "$installed" ] && [ "$("$installed" --version 2>/dev/null)" = "$DAPR_VERSION" ]; then
-	log "using the installed daprd $DAPR_VERSION at $installed"
-	ln -sf "$installed" "$BIN/daprd"
-fi
+[ "$(cat "$BIN/runtime.build" 2>/dev/null)" = "$RUNTIME_BUILD" ] ||
+	rm -f "$BIN/daprd" "$BIN/sentry" "$BIN/operator" "$BIN/injector" "$BIN/daprd.build"
 if [ ! -x "$BIN/dapr" ] && command -v dapr >/dev/null && dapr version 2>/dev/null | grep -q "CLI version: $DAPR_CLI_VERSION"; then
 	ln -sf "$(command -v dapr)" "$BIN/dapr"
 fi
