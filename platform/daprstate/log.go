@@ -43,26 +43,80 @@ func NewLog(client Client, storeName, prefix string) *Log {
 
 // Add adds id to the list under key, unless the head or the page kept last holds it.
 func (l *Log) Add(ctx context.Context, key, id string) error {
-	for {
+	return l.adding(ctx, key, id, func() error {
 		_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
-			switch {
-			case cur == nil:
-				return Change[logHead]{Value: &logHead{IDs: []string{id}}}, nil
-			case cur.holds(id):
-				return Change[logHead]{}, nil
-			case len(cur.IDs) >= LogPageSize:
-				return Change[logHead]{}, errHeadFull
-			}
-			next := logHead{IDs: append(slices.Clone(cur.IDs), id), Pages: cur.Pages, Prev: cur.Prev}
-			return Change[logHead]{Value: &next}, nil
+			next, err := cur.add(id)
+			return Change[logHead]{Value: next}, err
 		})
+		return err
+	})
+}
+
+// adding runs write, which adds id to the list under key (with whatever else it writes), and
+// when the head is full (write reports errHeadFull) turns the page, which lists id on the new
+// head, and runs write again.
+func (l *Log) adding(ctx context.Context, key, id string, write func() error) error {
+	for {
+		err := write()
 		if !errors.Is(err, errHeadFull) {
 			return err
 		}
-		if err := l.turnPage(ctx, key, id); !errors.Is(err, errHeadFull) {
+		if err := l.turnPage(ctx, key, id); err != nil && !errors.Is(err, errHeadFull) {
 			return err
 		}
 	}
+}
+
+// add decides the head with id added: nil when it holds id already, errHeadFull when there is
+// no room.
+func (h *logHead) add(id string) (*logHead, error) {
+	switch {
+	case h == nil:
+		return &logHead{IDs: []string{id}}, nil
+	case h.holds(id):
+		return nil, nil
+	case len(h.IDs) >= LogPageSize:
+		return nil, errHeadFull
+	}
+	return &logHead{IDs: append(slices.Clone(h.IDs), id), Pages: h.Pages, Prev: h.Prev}, nil
+}
+
+// UpdateListed is UpdatePair that also adds id to the list under listKey of l, as Add does,
+// in the same transaction: the change and the addition are written together or not at all,
+// so a document is never written without being listed, and a refused change lists nothing.
+// (A full head is kept as a page first, and the new head starts with id: a change refused
+// after that leaves id listed, as a write failing after an Add would.) Those sharing their
+// first document are combined as UpdatePair's are. l must keep its lists in the state store
+// of sa and sb.
+func UpdateListed[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *Store[B], keyB string,
+	l *Log, listKey, id string, decide func(a *A, b *B) (*A, *B, error),
+) error {
+	return l.adding(ctx, listKey, id, func() error {
+		c := &combined{ctx: ctx, others: []string{sb.prefix + keyB, l.heads.prefix + listKey}, done: make(chan error, 1)}
+		c.apply = func(a *rawDoc, others []*rawDoc) error {
+			commit, err := decidePair(a, others[0], decide)
+			if err != nil {
+				return err
+			}
+			h := others[1]
+			head, err := decodeRaw[logHead](h)
+			if err != nil {
+				return err
+			}
+			next, err := head.add(id)
+			if err != nil {
+				return err
+			}
+			raw, err := encodeRaw(h, next)
+			if err != nil {
+				return err
+			}
+			commit()
+			h.set(raw, next != nil)
+			return nil
+		}
+		return sa.enqueue(keyA, c)
+	})
 }
 
 // errHeadFull means the head must be kept as a page before another id fits.

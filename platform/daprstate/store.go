@@ -32,6 +32,9 @@ var (
 	ErrUnavailable = errors.New("state store unavailable")
 	// ErrExists means a create found another document under its key.
 	ErrExists = errors.New("document exists")
+	// ErrNotWritten means an update failed before it sent any write to the store: it changed
+	// nothing. (Without it, a failed update may or may not have been written.)
+	ErrNotWritten = errors.New("nothing was written")
 	// ErrContended means a change lost the race for its document to other writers for longer
 	// than it may try; the store itself answered.
 	ErrContended = errors.New("document changed by others too often")
@@ -165,11 +168,12 @@ func (s *Store[T]) DeleteItems(ctx context.Context, items []Item[T]) error {
 // Updates of one key within this process take turns, and those that queue while one is on
 // its way to the store are combined (see UpdatePair), so conflicts (and retries) only come
 // from other replicas. A conflict is retried until the change goes through (within a bound no
-// fair race reaches); an unreachable store for about five seconds.
+// fair race reaches); an unreachable store for about five seconds. An update that fails before
+// sending any write is ErrNotWritten: it changed nothing.
 func (s *Store[T]) Update(ctx context.Context, key string, decide func(cur *T) (Change[T], error)) (T, error) {
 	var result T
 	c := &combined{ctx: ctx, done: make(chan error, 1)}
-	c.apply = func(d, _ *rawDoc) error {
+	c.apply = func(d *rawDoc, _ []*rawDoc) error {
 		cur, err := decodeRaw[T](d)
 		if err != nil {
 			return err
@@ -280,36 +284,44 @@ func (s *Store[T]) rawItem(fullKey, etag string, raw []byte) *dapr.SetStateItem 
 func UpdatePair[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *Store[B], keyB string,
 	decide func(a *A, b *B) (*A, *B, error),
 ) error {
-	c := &combined{ctx: ctx, keyB: sb.prefix + keyB, done: make(chan error, 1)}
-	c.apply = func(a, b *rawDoc) error {
-		pa, err := decodeRaw[A](a)
-		if err != nil {
-			return err
+	c := &combined{ctx: ctx, others: []string{sb.prefix + keyB}, done: make(chan error, 1)}
+	c.apply = func(a *rawDoc, others []*rawDoc) error {
+		commit, err := decidePair(a, others[0], decide)
+		if err == nil {
+			commit()
 		}
-		pb, err := decodeRaw[B](b)
-		if err != nil {
-			return err
-		}
-		na, nb, err := decide(pa, pb)
-		if err != nil {
-			return err
-		}
-		va, vb := a.value, b.value
-		if na != nil {
-			if va, err = json.Marshal(na); err != nil {
-				return fmt.Errorf("encode %s: %w", a.key, err)
-			}
-		}
-		if nb != nil {
-			if vb, err = json.Marshal(nb); err != nil {
-				return fmt.Errorf("encode %s: %w", b.key, err)
-			}
-		}
-		a.value, a.changed = va, a.changed || na != nil
-		b.value, b.changed = vb, b.changed || nb != nil
-		return nil
+		return err
 	}
 	return sa.enqueue(keyA, c)
+}
+
+// decidePair lets decide change the documents a and b, and returns how to give them what it
+// decided; a refusal (an error) changes neither.
+func decidePair[A, B any](a, b *rawDoc, decide func(a *A, b *B) (*A, *B, error)) (commit func(), err error) {
+	pa, err := decodeRaw[A](a)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := decodeRaw[B](b)
+	if err != nil {
+		return nil, err
+	}
+	na, nb, err := decide(pa, pb)
+	if err != nil {
+		return nil, err
+	}
+	va, err := encodeRaw(a, na)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := encodeRaw(b, nb)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		a.set(va, na != nil)
+		b.set(vb, nb != nil)
+	}, nil
 }
 
 // maxCombined bounds how many updates go to the store in one transaction.
@@ -317,9 +329,11 @@ const maxCombined = 32
 
 // combined is one update waiting for, or taking, its turn (see UpdatePair).
 type combined struct {
-	ctx   context.Context
-	keyB  string                   // the second document's full key; "" for an Update
-	apply func(a, b *rawDoc) error // decides, and changes a and b only when it accepts
+	ctx    context.Context
+	others []string // the other documents' full keys; none for an Update
+	// apply decides, and changes the documents (a, then others in their order) only when it
+	// accepts.
+	apply func(a *rawDoc, others []*rawDoc) error
 	// written, when set, sees the first document as the batch wrote it, once it did, for an
 	// update that went through.
 	written func(a *rawDoc) error
@@ -343,6 +357,23 @@ func decodeRaw[T any](d *rawDoc) (*T, error) {
 		return nil, fmt.Errorf("decode %s: %w", d.key, err)
 	}
 	return v, nil
+}
+
+// encodeRaw is the value d takes for v: v encoded, or d's value as it stands for nil.
+func encodeRaw[T any](d *rawDoc, v *T) ([]byte, error) {
+	if v == nil {
+		return d.value, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", d.key, err)
+	}
+	return raw, nil
+}
+
+// set gives d the value a change decided; changed says whether the change wrote it.
+func (d *rawDoc) set(value []byte, changed bool) {
+	d.value, d.changed = value, d.changed || changed
 }
 
 // enqueue queues an update on the (first) document key, starts serving that key's queue
@@ -411,14 +442,17 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	}
 	keys := []string{s.prefix + keyA}
 	for _, c := range live {
-		if c.keyB != "" && !slices.Contains(keys, c.keyB) {
-			keys = append(keys, c.keyB)
+		for _, k := range c.others {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
 		}
 	}
 	ctx := context.WithoutCancel(live[0].ctx)
 	outcomes := make([]error, len(live))
 	var final *rawDoc // the first document as written (or read, when nothing changed)
 	checked := false  // whether to read missing documents again before deciding
+	wrote := false    // whether a write was sent to the store: then a failure leaves it open
 	err := retry(ctx, func() error {
 		var (
 			raw    []*dapr.BulkStateItem
@@ -443,7 +477,11 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 		}
 		final = docs[keys[0]]
 		for i, c := range live {
-			outcomes[i] = c.apply(final, docs[c.keyB])
+			others := make([]*rawDoc, len(c.others))
+			for j, k := range c.others {
+				others[j] = docs[k]
+			}
+			outcomes[i] = c.apply(final, others)
 		}
 		// A document the bulk read reports missing may be there after all (see getRaw). One
 		// the batch writes is written create-only, so that mistake fails the write; one it
@@ -473,6 +511,7 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 				ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: s.rawItem(k, d.etag, d.value)})
 			}
 		}
+		wrote = wrote || len(ops) > 0
 		switch len(ops) {
 		case 0:
 			return nil
@@ -486,6 +525,9 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 		}
 		return nil
 	})
+	if err != nil && !wrote {
+		err = fmt.Errorf("%w: %w", ErrNotWritten, err)
+	}
 	for i, c := range live {
 		switch {
 		case err != nil:

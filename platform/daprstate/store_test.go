@@ -30,6 +30,9 @@ type fakeStore struct {
 	// gate, when set, holds every write until it is closed; each held write says so on held.
 	gate chan struct{}
 	held chan struct{}
+	// down fails every read, as a store out of reach does; downAfterLoss turns it on once a
+	// write's answer is lost (loseN).
+	down, downAfterLoss bool
 }
 
 func newFakeStore() *fakeStore {
@@ -41,6 +44,9 @@ func (f *fakeStore) GetState(_ context.Context, _, key string, meta map[string]s
 	defer f.mu.Unlock()
 	f.reads = append(f.reads, meta)
 	f.gets++
+	if f.down {
+		return nil, errors.New("connection refused")
+	}
 	it := f.docs[key]
 	return &it, nil
 }
@@ -49,6 +55,9 @@ func (f *fakeStore) GetBulkState(_ context.Context, _ string, keys []string, met
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads = append(f.reads, meta)
+	if f.down {
+		return nil, errors.New("connection refused")
+	}
 	var out []*dapr.BulkStateItem
 	for _, k := range keys {
 		it := &dapr.BulkStateItem{Key: k}
@@ -106,6 +115,7 @@ func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[s
 	}
 	if f.loseN > 0 {
 		f.loseN--
+		f.down = f.downAfterLoss
 		return errors.New("context deadline exceeded")
 	}
 	return nil
@@ -401,6 +411,92 @@ func TestRacingReplicasAllGetThrough(t *testing.T) {
 
 // A list's ids, read page by page from the newest, are every id added, once each, whichever
 // of two replicas added them.
+// A listed update writes its two documents and adds to the list in one transaction, after one
+// read; a refused change writes and lists nothing; a full head is kept as a page on the way.
+func TestListedUpdatesWriteAndListTogether(t *testing.T) {
+	ctx := context.Background()
+	f, s, other := twoStores()
+	log := NewLog(f, "store", "customer-")
+	add := func(x string, refuse error) error {
+		return UpdateListed(ctx, s, "a", other, x, log, "alice", x, func(a, b *doc) (*doc, *doc, error) {
+			if refuse != nil {
+				return nil, nil, refuse
+			}
+			n := 0
+			if a != nil {
+				n = a.N
+			}
+			return &doc{N: n + 1}, &doc{N: 1}, nil
+		})
+	}
+	if err := add("x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.txs != 1 || f.gets != 0 || len(f.reads) != 1 || len(f.writes) != 3 {
+		t.Fatalf("one listed update: %d reads (%d on their own) and %d writes in %d transactions, want 1 read and 3 writes in 1",
+			len(f.reads), f.gets, len(f.writes), f.txs)
+	}
+	refused := errors.New("refused")
+	if err := add("y", refused); !errors.Is(err, refused) {
+		t.Fatalf("a refused change: %v", err)
+	}
+	if _, found, _ := other.Get(ctx, "y"); found || f.txs != 1 {
+		t.Fatalf("a refused change was written (found %v, %d transactions)", found, f.txs)
+	}
+	// Enough to fill two pages, concurrently: the ones that find the head full turn the page.
+	const n = 2*LogPageSize + 10
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := add("x"+strconv.Itoa(i), nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	listed := map[string]bool{}
+	for cursor := ""; ; {
+		ids, next, err := log.Page(ctx, "alice", cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if listed[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			listed[id] = true
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if a, _, _ := s.Get(ctx, "a"); a.N != n+1 || len(listed) != n+1 || listed["y"] {
+		t.Fatalf("a counts %d changes and the list holds %d ids (y: %v), want %d and %d without y", a.N, len(listed), listed["y"], n+1, n+1)
+	}
+	for i := range n {
+		if _, found, _ := other.Get(ctx, "x"+strconv.Itoa(i)); !found {
+			t.Fatalf("x%d was listed but not written", i)
+		}
+	}
+}
+
+// An update that fails before sending a write says nothing was written; one whose write was
+// sent and then lost does not, for that write may have committed.
+func TestUpdateSaysWhetherItWroteNothing(t *testing.T) {
+	ctx := context.Background()
+	f, s, _ := twoStores()
+	f.down = true
+	if _, err := s.Update(ctx, "a", increment); !errors.Is(err, ErrNotWritten) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("an update with the store out of reach: %v, want ErrNotWritten and ErrUnavailable", err)
+	}
+	f.down, f.loseN, f.downAfterLoss = false, 1, true
+	if _, err := s.Update(ctx, "a", increment); errors.Is(err, ErrNotWritten) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("an update whose write's answer was lost: %v, want ErrUnavailable without ErrNotWritten", err)
+	}
+}
+
 func TestLogKeepsPages(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeStore()

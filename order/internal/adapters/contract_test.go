@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,18 +24,21 @@ import (
 
 func TestMemoryRepository(t *testing.T) {
 	t.Parallel()
-	runContract(t, func(*testing.T) (app.Repository, app.Repository) {
-		r := adapters.NewMemoryRepository()
-		return r, r
+	runContract(t, func(*testing.T) (app.Repository, app.Repository, app.Unconfirmed) {
+		w := &adapters.MemoryUnconfirmed{}
+		r := adapters.NewMemoryRepository(w)
+		return r, r, w
 	})
 }
 
 func TestDaprRepository(t *testing.T) {
 	t.Parallel()
 	var c dapr.Client
-	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
+	runContract(t, func(t *testing.T) (app.Repository, app.Repository, app.Unconfirmed) {
 		c = daprtest.LocalProfile(t, "order")
-		return adapters.NewDaprRepository(c, "order-store"), adapters.NewDaprRepository(c, "order-store")
+		w := adapters.NewDaprUnconfirmed(c, "order-store", time.Minute)
+		return adapters.NewDaprRepository(c, "order-store", w),
+			adapters.NewDaprRepository(c, "order-store", adapters.NewDaprUnconfirmed(c, "order-store", time.Minute)), w
 	})
 	// What the contract left in the store, in the stored form of before: an order, and the
 	// abandoned attempts under an id never stored.
@@ -42,6 +46,12 @@ func TestDaprRepository(t *testing.T) {
 	assertStored(t, c, "order-o-2", `{"orderId":"o-2","customerId":"alice","productId":"pear","qty":1,"reservationId":"r-2",
 		"status":"PLACED","createdAt":"`+o2+`","updatedAt":"`+o2+`"}`)
 	assertStored(t, c, "order-o-4", `{"orderId":"o-4","createdAt":"0001-01-01T00:00:00Z","updatedAt":"0001-01-01T00:00:00Z","abandoned":["r-4"]}`)
+	// A new order's watch is kept in the bucket of its second and of its customer's shard
+	// (fnv-32a of the customer id, modulo 8): alice's two orders share one.
+	h := fnv.New32a()
+	_, _ = h.Write([]byte("alice"))
+	assertStored(t, c, fmt.Sprintf("unconfirmed-%d-%d", runStart.Add(watchAfter).Unix(), h.Sum32()%8),
+		`{"watches":{"o-1":{"event":"OrderPlaced"},"o-2":{"event":"OrderPlaced"}}}`)
 
 	// A stored order that does not parse is the store failing, not the caller's invalid input.
 	ctx := context.Background()
@@ -50,7 +60,7 @@ func TestDaprRepository(t *testing.T) {
 	if err := c.SaveState(ctx, "order-store", "order-o-bad", []byte(bad), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := adapters.NewDaprRepository(c, "order-store").Get(ctx, oid("o-bad")); !errors.Is(err, app.ErrUnavailable) || !errors.Is(err, domain.ErrInvalidInput) {
+	if _, err := adapters.NewDaprRepository(c, "order-store", nil).Get(ctx, oid("o-bad")); !errors.Is(err, app.ErrUnavailable) || !errors.Is(err, domain.ErrInvalidInput) {
 		t.Fatalf("reading an order stored with an unknown status: %v, want app.ErrUnavailable caused by the parse error", err)
 	}
 }
@@ -88,27 +98,34 @@ func place(id, customer, product string, qty int, reservation string, now time.T
 // repository: the Dapr one checks its stored forms against it).
 var runStart = time.Now().UTC().Truncate(time.Millisecond)
 
-// runContract checks a Repository; a and b stand for two replicas sharing one store.
-func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Repository)) {
-	a, b := newRepos(t)
+// watchAfter is when the contract's orders' watches fall due, after runStart.
+const watchAfter = time.Hour
+
+// runContract checks a Repository; a and b stand for two replicas sharing one store, and w
+// for the watch list of a.
+func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Repository, app.Unconfirmed)) {
+	a, b, w := newRepos(t)
 	ctx := context.Background()
 	now := runStart
+	watch := func(o domain.Order) app.Watch {
+		return app.Watch{Order: o.ID(), Fact: app.OrderPlaced, Due: runStart.Add(watchAfter)}
+	}
 	o1 := place("o-1", "alice", "apple", 2, "r-1", now)
 	o2 := place("o-2", "alice", "pear", 1, "r-2", now.Add(time.Second))
 
-	if err := a.Add(ctx, o1); err != nil {
+	if err := a.Add(ctx, o1, watch(o1)); err != nil {
 		t.Fatal(err)
 	}
 	// The same order again (a retry whose first answer was lost) is stored once; another order
 	// under the same id (a concurrent request with the same idempotency key) is refused.
-	if err := b.Add(ctx, o1); err != nil {
+	if err := b.Add(ctx, o1, watch(o1)); err != nil {
 		t.Fatalf("adding the same order again: %v", err)
 	}
 	rival := place("o-1", "alice", "apple", 2, "r-1", now.Add(time.Millisecond))
-	if err := b.Add(ctx, rival); !errors.Is(err, domain.ErrOrderExists) {
+	if err := b.Add(ctx, rival, watch(rival)); !errors.Is(err, domain.ErrOrderExists) {
 		t.Fatalf("adding another order under a taken id: %v", err)
 	}
-	if err := b.Add(ctx, o2); err != nil {
+	if err := b.Add(ctx, o2, watch(o2)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.Get(ctx, oid("o-1"))
@@ -175,7 +192,7 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 			}
 		}
 		late := place("o-3", "carol", "apple", 1, "r-3a", now)
-		if err := b.Add(ctx, late); !errors.Is(err, domain.ErrReservationAbandoned) {
+		if err := b.Add(ctx, late, watch(late)); !errors.Is(err, domain.ErrReservationAbandoned) {
 			t.Fatalf("storing on an abandoned reservation: %v", err)
 		}
 		if _, err := a.Get(ctx, oid("o-3")); !errors.Is(err, domain.ErrUnknownOrder) {
@@ -186,7 +203,7 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		}
 		// The next attempt, on a fresh reservation, stores the order over the abandoned one.
 		next := place("o-3", "carol", "apple", 1, "r-3b", now)
-		if err := a.Add(ctx, next); err != nil {
+		if err := a.Add(ctx, next, watch(next)); err != nil {
 			t.Fatalf("the next attempt: %v", err)
 		}
 		if got, err := b.Get(ctx, oid("o-3")); err != nil || got != next {
@@ -203,13 +220,26 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		if _, err := a.Settle(ctx, oid("o-4"), rid("r-4")); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Add(ctx, gone); !errors.Is(err, domain.ErrReservationAbandoned) {
+		if err := b.Add(ctx, gone, watch(gone)); !errors.Is(err, domain.ErrReservationAbandoned) {
 			t.Fatalf("storing on an abandoned reservation: %v", err)
 		}
 		if list, _, err := a.ByCustomer(ctx, cid("carol"), ""); err != nil || len(list) != 1 {
 			t.Fatalf("carol's orders list an abandoned attempt: %v %v", list, err)
 		}
 	})
+
+	// Every order stored is watched, and nothing else: an Add refused leaves no watch.
+	due, _, err := w.Due(ctx, runStart.Add(2*watchAfter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var watched []string
+	for _, x := range due {
+		watched = append(watched, x.Order.String()+" "+x.Fact.String())
+	}
+	if want := []string{"o-1 OrderPlaced", "o-2 OrderPlaced", "o-3 OrderPlaced"}; !slices.Equal(watched, want) {
+		t.Fatalf("watched %v, want %v", watched, want)
+	}
 }
 
 func TestMemoryUnconfirmed(t *testing.T) {

@@ -25,41 +25,52 @@ import (
 	"github.com/skmall/skmall/platform/invoke"
 )
 
-// DaprRepository keeps orders in a Dapr state store, each order one document written with a
-// single save guarded by its ETag.
+// DaprRepository keeps orders in a Dapr state store, each order one document written guarded
+// by its ETag, in the store of the watch list it puts new orders' watches on. The store must
+// keep ETags and create-only writes inside transactions (PostgreSQL and SQLite do; Dapr's
+// Redis store does not keep a create in a transaction from overwriting a concurrent one).
 type DaprRepository struct {
 	orders    *daprstate.Store[orderRecord]
 	customers *daprstate.Log
+	watches   *DaprUnconfirmed
 }
 
-// NewDaprRepository returns a repository on the named state store.
-func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
+// NewDaprRepository returns a repository on the named state store, which watches lives in too.
+func NewDaprRepository(client daprstate.Client, store string, watches *DaprUnconfirmed) *DaprRepository {
 	return &DaprRepository{
 		orders:    daprstate.New[orderRecord](client, store, "order-"),
 		customers: daprstate.NewLog(client, store, "customer-"),
+		watches:   watches,
 	}
 }
 
-// Add lists the order under its customer first, then creates it. An id listed but never
-// stored (a failed write, an abandoned attempt) is skipped when the list is read.
-func (d *DaprRepository) Add(ctx context.Context, o domain.Order) error {
-	id := o.ID().String()
-	if err := d.customers.Add(ctx, o.Customer().String(), id); err != nil {
+// Add writes the order, its place in its customer's list and its watch in one transaction,
+// after one read of the three. Placements whose watches share a bucket (the same second, and
+// the same customer's shard) go to the store together. An id listed but never stored (an
+// abandoned attempt) is skipped when the list is read.
+func (d *DaprRepository) Add(ctx context.Context, o domain.Order, w app.Watch) error {
+	entry, err := toWatchEntry(w)
+	if err != nil {
 		return err
 	}
-	rec := toRecord(o)
-	err := d.orders.Create(ctx, id, rec)
-	if !errors.Is(err, daprstate.ErrExists) {
-		return err
+	start := bucketStart(w.Due)
+	if err := d.watches.addToIndex(ctx, []int64{start}); err != nil {
+		return fmt.Errorf("%w: %w", app.ErrNothingWritten, err)
 	}
-	// The id holds something: another order, or abandoned attempts at placing this one.
-	_, err = d.orders.Update(ctx, id, func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
-		write, err := cur.add(rec)
-		if err != nil || !write {
-			return daprstate.Change[orderRecord]{}, err
-		}
-		return daprstate.Change[orderRecord]{Value: &rec}, nil
-	})
+	id, customer, rec := o.ID().String(), o.Customer().String(), toRecord(o)
+	err = daprstate.UpdateListed(ctx, d.watches.buckets, bucketKey(start, shardOf(customer)), d.orders, id, d.customers, customer, id,
+		func(b *watchBucket, cur *orderRecord) (*watchBucket, *orderRecord, error) {
+			// The id may hold something: another order, abandoned attempts at placing this
+			// one, or this very order (an earlier attempt's answer was lost), watched already.
+			write, err := cur.add(rec)
+			if err != nil || !write {
+				return nil, nil, err
+			}
+			return b.with(map[string]watchEntry{id: entry}), &rec, nil
+		})
+	if errors.Is(err, daprstate.ErrNotWritten) {
+		return fmt.Errorf("%w: %w", app.ErrNothingWritten, err)
+	}
 	return err
 }
 
@@ -202,9 +213,12 @@ func bucketKey(start int64, shard int) string {
 	return strconv.FormatInt(start, 10) + "-" + strconv.Itoa(shard)
 }
 
-func watchShard(id domain.OrderID) int {
+// shardOf spreads watches over the shards of a second: a new order's by its customer, so
+// that one customer's orders placed at once share a bucket and are written together; others
+// by their order.
+func shardOf(key string) int {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(id.String()))
+	_, _ = h.Write([]byte(key))
 	return int(h.Sum32() % watchShards)
 }
 
@@ -217,7 +231,7 @@ func (d *DaprUnconfirmed) Watch(ctx context.Context, watches ...app.Watch) error
 			return err
 		}
 		start := bucketStart(w.Due)
-		k := bucketKey(start, watchShard(w.Order))
+		k := bucketKey(start, shardOf(w.Order.String()))
 		if byKey[k] == nil {
 			byKey[k] = map[string]watchEntry{}
 		}
@@ -229,12 +243,7 @@ func (d *DaprUnconfirmed) Watch(ctx context.Context, watches ...app.Watch) error
 	}
 	for k, entries := range byKey {
 		if _, err := d.buckets.Update(ctx, k, func(cur *watchBucket) (daprstate.Change[watchBucket], error) {
-			next := watchBucket{Watches: map[string]watchEntry{}}
-			if cur != nil && cur.Watches != nil {
-				next.Watches = cur.Watches // decoded afresh on every read: free to change
-			}
-			maps.Copy(next.Watches, entries)
-			return daprstate.Change[watchBucket]{Value: &next}, nil
+			return daprstate.Change[watchBucket]{Value: cur.with(entries)}, nil
 		}); err != nil {
 			return err
 		}

@@ -20,7 +20,8 @@ type MemoryRepository struct {
 	mu        sync.Mutex
 	orders    map[domain.OrderID]orderRecord
 	customers map[domain.CustomerID][]domain.OrderID
-	// FailAdds makes Add fail without storing anything, as a store that is down would.
+	watches   *MemoryUnconfirmed
+	// FailAdds makes Add fail without writing anything, as a store that is down would.
 	FailAdds bool
 	// LoseAddReplies makes Add store the order and still report a failure, as a reply lost
 	// after the commit would.
@@ -33,19 +34,20 @@ type MemoryRepository struct {
 	AfterUpdate func()
 }
 
-// NewMemoryRepository returns an empty in-memory repository.
-func NewMemoryRepository() *MemoryRepository {
-	return &MemoryRepository{orders: map[domain.OrderID]orderRecord{}, customers: map[domain.CustomerID][]domain.OrderID{}}
+// NewMemoryRepository returns an empty in-memory repository that puts the watches of the
+// orders it adds on watches.
+func NewMemoryRepository(watches *MemoryUnconfirmed) *MemoryRepository {
+	return &MemoryRepository{orders: map[domain.OrderID]orderRecord{}, customers: map[domain.CustomerID][]domain.OrderID{}, watches: watches}
 }
 
-func (m *MemoryRepository) Add(_ context.Context, o domain.Order) error {
+func (m *MemoryRepository) Add(ctx context.Context, o domain.Order, w app.Watch) error {
 	if m.BeforeAdd != nil {
 		m.BeforeAdd()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.FailAdds {
-		return fmt.Errorf("memory store: down")
+		return fmt.Errorf("%w: memory store: down", app.ErrNothingWritten)
 	}
 	rec := toRecord(o)
 	var cur *orderRecord
@@ -53,6 +55,9 @@ func (m *MemoryRepository) Add(_ context.Context, o domain.Order) error {
 		cur = &c
 	}
 	if write, err := cur.add(rec); err != nil || !write {
+		return err
+	}
+	if err := m.watches.Watch(ctx, w); err != nil {
 		return err
 	}
 	m.orders[o.ID()] = rec

@@ -5,6 +5,7 @@ package adapters
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -186,6 +187,16 @@ type watchEntry struct {
 // watchBucket holds the watches of one second and shard, by order id.
 type watchBucket struct {
 	Watches map[string]watchEntry `json:"watches"`
+}
+
+// with is the bucket with entries added (b may be nil: no bucket yet).
+func (b *watchBucket) with(entries map[string]watchEntry) *watchBucket {
+	next := watchBucket{Watches: map[string]watchEntry{}}
+	if b != nil && b.Watches != nil {
+		next.Watches = b.Watches // decoded afresh on every read: free to change
+	}
+	maps.Copy(next.Watches, entries)
+	return &next
 }
 
 // watchIndex lists the buckets that may hold watches, by the unix second they start.

@@ -24,6 +24,9 @@ var (
 	// Repositories also report a stored record that does not parse as ErrUnavailable (wrapping
 	// the parse error): it is the store failing, not the caller's invalid input.
 	ErrUnavailable = errors.New("orders cannot be stored now")
+	// ErrNothingWritten means a repository's change failed before anything of it was written:
+	// the store is as it was. Repositories wrap their error with it.
+	ErrNothingWritten = errors.New("nothing was written")
 	// ErrOutcomeUnknown means storing the order failed in a way that leaves open whether it was
 	// stored, and the store could not be asked. A retry with the same idempotency key tells.
 	ErrOutcomeUnknown = errors.New("the order may or may not have been stored")
@@ -92,10 +95,12 @@ type Placement struct {
 // that makes it true is stored, and the watch list (Unconfirmed) makes sure the announcement
 // is not lost.
 type Repository interface {
-	// Add stores a new order. Adding the very same order again changes nothing;
-	// domain.ErrOrderExists if another order holds the id, and domain.ErrReservationAbandoned
-	// if the order's reservation was abandoned (Settle).
-	Add(ctx context.Context, o domain.Order) error
+	// Add stores a new order, listed under its customer, and puts watch (of its OrderPlaced)
+	// on the watch list, in one step: the watch is kept exactly when the order is stored.
+	// Adding the very same order again changes nothing; domain.ErrOrderExists if another
+	// order holds the id, and domain.ErrReservationAbandoned if the order's reservation was
+	// abandoned (Settle).
+	Add(ctx context.Context, o domain.Order, watch Watch) error
 	// Find returns what is stored under an order id.
 	Find(ctx context.Context, id domain.OrderID) (Placement, error)
 	// Get returns an order; domain.ErrUnknownOrder if none is stored.
@@ -115,7 +120,8 @@ type Repository interface {
 }
 
 // Unconfirmed is the watch list of order events: each fact is watched before the change that
-// makes it true is stored, until it falls due some time later; the republisher then looks at
+// makes it true is stored (a placement together with it: Repository.Add), until it falls due
+// some time later; the republisher then looks at
 // the order, and publishes the event again if its consumers have not confirmed it yet. This is
 // what makes "stored, then published" safe: an event lost after the commit (the broker down,
 // the process killed between the two) is published again, and the consumers recognise a repeat
@@ -248,18 +254,15 @@ func (a *App) PlaceOrder(ctx context.Context, cmd PlaceOrder) (o domain.Order, c
 	}
 
 	o = domain.Place(id, customer, product, qty, holder, a.now().UTC())
-	err = a.watch.Watch(ctx, Watch{Order: id, Fact: OrderPlaced, Due: a.now().Add(a.republishAfter)})
-	if err == nil {
-		err = a.repo.Add(ctx, o)
-	} else if key.IsZero() {
+	err = a.repo.Add(ctx, o, Watch{Order: id, Fact: OrderPlaced, Due: a.now().Add(a.republishAfter)})
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNothingWritten) && key.IsZero():
 		// Nothing was written under a fresh order id: the reservation can go back at once.
 		// (With a key, a concurrent request may be storing the order on it: settle first.)
 		a.release(ctx, o, log)
 		a.metrics.OrderRefused("store_unavailable")
 		return o, false, unavailable(err)
-	}
-	switch {
-	case err == nil:
 	case errors.Is(err, domain.ErrOrderExists) && !key.IsZero():
 		// A concurrent request with the same key stored it first, on the same reservation.
 		prev, err := a.repo.Get(ctx, id)

@@ -44,11 +44,12 @@ type fixture struct {
 }
 
 func newFixture() fixture {
+	watch := &adapters.MemoryUnconfirmed{}
 	f := fixture{
 		clock:   &clock{now: time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
-		repo:    adapters.NewMemoryRepository(),
+		repo:    adapters.NewMemoryRepository(watch),
 		stock:   adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 10}),
-		watch:   &adapters.MemoryUnconfirmed{},
+		watch:   watch,
 		direct:  &adapters.MemoryAnnouncer{},
 		metrics: &countingMetrics{},
 	}
@@ -140,6 +141,21 @@ func TestPlaceOrderGivesStockBackWhenTheOrderIsNotStored(t *testing.T) {
 	}
 	if f.stock.Reserved() != 3 {
 		t.Fatalf("reserved %d", f.stock.Reserved())
+	}
+}
+
+// A write that failed before anything of it reached the store stored nothing: without a key
+// (no other request can hold the order's id) the stock goes back at once, and the client is
+// told to try again, even when the store cannot be asked.
+func TestPlaceOrderThatWroteNothingGivesStockBackAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	f.repo.FailAdds, f.repo.FailSettles = true, true
+	if _, _, err := f.app.PlaceOrder(context.Background(), place("alice", "apple", 3, "")); !errors.Is(err, app.ErrUnavailable) || errors.Is(err, app.ErrOutcomeUnknown) {
+		t.Fatalf("err %v, want ErrUnavailable", err)
+	}
+	if f.stock.Reserved() != 0 || f.watch.Len() != 0 {
+		t.Fatalf("reserved %d, watched %d: an order that wrote nothing kept its stock or its watch", f.stock.Reserved(), f.watch.Len())
 	}
 }
 

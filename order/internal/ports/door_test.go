@@ -50,7 +50,8 @@ func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
 		entered:     make(chan struct{}, 8), release: make(chan struct{}),
 	}
 	log := slog.New(slog.DiscardHandler)
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
+	watches := &adapters.MemoryUnconfirmed{}
+	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	lim := NewLimits(10*time.Second, 1)
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)

@@ -29,7 +29,8 @@ func pid(s string) domain.ProductID { return value.Must(domain.ParseProductID(s)
 func newRouter(t testing.TB, stock *adapters.MemoryStock) (http.Handler, *authtest.Issuer) {
 	r := mux.NewRouter()
 	log := slog.New(slog.DiscardHandler)
-	a := app.New(adapters.NewMemoryRepository(), stock, &adapters.MemoryUnconfirmed{}, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
+	watches := &adapters.MemoryUnconfirmed{}
+	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	guard, issuer := authtest.New(t)
 	ports.Routes(r, a, guard, ports.NewLimits(10*time.Second, 64), eventsub.NewMetrics(prometheus.NewRegistry()), log)
 	return r, issuer

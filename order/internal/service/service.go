@@ -44,10 +44,11 @@ func Run(ctx context.Context) error {
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
 			every := republishEvery(cfg.RepublishAfter)
+			watches := adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every)
 			a := app.New(
-				adapters.NewDaprRepository(d.Dapr, cfg.StateStore),
+				adapters.NewDaprRepository(d.Dapr, cfg.StateStore, watches),
 				adapters.NewDaprStockReserver(d.Dapr, cfg.WarehouseAppID),
-				adapters.NewDaprUnconfirmed(d.Dapr, cfg.StateStore, 3*every),
+				watches,
 				adapters.NewDaprAnnouncer(d.Dapr, cfg.PubSub),
 				newMetrics(d.Registry), d.Log, time.Now, cfg.RepublishAfter)
 			lim := ports.NewLimits(cfg.PlaceTimeout, cfg.MaxPlacing)
