@@ -445,17 +445,7 @@ func TestListedUpdatesWriteAndListTogether(t *testing.T) {
 	}
 	// Enough to fill two pages, concurrently: the ones that find the head full turn the page.
 	const n = 2*LogPageSize + 10
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := add("x"+strconv.Itoa(i), nil); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(t, n, func(i int) error { return add("x"+strconv.Itoa(i), nil) })
 	listed := map[string]bool{}
 	for cursor := ""; ; {
 		ids, next, err := log.Page(ctx, "alice", cursor)
@@ -502,17 +492,7 @@ func TestLogKeepsPages(t *testing.T) {
 	f := newFakeStore()
 	replicas := []*Log{NewLog(f, "store", "customer-"), NewLog(f, "store", "customer-")}
 	const n = 2*LogPageSize + 50
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := replicas[i%2].Add(ctx, "alice", strconv.Itoa(i)); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	inParallel(t, n, func(i int) error { return replicas[i%2].Add(ctx, "alice", strconv.Itoa(i)) })
 	for range 2 { // a retry soon after: the head holds it already
 		if err := replicas[0].Add(ctx, "alice", "extra"); err != nil {
 			t.Fatal(err)
@@ -566,4 +546,20 @@ func TestLogKeepsPages(t *testing.T) {
 	if ids, next, err := replicas[0].Page(ctx, "bob", ""); err != nil || len(ids) != 0 || next != "" {
 		t.Fatalf("an empty list: %v %q %v", ids, next, err)
 	}
+}
+
+// inParallel runs do(0) to do(n-1) at once and reports their errors.
+func inParallel(t *testing.T, n int, do func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := do(i); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
 }
