@@ -121,11 +121,10 @@ type Repository interface {
 
 // Unconfirmed is the watch list of order events: each fact is watched before the change that
 // makes it true is stored (a placement together with it: Repository.Add), until it falls due
-// some time later; the republisher then looks at
-// the order, and publishes the event again if its consumers have not confirmed it yet. This is
-// what makes "stored, then published" safe: an event lost after the commit (the broker down,
-// the process killed between the two) is published again, and the consumers recognise a repeat
-// by its id.
+// some time later; the republisher then looks at the order, and publishes the event again if
+// its consumers have not confirmed it yet. This is what makes "stored, then published" safe:
+// an event lost after the commit (the broker down, the process killed between the two) is
+// published again, and the consumers recognise a repeat by its id.
 type Unconfirmed interface {
 	// Watch notes announced facts to check when they fall due.
 	Watch(ctx context.Context, watches ...Watch) error
