@@ -228,8 +228,26 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 		}
 	})
 
-	// Every order stored is watched, and nothing else: an Add refused leaves no watch.
-	due, _, err := w.Due(ctx, runStart.Add(2*watchAfter))
+	// A change made with its watch is watched when it changes the order, and only then.
+	cancel := func(o *domain.Order) (bool, error) { return o.Cancel(now.Add(time.Hour)), nil }
+	cancelled := func(id string) app.Watch {
+		return app.Watch{Order: oid(id), Fact: app.OrderCancelled, Due: runStart.Add(2 * watchAfter)}
+	}
+	for range 2 { // the second changes nothing
+		if got, err := b.UpdateWatched(ctx, oid("o-3"), cancelled("o-3"), cancel); err != nil || got.Status() != domain.Cancelled {
+			t.Fatalf("cancelling o-3 with its watch: %+v %v", got, err)
+		}
+	}
+	if got, err := a.UpdateWatched(ctx, oid("o-1"), cancelled("o-1"), cancel); err != nil || !got.UpdatedAt().Equal(now.Add(time.Minute)) {
+		t.Fatalf("cancelling o-1 again: %+v %v, want it as the first cancellation left it", got, err)
+	}
+	if _, err := a.UpdateWatched(ctx, oid("nope"), cancelled("nope"), cancel); !errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("cancelling an unknown order: %v", err)
+	}
+
+	// Every order stored is watched, and every change made with its watch, and nothing else:
+	// an Add refused, a change not made and an unknown order leave no watch.
+	due, _, err := w.Due(ctx, runStart.Add(3*watchAfter))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +255,7 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	for _, x := range due {
 		watched = append(watched, x.Order.String()+" "+x.Fact.String())
 	}
-	if want := []string{"o-1 OrderPlaced", "o-2 OrderPlaced", "o-3 OrderPlaced"}; !slices.Equal(watched, want) {
+	if want := []string{"o-1 OrderPlaced", "o-2 OrderPlaced", "o-3 OrderPlaced", "o-3 OrderCancelled"}; !slices.Equal(watched, want) {
 		t.Fatalf("watched %v, want %v", watched, want)
 	}
 }

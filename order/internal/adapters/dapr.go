@@ -107,24 +107,44 @@ func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservat
 
 func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, error)) (domain.Order, error) {
 	rec, err := d.orders.Update(ctx, id.String(), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
-		if cur == nil || !cur.stored() {
-			return daprstate.Change[orderRecord]{}, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
-		}
-		o, err := cur.order()
-		if err != nil {
-			return daprstate.Change[orderRecord]{}, err
-		}
-		changed, err := change(&o)
-		if err != nil || !changed {
-			return daprstate.Change[orderRecord]{}, err
-		}
-		next := toRecord(o)
-		return daprstate.Change[orderRecord]{Value: &next}, nil
+		next, err := cur.change(id, change)
+		return daprstate.Change[orderRecord]{Value: next}, err
 	})
 	if err != nil {
 		return domain.Order{}, err
 	}
 	return rec.order()
+}
+
+// UpdateWatched writes the order and its watch in one transaction, after one read of both.
+func (d *DaprRepository) UpdateWatched(ctx context.Context, id domain.OrderID, w app.Watch, change func(*domain.Order) (bool, error)) (domain.Order, error) {
+	entry, err := toWatchEntry(w)
+	if err != nil {
+		return domain.Order{}, err
+	}
+	start := bucketStart(w.Due)
+	if err := d.watches.addToIndex(ctx, []int64{start}); err != nil {
+		return domain.Order{}, err
+	}
+	// The order as this change left it: decided last on the read that was written.
+	var result orderRecord
+	err = daprstate.UpdatePair(ctx, d.watches.buckets, bucketKey(start, shardOf(id.String())), d.orders, id.String(),
+		func(b *watchBucket, cur *orderRecord) (*watchBucket, *orderRecord, error) {
+			next, err := cur.change(id, change)
+			switch {
+			case err != nil:
+				return nil, nil, err
+			case next == nil:
+				result = *cur
+				return nil, nil, nil
+			}
+			result = *next
+			return b.with(map[string]watchEntry{id.String(): entry}), next, nil
+		})
+	if err != nil {
+		return domain.Order{}, err
+	}
+	return result.order()
 }
 
 func (d *DaprRepository) ByCustomer(ctx context.Context, customer domain.CustomerID, cursor string) ([]domain.Order, string, error) {

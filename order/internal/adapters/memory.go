@@ -109,6 +109,16 @@ func (m *MemoryRepository) Settle(_ context.Context, id domain.OrderID, reservat
 }
 
 func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change func(*domain.Order) (bool, error)) (domain.Order, error) {
+	return m.update(id, change, nil)
+}
+
+func (m *MemoryRepository) UpdateWatched(ctx context.Context, id domain.OrderID, w app.Watch, change func(*domain.Order) (bool, error)) (domain.Order, error) {
+	return m.update(id, change, func() error { return m.watches.Watch(ctx, w) })
+}
+
+// update changes the order under id; watch, when set, runs before a change is kept, and
+// failing, keeps it from being kept.
+func (m *MemoryRepository) update(id domain.OrderID, change func(*domain.Order) (bool, error), watch func() error) (domain.Order, error) {
 	if f := m.AfterUpdate; f != nil {
 		m.AfterUpdate = nil
 		defer f()
@@ -126,6 +136,11 @@ func (m *MemoryRepository) Update(_ context.Context, id domain.OrderID, change f
 	changed, err := change(&o)
 	if err != nil || !changed {
 		return rec.order()
+	}
+	if watch != nil {
+		if err := watch(); err != nil {
+			return domain.Order{}, err
+		}
 	}
 	m.orders[id] = toRecord(o)
 	return o, nil

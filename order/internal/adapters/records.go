@@ -112,6 +112,24 @@ func (r *orderRecord) add(o orderRecord) (write bool, err error) {
 	return true, nil
 }
 
+// change decides the record of the stored order id after change (nil: change left it as it
+// is); domain.ErrUnknownOrder if no order is stored under id.
+func (r *orderRecord) change(id domain.OrderID, change func(*domain.Order) (bool, error)) (*orderRecord, error) {
+	if r == nil || !r.stored() {
+		return nil, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
+	}
+	o, err := r.order()
+	if err != nil {
+		return nil, err
+	}
+	changed, err := change(&o)
+	if err != nil || !changed {
+		return nil, err
+	}
+	next := toRecord(o)
+	return &next, nil
+}
+
 // abandon decides the record that remembers reservation as abandoned; nil when there is
 // nothing to write (the order is stored, or the reservation is remembered already).
 func (r *orderRecord) abandon(id domain.OrderID, reservation domain.ReservationID) *orderRecord {

@@ -111,6 +111,9 @@ type Repository interface {
 	// Update changes an order under concurrency control; change reports whether the order
 	// changed at all. A change decided on a stale read is decided again on a fresh one.
 	Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (changed bool, err error)) (domain.Order, error)
+	// UpdateWatched is Update that puts watch on the watch list in the same step when change
+	// changes the order: a change not made is not watched.
+	UpdateWatched(ctx context.Context, id domain.OrderID, watch Watch, change func(*domain.Order) (changed bool, err error)) (domain.Order, error)
 	// ByCustomer returns a page of a customer's orders, newest first, and the cursor of the
 	// next page ("" after the last); cursor "" is the first page. A cursor it never handed out
 	// is domain.ErrInvalidInput.
@@ -119,9 +122,9 @@ type Repository interface {
 	Orders(ctx context.Context, ids []domain.OrderID) (map[domain.OrderID]domain.Order, error)
 }
 
-// Unconfirmed is the watch list of order events: each fact is watched before the change that
-// makes it true is stored (a placement together with it: Repository.Add), until it falls due
-// some time later; the republisher then looks at the order, and publishes the event again if
+// Unconfirmed is the watch list of order events: each fact is watched in the same step as the
+// change that makes it true is stored (Repository.Add, Repository.UpdateWatched), until it
+// falls due some time later; the republisher then looks at the order, and publishes the event again if
 // its consumers have not confirmed it yet. This is what makes "stored, then published" safe:
 // an event lost after the commit (the broker down, the process killed between the two) is
 // published again, and the consumers recognise a repeat by its id.
@@ -395,12 +398,9 @@ func (a *App) CancelOrder(ctx context.Context, orderID string) (domain.Order, er
 	if err != nil {
 		return domain.Order{}, err
 	}
-	// Watched before it is stored: a watch of a cancellation that did not happen only costs a look.
-	if err := a.watch.Watch(ctx, Watch{Order: id, Fact: OrderCancelled, Due: a.now().Add(a.republishAfter)}); err != nil {
-		return domain.Order{}, a.storeErr(err)
-	}
 	cancelled := false
-	o, err := a.repo.Update(ctx, id, func(o *domain.Order) (bool, error) {
+	watch := Watch{Order: id, Fact: OrderCancelled, Due: a.now().Add(a.republishAfter)}
+	o, err := a.repo.UpdateWatched(ctx, id, watch, func(o *domain.Order) (bool, error) {
 		cancelled = o.Cancel(a.now().UTC())
 		return cancelled, nil
 	})

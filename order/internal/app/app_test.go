@@ -449,6 +449,29 @@ func TestUnconfirmedEventsArePublishedAgain(t *testing.T) {
 // A delivery start that crosses a cancellation (the order is cancelled right after the start
 // was recorded) confirms the order's placement, not its cancellation: should OrderCancelled be
 // lost, it is published again.
+// A cancellation is watched with the change that makes it: one that changes nothing (an
+// unknown order, or one cancelled already) adds no watch.
+func TestOnlyCancellationsMadeAreWatched(t *testing.T) {
+	t.Parallel()
+	f := newFixture()
+	ctx := context.Background()
+	if _, err := f.app.CancelOrder(ctx, "no-such-order"); !errors.Is(err, domain.ErrUnknownOrder) {
+		t.Fatalf("cancelling an unknown order: %v", err)
+	}
+	if f.watch.Len() != 0 {
+		t.Fatalf("%d watches after cancelling an unknown order", f.watch.Len())
+	}
+	o, _, _ := f.app.PlaceOrder(ctx, place("alice", "apple", 1, ""))
+	for range 2 {
+		if _, err := f.app.CancelOrder(ctx, o.ID().String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.watch.Len() != 2 {
+		t.Fatalf("%d watches, want the placement's and the cancellation's", f.watch.Len())
+	}
+}
+
 func TestCancellationStaysWatchedWhenTheDeliveryStartCrossesIt(t *testing.T) {
 	t.Parallel()
 	f := newFixture()
