@@ -26,9 +26,9 @@ import (
 )
 
 // DaprRepository keeps orders in a Dapr state store, each order one document written guarded
-// by its ETag, in the store of the watch list it puts new orders' watches on. The store must
-// keep ETags and create-only writes inside transactions (PostgreSQL and SQLite do; Dapr's
-// Redis store does not keep a create in a transaction from overwriting a concurrent one).
+// by its ETag, in the store of the watch list it puts the watches of its changes on. The store
+// must keep ETags and create-only writes inside transactions: PostgreSQL and SQLite do, Dapr's
+// Redis store does not (docs/architecture.md).
 type DaprRepository struct {
 	orders    *daprstate.Store[orderRecord]
 	customers *daprstate.Log
@@ -49,16 +49,12 @@ func NewDaprRepository(client daprstate.Client, store string, watches *DaprUncon
 // the same customer's shard) go to the store together. An id listed but never stored (an
 // abandoned attempt) is skipped when the list is read.
 func (d *DaprRepository) Add(ctx context.Context, o domain.Order, w app.Watch) error {
-	entry, err := toWatchEntry(w)
+	id, customer, rec := o.ID().String(), o.Customer().String(), toRecord(o)
+	bucket, entry, err := d.watches.bucketOf(ctx, w, customer)
 	if err != nil {
-		return err
-	}
-	start := bucketStart(w.Due)
-	if err := d.watches.addToIndex(ctx, []int64{start}); err != nil {
 		return fmt.Errorf("%w: %w", app.ErrNothingWritten, err)
 	}
-	id, customer, rec := o.ID().String(), o.Customer().String(), toRecord(o)
-	err = daprstate.UpdateListed(ctx, d.watches.buckets, bucketKey(start, shardOf(customer)), d.orders, id, d.customers, customer, id,
+	err = daprstate.UpdateListed(ctx, d.watches.buckets, bucket, d.orders, id, d.customers, customer, id,
 		func(b *watchBucket, cur *orderRecord) (*watchBucket, *orderRecord, error) {
 			// The id may hold something: another order, abandoned attempts at placing this
 			// one, or this very order (an earlier attempt's answer was lost), watched already.
@@ -118,17 +114,13 @@ func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change f
 
 // UpdateWatched writes the order and its watch in one transaction, after one read of both.
 func (d *DaprRepository) UpdateWatched(ctx context.Context, id domain.OrderID, w app.Watch, change func(*domain.Order) (bool, error)) (domain.Order, error) {
-	entry, err := toWatchEntry(w)
+	bucket, entry, err := d.watches.bucketOf(ctx, w, id.String())
 	if err != nil {
-		return domain.Order{}, err
-	}
-	start := bucketStart(w.Due)
-	if err := d.watches.addToIndex(ctx, []int64{start}); err != nil {
 		return domain.Order{}, err
 	}
 	// The order as this change left it: decided last on the read that was written.
 	var result orderRecord
-	err = daprstate.UpdatePair(ctx, d.watches.buckets, bucketKey(start, shardOf(id.String())), d.orders, id.String(),
+	err = daprstate.UpdatePair(ctx, d.watches.buckets, bucket, d.orders, id.String(),
 		func(b *watchBucket, cur *orderRecord) (*watchBucket, *orderRecord, error) {
 			next, err := cur.change(id, change)
 			switch {
@@ -269,6 +261,20 @@ func (d *DaprUnconfirmed) Watch(ctx context.Context, watches ...app.Watch) error
 		}
 	}
 	return nil
+}
+
+// bucketOf returns the key of the bucket that keeps w, in the shard of shardKey, and w's entry
+// there, once the index names the bucket.
+func (d *DaprUnconfirmed) bucketOf(ctx context.Context, w app.Watch, shardKey string) (string, watchEntry, error) {
+	entry, err := toWatchEntry(w)
+	if err != nil {
+		return "", watchEntry{}, err
+	}
+	start := bucketStart(w.Due)
+	if err := d.addToIndex(ctx, []int64{start}); err != nil {
+		return "", watchEntry{}, err
+	}
+	return bucketKey(start, shardOf(shardKey)), entry, nil
 }
 
 // addToIndex makes sure the index names the buckets; it writes only for buckets this process
