@@ -103,7 +103,7 @@ func (d *DaprRepository) Settle(ctx context.Context, id domain.OrderID, reservat
 
 func (d *DaprRepository) Update(ctx context.Context, id domain.OrderID, change func(*domain.Order) (bool, error)) (domain.Order, error) {
 	rec, err := d.orders.Update(ctx, id.String(), func(cur *orderRecord) (daprstate.Change[orderRecord], error) {
-		next, err := cur.change(id, change)
+		next, err := cur.changed(id, change)
 		return daprstate.Change[orderRecord]{Value: next}, err
 	})
 	if err != nil {
@@ -122,7 +122,7 @@ func (d *DaprRepository) UpdateWatched(ctx context.Context, id domain.OrderID, w
 	var result orderRecord
 	err = daprstate.UpdatePair(ctx, d.watches.buckets, bucket, d.orders, id.String(),
 		func(b *watchBucket, cur *orderRecord) (*watchBucket, *orderRecord, error) {
-			next, err := cur.change(id, change)
+			next, err := cur.changed(id, change)
 			switch {
 			case err != nil:
 				return nil, nil, err

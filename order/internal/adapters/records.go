@@ -112,9 +112,9 @@ func (r *orderRecord) add(o orderRecord) (write bool, err error) {
 	return true, nil
 }
 
-// change decides the record of the stored order id after change (nil: change left it as it
+// changed decides the record of the stored order id after change (nil: change left it as it
 // is); domain.ErrUnknownOrder if no order is stored under id.
-func (r *orderRecord) change(id domain.OrderID, change func(*domain.Order) (bool, error)) (*orderRecord, error) {
+func (r *orderRecord) changed(id domain.OrderID, change func(*domain.Order) (bool, error)) (*orderRecord, error) {
 	if r == nil || !r.stored() {
 		return nil, fmt.Errorf("%w: %s", domain.ErrUnknownOrder, id)
 	}
