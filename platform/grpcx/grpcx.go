@@ -163,11 +163,11 @@ type Errors struct {
 }
 
 // Status is the status a call that failed with err answers: its refusal (httpx.Errors.Refusal)
-// as a gRPC status; a failure of ours is logged.
+// as a gRPC status; a failure of ours is logged (see httpx.ErrorRule.LogAttrs).
 func (e Errors) Status(ctx context.Context, method string, err error) error {
 	p := httpx.Errors{Rules: e.Rules}.Refusal(err)
-	if p.Status >= 500 {
-		e.Log.ErrorContext(ctx, "call failed", "method", method, "code", Code(p.Status).String(), "err", err)
+	if attrs, log := p.LogAttrs(); log {
+		e.Log.ErrorContext(ctx, "call failed", append([]any{"method", method, "code", Code(p.Status).String(), "err", err}, attrs...)...)
 	}
 	return refusal(Code(p.Status), p.Slug, p.Detail, p.RetryAfter)
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 )
 
 // Problem is an RFC 9457 problem details body.
@@ -49,6 +51,49 @@ type ErrorRule struct {
 	Title      string
 	Detail     string
 	RetryAfter int // seconds; sets Retry-After when > 0
+	// Tally, when set, logs the failures (5xx) this rule answers together instead of one by
+	// one: for refusals that come by the hundred, such as a service shedding load.
+	Tally *Tally
+}
+
+// Tally stands in for a log line per failure where failures come by the hundred (a service
+// refusing work to shed load, where a line each would add to the load): the first is logged,
+// then at most one line per interval, telling how many there were since the line before.
+// The request metrics count each one. One Tally may serve several rules and doors.
+type Tally struct {
+	every time.Duration
+	mu    sync.Mutex
+	next  time.Time
+	n     int
+}
+
+// NewTally returns a tally that logs at most once per interval.
+func NewTally(interval time.Duration) *Tally { return &Tally{every: interval} }
+
+// add counts a failure at now and says whether to log it, for how many.
+func (t *Tally) add(now time.Time) (n int, log bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.n++
+	if now.Before(t.next) {
+		return 0, false
+	}
+	n, t.n, t.next = t.n, 0, now.Add(t.every)
+	return n, true
+}
+
+// LogAttrs says whether a failure answered by r is to be logged now, and with which attributes
+// besides the error: none, or how many failures the line stands for when r is tallied. Only
+// failures of ours (5xx) are logged.
+func (r ErrorRule) LogAttrs() (attrs []any, log bool) {
+	switch {
+	case r.Status < 500:
+		return nil, false
+	case r.Tally == nil:
+		return nil, true
+	}
+	n, log := r.Tally.add(time.Now())
+	return []any{"failuresSinceLastLine", n}, log
 }
 
 // Errors maps domain errors to HTTP problems, once, at the edge of a service.
@@ -77,14 +122,14 @@ func (e Errors) Refusal(err error) ErrorRule {
 		Detail: "Something went wrong on our side. Try again later; if it persists, contact support."}
 }
 
-// Write answers with err's problem (Refusal); a 5xx's error is logged.
+// Write answers with err's problem (Refusal); a 5xx's error is logged (see LogAttrs).
 func (e Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
 	p := e.Refusal(err)
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
 	}
-	if p.Status >= 500 {
-		e.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	if attrs, log := p.LogAttrs(); log {
+		e.Log.ErrorContext(r.Context(), "request failed", append([]any{"method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err}, attrs...)...)
 	}
 	WriteProblem(w, r, p.Status, p.Slug, p.Title, p.Detail)
 }

@@ -17,11 +17,13 @@ import (
 // which refusal each error is. Each adapter only translates.
 
 // errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
-// statuses with the slug as the ErrorInfo reason.
-func errorRules() []httpx.ErrorRule {
+// statuses with the slug as the ErrorInfo reason. The overload refusals of both doors are
+// logged together (lim's tally).
+func errorRules(lim Limits) []httpx.ErrorRule {
 	return append([]httpx.ErrorRule{
 		{Err: errOverloaded, Status: http.StatusServiceUnavailable, Slug: "overloaded", Title: "Too busy right now",
-			Detail: "Too many order requests are in progress. Nothing was ordered; try again in a moment.", RetryAfter: 1},
+			Detail: "Too many order requests are in progress. Nothing was ordered; try again in a moment.", RetryAfter: 1,
+			Tally: lim.overloads},
 		// The 503s come first: what the store or the warehouse answered may not parse, and then
 		// the error wraps the domain's parse error, which is not the caller's invalid input.
 		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
@@ -39,7 +41,9 @@ func errorRules() []httpx.ErrorRule {
 	}, auth.Rules...)
 }
 
-func httpErrors(log *slog.Logger) httpx.Errors { return httpx.Errors{Log: log, Rules: errorRules()} }
+func httpErrors(log *slog.Logger, lim Limits) httpx.Errors {
+	return httpx.Errors{Log: log, Rules: errorRules(lim)}
+}
 
 // Limits bound the work order placement takes on, through every door together.
 type Limits struct {
@@ -48,11 +52,14 @@ type Limits struct {
 	// placing holds a slot per order request in progress (MAX_PLACING_ORDERS); past them the
 	// next requests are refused at once (errOverloaded) instead of queueing.
 	placing chan struct{}
+	// overloads logs those refusals: under overload there are hundreds a second, and a line
+	// each would only add to the load.
+	overloads *httpx.Tally
 }
 
 // NewLimits returns the limits of order placement; every door is given the same.
 func NewLimits(placeTimeout time.Duration, maxPlacing int) Limits {
-	return Limits{PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing)}
+	return Limits{PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing), overloads: httpx.NewTally(time.Second)}
 }
 
 var errOverloaded = errors.New("too many order requests in progress")

@@ -2,10 +2,12 @@ package ports
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,7 +58,7 @@ func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)
 	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log)}
+	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
 	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
 	place := &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}
 
@@ -110,4 +112,69 @@ func hasReason(st *status.Status, reason string) bool {
 		}
 	}
 	return false
+}
+
+// Refusing order requests as overloaded is how order sheds load: under overload there are
+// hundreds a second, and a log line for each would only add to the load. Both doors together
+// log the first and then at most one line a second, with how many were refused.
+func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
+	stock := slowStock{
+		MemoryStock: adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5}),
+		entered:     make(chan struct{}, 8), release: make(chan struct{}),
+	}
+	var logged strings.Builder
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil))
+	watches := &adapters.MemoryUnconfirmed{}
+	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
+	lim := NewLimits(10*time.Second, 1)
+	r := mux.NewRouter()
+	guard, issuer := authtest.New(t)
+	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
+	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
+	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
+	place := &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err := grpcDoor.PlaceOrder(alice, place); err != nil {
+			t.Errorf("the placement holding the slot: %v", err)
+		}
+	}()
+	<-stock.entered
+	const refusals = 200
+	for i := range refusals {
+		if i%2 == 0 {
+			if _, err := grpcDoor.PlaceOrder(alice, place); status.Code(err) != codes.Unavailable {
+				t.Fatalf("gRPC placement while the only slot is taken: %v", err)
+			}
+			continue
+		}
+		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"customerId":"alice","productId":"apple","qty":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", issuer.Bearer("alice"))
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("REST placement while the only slot is taken: %d %s", rec.Code, rec.Body)
+		}
+	}
+	stock.release <- struct{}{}
+	<-done
+
+	if n := strings.Count(logged.String(), "too many order requests in progress"); n != 1 {
+		t.Fatalf("%d refusals in well under a second logged %d lines, want 1 (the first):\n%s", refusals, n, logged.String())
+	}
+}
+
+// lockedWriter lets goroutines share a log's output.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

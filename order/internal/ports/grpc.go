@@ -15,7 +15,9 @@ import (
 )
 
 // GRPCErrors are the refusals of the gRPC adapter: the same rules as the REST adapter's.
-func GRPCErrors(log *slog.Logger) grpcx.Errors { return grpcx.Errors{Log: log, Rules: errorRules()} }
+func GRPCErrors(log *slog.Logger, lim Limits) grpcx.Errors {
+	return grpcx.Errors{Log: log, Rules: errorRules(lim)}
+}
 
 // RegisterGRPC adds the order API's gRPC face to s: the same use cases and the same door as
 // the REST routes, translated.

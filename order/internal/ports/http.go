@@ -21,7 +21,7 @@ import (
 // Routes adds the order service's routes to r and returns its event handlers. A customer
 // places, reads and cancels only their own orders; an admin reads and cancels anyone's.
 func Routes(r *mux.Router, a *app.App, g *auth.Guard, lim Limits, events *eventsub.Metrics, log *slog.Logger) map[contracts.EventType]eventsub.Handler {
-	errs := httpErrors(log)
+	errs := httpErrors(log, lim)
 
 	r.Handle("/orders", g.Authenticated(placeOrderHandler(a, lim, errs))).Methods(http.MethodPost)
 	r.Handle("/orders", g.Authenticated(listOrders(a, errs))).Methods(http.MethodGet)

@@ -54,7 +54,7 @@ func Run(ctx context.Context) error {
 			lim := ports.NewLimits(cfg.PlaceTimeout, cfg.MaxPlacing)
 			handlers := ports.Routes(r, a, d.Guard, lim, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
-			errs := ports.GRPCErrors(d.Log)
+			errs := ports.GRPCErrors(d.Log, lim)
 			grpcServer := grpcx.NewServer(d.Guard, d.Registry, d.Log)
 			ports.RegisterGRPC(grpcServer, a, lim, errs)
 			return []svc.Worker{
