@@ -44,21 +44,27 @@ func (s slowStock) ReserveStock(ctx context.Context, r app.Reservation) (domain.
 	}
 }
 
-// The bound on order requests in progress holds across the doors: while a REST placement
-// holds the only slot, a gRPC placement is refused at once as overloaded (and the other way).
-func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
+// oneSlotDoors are both doors of an order app that places one order at a time, on stock that
+// holds every reservation until released, logging to log.
+func oneSlotDoors(t *testing.T, log *slog.Logger) (slowStock, *mux.Router, *authtest.Issuer, *orderService) {
+	t.Helper()
 	stock := slowStock{
 		MemoryStock: adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5}),
 		entered:     make(chan struct{}, 8), release: make(chan struct{}),
 	}
-	log := slog.New(slog.DiscardHandler)
 	watches := &adapters.MemoryUnconfirmed{}
 	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	lim := NewLimits(10*time.Second, 1)
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)
 	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
+	return stock, r, issuer, &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
+}
+
+// The bound on order requests in progress holds across the doors: while a REST placement
+// holds the only slot, a gRPC placement is refused at once as overloaded (and the other way).
+func TestPlacementSlotsAreSharedByBothDoors(t *testing.T) {
+	stock, r, issuer, grpcDoor := oneSlotDoors(t, slog.New(slog.DiscardHandler))
 	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
 	place := &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}
 
@@ -118,19 +124,8 @@ func hasReason(st *status.Status, reason string) bool {
 // hundreds a second, and a log line for each would only add to the load. Both doors together
 // log the first and then at most one line a second, with how many were refused.
 func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
-	stock := slowStock{
-		MemoryStock: adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5}),
-		entered:     make(chan struct{}, 8), release: make(chan struct{}),
-	}
 	var logged strings.Builder
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil))
-	watches := &adapters.MemoryUnconfirmed{}
-	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
-	lim := NewLimits(10*time.Second, 1)
-	r := mux.NewRouter()
-	guard, issuer := authtest.New(t)
-	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	grpcDoor := &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
+	stock, r, issuer, grpcDoor := oneSlotDoors(t, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil)))
 	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
 	place := &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}
 
