@@ -138,6 +138,7 @@ func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
 	}()
 	<-stock.entered
 	const refusals = 200
+	start := time.Now()
 	for i := range refusals {
 		if i%2 == 0 {
 			if _, err := grpcDoor.PlaceOrder(alice, place); status.Code(err) != codes.Unavailable {
@@ -154,11 +155,13 @@ func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
 			t.Fatalf("REST placement while the only slot is taken: %d %s", rec.Code, rec.Body)
 		}
 	}
+	took := time.Since(start)
 	stock.release <- struct{}{}
 	<-done
 
-	if n := strings.Count(logged.String(), "too many order requests in progress"); n != 1 {
-		t.Fatalf("%d refusals in well under a second logged %d lines, want 1 (the first):\n%s", refusals, n, logged.String())
+	// They take milliseconds; on a machine slow enough to take seconds, a line a second.
+	if n, most := strings.Count(logged.String(), "too many order requests in progress"), 1+int(took/time.Second); n < 1 || n > most {
+		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged.String())
 	}
 }
 
