@@ -35,7 +35,7 @@ func (b *bench) baselines() ([]baseline, float64) {
 		var lats []time.Duration
 		from := time.Now().Add(b.plan.warm)
 		sent = 0
-		for r := range b.attacker().Attack(tr, vegeta.ConstantPacer{Freq: b.plan.baseRate, Per: time.Second}, b.plan.warm+b.plan.dur, "baseline") {
+		for r := range attack(tr, b.plan.baseRate, b.plan.warm+b.plan.dur, "baseline") {
 			sent++
 			if r.Timestamp.After(from) {
 				if r.Code/100 != 2 {

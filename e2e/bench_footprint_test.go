@@ -15,7 +15,6 @@ import (
 	"time"
 
 	pprof "github.com/google/pprof/profile"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // What the shop's processes cost: memory and CPU from /proc, each sidecar's work from its own
@@ -143,7 +142,7 @@ func (b *bench) profiles() ([]appCPU, []sidecarCPU) {
 			}()
 		}
 	}
-	for range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: b.plan.satRate, Per: time.Second}, d, "profiles") {
+	for range attack(b.orderTargeter(), b.plan.satRate, d, "profiles") {
 	}
 	wg.Wait()
 	b.waitDrained(5 * time.Minute)

@@ -28,7 +28,7 @@ func (b *bench) orders(rate int, warm, dur time.Duration, follow *follower) (lat
 	var lats []time.Duration
 	var accepted []placed
 	res := latency{Rate: rate}
-	for r := range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: rate, Per: time.Second}, warm+dur, "orders") {
+	for r := range attack(b.orderTargeter(), rate, warm+dur, "orders") {
 		p, ok := b.placedFrom(r)
 		if ok {
 			res.all++
@@ -190,7 +190,7 @@ func (b *bench) saturate() saturation {
 	})
 	start := time.Now()
 	var lats []time.Duration
-	for r := range b.attacker().Attack(b.orderTargeter(), vegeta.ConstantPacer{Freq: b.plan.satRate, Per: time.Second}, b.plan.satDur, "saturation") {
+	for r := range attack(b.orderTargeter(), b.plan.satRate, b.plan.satDur, "saturation") {
 		lats = append(lats, r.Latency)
 		if r.Code == http.StatusCreated {
 			sat.Accepted++
