@@ -17,8 +17,8 @@ import (
 // which refusal each error is. Each adapter only translates.
 
 // errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
-// statuses with the slug as the ErrorInfo reason. The overload refusals of both doors are
-// logged together (lim's tally).
+// statuses with the slug as the ErrorInfo reason. The refusals that come in floods, overload
+// and stock that cannot be confirmed, are logged for both doors together (lim's tallies).
 func errorRules(lim Limits) []httpx.ErrorRule {
 	return append([]httpx.ErrorRule{
 		{Err: errOverloaded, Status: http.StatusServiceUnavailable, Slug: "overloaded", Title: "Too busy right now",
@@ -27,7 +27,8 @@ func errorRules(lim Limits) []httpx.ErrorRule {
 		// The 503s come first: what the store or the warehouse answered may not parse, and then
 		// the error wraps the domain's parse error, which is not the caller's invalid input.
 		{Err: app.ErrStockUnconfirmed, Status: http.StatusServiceUnavailable, Slug: "stock-unconfirmed", Title: "Stock cannot be confirmed now",
-			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5,
+			Tally: lim.unconfirmed},
 		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
 			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
 		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
@@ -55,11 +56,17 @@ type Limits struct {
 	// overloads logs those refusals: under overload there are hundreds a second, and a line
 	// each would only add to the load.
 	overloads *httpx.Tally
+	// unconfirmed logs the refusals for want of the warehouse's answer: while it is down or
+	// its breaker is open, every order request is one, refused at once.
+	unconfirmed *httpx.Tally
 }
 
 // NewLimits returns the limits of order placement; every door is given the same.
 func NewLimits(placeTimeout time.Duration, maxPlacing int) Limits {
-	return Limits{PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing), overloads: httpx.NewTally(time.Second)}
+	return Limits{
+		PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing),
+		overloads: httpx.NewTally(time.Second), unconfirmed: httpx.NewTally(time.Second),
+	}
 }
 
 var errOverloaded = errors.New("too many order requests in progress")

@@ -52,13 +52,19 @@ func oneSlotDoors(t *testing.T, log *slog.Logger) (slowStock, *mux.Router, *auth
 		MemoryStock: adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5}),
 		entered:     make(chan struct{}, 8), release: make(chan struct{}),
 	}
+	r, issuer, grpcDoor := doors(t, log, stock, NewLimits(10*time.Second, 1))
+	return stock, r, issuer, grpcDoor
+}
+
+// doors are both doors of an order app on stock, within lim, logging to log.
+func doors(t *testing.T, log *slog.Logger, stock app.StockReserver, lim Limits) (*mux.Router, *authtest.Issuer, *orderService) {
+	t.Helper()
 	watches := &adapters.MemoryUnconfirmed{}
 	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
-	lim := NewLimits(10*time.Second, 1)
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)
 	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
-	return stock, r, issuer, &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
+	return r, issuer, &orderService{a: a, lim: lim, errs: GRPCErrors(log, lim)}
 }
 
 // The bound on order requests in progress holds across the doors: while a REST placement
@@ -162,6 +168,36 @@ func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
 	// They take milliseconds; on a machine slow enough to take seconds, a line a second.
 	if n, most := strings.Count(logged.String(), "too many order requests in progress"), 1+int(took/time.Second); n < 1 || n > most {
 		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged.String())
+	}
+}
+
+// While the warehouse is down every order request is refused, and traffic makes that a flood
+// too: those refusals are logged once a second as well, with the cause of the first.
+func TestStockUnconfirmedRefusalsAreLoggedOnceASecond(t *testing.T) {
+	var logged strings.Builder
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5})
+	stock.Down = true
+	r, issuer, grpcDoor := doors(t, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil)), stock, NewLimits(10*time.Second, 8))
+	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
+	const refusals = 200
+	start := time.Now()
+	for i := range refusals {
+		if i%2 == 0 {
+			if _, err := grpcDoor.PlaceOrder(alice, &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}); status.Code(err) != codes.Unavailable {
+				t.Fatalf("gRPC placement while the warehouse is down: %v", err)
+			}
+			continue
+		}
+		if rec := authtest.Do(r, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, issuer.Bearer("alice")); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("REST placement while the warehouse is down: %d %s", rec.Code, rec.Body)
+		}
+	}
+	took := time.Since(start)
+	if n, most := strings.Count(logged.String(), "stock cannot be confirmed now"), 1+int(took/time.Second); n < 1 || n > most {
+		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged.String())
+	}
+	if !strings.Contains(logged.String(), "warehouse unreachable") {
+		t.Fatalf("the line does not say what failed:\n%s", logged.String())
 	}
 }
 
