@@ -187,7 +187,7 @@ func (r benchReport) markdown(plan benchPlan) string {
 	for _, bl := range r.Baselines {
 		if bl.CPUMs > 0 && apps+sidecars > 0 {
 			w("")
-			w("CPU, in units that travel between machines: one call through two sidecars costs %.2f ms of their CPU here; an order costs %.1f of those in the four sidecars and %.1f in the four apps.",
+			w("CPU, in units that travel between machines: one call through two sidecars costs %.2f ms of their CPU here; an order costs %.2f of those in the four sidecars and %.2f in the four apps.",
 				bl.CPUMs, sidecars/bl.CPUMs, apps/bl.CPUMs)
 		}
 	}
@@ -216,7 +216,7 @@ func (r benchReport) markdown(plan benchPlan) string {
 	}
 	for _, bl := range r.Baselines {
 		if bl.CPUMs > 0 && apps+sidecars > 0 {
-			w("| CPU per order ≤ 2.5 sidecar-call units in the sidecars, ≤ 1.5 in the apps | %.1f, %.1f | %s |",
+			w("| CPU per order ≤ 2.5 sidecar-call units in the sidecars, ≤ 1.5 in the apps | %.2f, %.2f | %s |",
 				sidecars/bl.CPUMs, apps/bl.CPUMs, check(sidecars/bl.CPUMs <= 2.5 && apps/bl.CPUMs <= 1.5))
 		}
 	}
@@ -362,5 +362,20 @@ func cpuTable(w func(format string, args ...any), title, header string, rows []c
 			all.shares[i] /= all.seconds
 		}
 		row(all)
+	}
+}
+
+// A target is judged on the figure the table shows: 1.538 units is not "1.5, missed".
+func TestReportShowsTheUnitsItJudges(t *testing.T) {
+	r := benchReport{
+		Footprint: []footprint{{Process: "order", CPUPer1000: 4.02}, {Process: "order sidecar", CPUPer1000: 5.89}},
+		Baselines: []baseline{{Call: "the same call through two sidecars", CPUMs: 2.614}, {Call: "POST /orders"}},
+	}
+	md := r.markdown(benchPlanFromEnv())
+	if !strings.Contains(md, "| 2.25, 1.54 | **missed** |") {
+		t.Fatalf("the units target row does not show what it judges:\n%s", md)
+	}
+	if !strings.Contains(md, "an order costs 2.25 of those in the four sidecars and 1.54 in the four apps") {
+		t.Fatalf("the units line does not show two decimals:\n%s", md)
 	}
 }
