@@ -143,32 +143,10 @@ func TestOverloadRefusalsAreLoggedOnceASecond(t *testing.T) {
 		}
 	}()
 	<-stock.entered
-	const refusals = 200
-	start := time.Now()
-	for i := range refusals {
-		if i%2 == 0 {
-			if _, err := grpcDoor.PlaceOrder(alice, place); status.Code(err) != codes.Unavailable {
-				t.Fatalf("gRPC placement while the only slot is taken: %v", err)
-			}
-			continue
-		}
-		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"customerId":"alice","productId":"apple","qty":1}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", issuer.Bearer("alice"))
-		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("REST placement while the only slot is taken: %d %s", rec.Code, rec.Body)
-		}
-	}
-	took := time.Since(start)
+	took := refuseInTurns(t, r, issuer, grpcDoor, "the only slot is taken")
 	stock.release <- struct{}{}
 	<-done
-
-	// They take milliseconds; on a machine slow enough to take seconds, a line a second.
-	if n, most := strings.Count(logged.String(), "too many order requests in progress"), 1+int(took/time.Second); n < 1 || n > most {
-		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged.String())
-	}
+	requireOneLineASecond(t, logged.String(), "too many order requests in progress", took)
 }
 
 // While the warehouse is down every order request is refused, and traffic makes that a flood
@@ -178,26 +156,42 @@ func TestStockUnconfirmedRefusalsAreLoggedOnceASecond(t *testing.T) {
 	stock := adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5})
 	stock.Down = true
 	r, issuer, grpcDoor := doors(t, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil)), stock, NewLimits(10*time.Second, 8))
+	took := refuseInTurns(t, r, issuer, grpcDoor, "the warehouse is down")
+	requireOneLineASecond(t, logged.String(), "stock cannot be confirmed now", took)
+	if !strings.Contains(logged.String(), "warehouse unreachable") {
+		t.Fatalf("the line does not say what failed:\n%s", logged.String())
+	}
+}
+
+const refusals = 200
+
+// refuseInTurns sends alice's order refusals times, through gRPC and REST in turns, and
+// returns how long they took; each must be refused as unavailable (while why).
+func refuseInTurns(t *testing.T, r *mux.Router, issuer *authtest.Issuer, grpcDoor *orderService, why string) time.Duration {
+	t.Helper()
 	alice := auth.WithPrincipal(context.Background(), auth.Principal{Subject: "alice"})
-	const refusals = 200
 	start := time.Now()
 	for i := range refusals {
 		if i%2 == 0 {
 			if _, err := grpcDoor.PlaceOrder(alice, &orderv1.PlaceOrderRequest{CustomerId: "alice", ProductId: "apple", Qty: 1}); status.Code(err) != codes.Unavailable {
-				t.Fatalf("gRPC placement while the warehouse is down: %v", err)
+				t.Fatalf("gRPC placement while %s: %v", why, err)
 			}
 			continue
 		}
 		if rec := authtest.Do(r, http.MethodPost, "/orders", `{"customerId":"alice","productId":"apple","qty":1}`, issuer.Bearer("alice")); rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("REST placement while the warehouse is down: %d %s", rec.Code, rec.Body)
+			t.Fatalf("REST placement while %s: %d %s", why, rec.Code, rec.Body)
 		}
 	}
-	took := time.Since(start)
-	if n, most := strings.Count(logged.String(), "stock cannot be confirmed now"), 1+int(took/time.Second); n < 1 || n > most {
-		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged.String())
-	}
-	if !strings.Contains(logged.String(), "warehouse unreachable") {
-		t.Fatalf("the line does not say what failed:\n%s", logged.String())
+	return time.Since(start)
+}
+
+// requireOneLineASecond fails unless the refusals (which took took) logged msg once, and at
+// most once a second: they take milliseconds; on a machine slow enough to take seconds, a line
+// a second.
+func requireOneLineASecond(t *testing.T, logged, msg string, took time.Duration) {
+	t.Helper()
+	if n, most := strings.Count(logged, msg), 1+int(took/time.Second); n < 1 || n > most {
+		t.Fatalf("%d refusals in %s logged %d lines, want 1 (the first) and at most one a second:\n%s", refusals, took, n, logged)
 	}
 }
 
