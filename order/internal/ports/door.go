@@ -17,8 +17,9 @@ import (
 // which refusal each error is. Each adapter only translates.
 
 // errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
-// statuses with the slug as the ErrorInfo reason. The refusals that come in floods, overload
-// and stock that cannot be confirmed, are logged for both doors together (lim's tallies).
+// statuses with the slug as the ErrorInfo reason. The refusals that come in floods (overload,
+// stock that cannot be confirmed, a store that cannot be written) are logged for both doors
+// together (lim's tallies).
 func errorRules(lim Limits) []httpx.ErrorRule {
 	return append([]httpx.ErrorRule{
 		{Err: errOverloaded, Status: http.StatusServiceUnavailable, Slug: "overloaded", Title: "Too busy right now",
@@ -30,7 +31,8 @@ func errorRules(lim Limits) []httpx.ErrorRule {
 			Detail: "The warehouse cannot confirm stock right now. Nothing was ordered; try again in a moment.", RetryAfter: 5,
 			Tally: lim.unconfirmed},
 		{Err: app.ErrUnavailable, Status: http.StatusServiceUnavailable, Slug: "unavailable", Title: "Orders cannot be taken now",
-			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5},
+			Detail: "Orders cannot be stored right now. Nothing was ordered; try again in a moment.", RetryAfter: 5,
+			Tally: lim.unavailable},
 		{Err: app.ErrOutcomeUnknown, Status: http.StatusServiceUnavailable, Slug: "outcome-unknown", Title: "Whether the order was stored is not known yet",
 			Detail: "Storing the order failed in a way that leaves open whether it was stored. Send the request again with the same Idempotency-Key to learn its outcome; without a key, look at your orders before ordering again.", RetryAfter: 5},
 		{Err: domain.ErrInvalidInput, Status: http.StatusUnprocessableEntity, Slug: "invalid-input", Title: "Invalid input"},
@@ -59,13 +61,16 @@ type Limits struct {
 	// unconfirmed logs the refusals for want of the warehouse's answer: while it is down or
 	// its breaker is open, every order request is one, refused at once.
 	unconfirmed *httpx.Tally
+	// unavailable logs the refusals for want of order's own store: while it is down, every
+	// request that reads or writes orders is one.
+	unavailable *httpx.Tally
 }
 
 // NewLimits returns the limits of order placement; every door is given the same.
 func NewLimits(placeTimeout time.Duration, maxPlacing int) Limits {
 	return Limits{
 		PlaceTimeout: placeTimeout, placing: make(chan struct{}, maxPlacing),
-		overloads: httpx.NewTally(time.Second), unconfirmed: httpx.NewTally(time.Second),
+		overloads: httpx.NewTally(time.Second), unconfirmed: httpx.NewTally(time.Second), unavailable: httpx.NewTally(time.Second),
 	}
 }
 

@@ -60,7 +60,13 @@ func oneSlotDoors(t *testing.T, log *slog.Logger) (slowStock, *mux.Router, *auth
 func doors(t *testing.T, log *slog.Logger, stock app.StockReserver, lim Limits) (*mux.Router, *authtest.Issuer, *orderService) {
 	t.Helper()
 	watches := &adapters.MemoryUnconfirmed{}
-	a := app.New(adapters.NewMemoryRepository(watches), stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
+	return doorsOn(t, log, adapters.NewMemoryRepository(watches), watches, stock, lim)
+}
+
+// doorsOn are doors as doors makes them, on the given order store.
+func doorsOn(t *testing.T, log *slog.Logger, orders *adapters.MemoryRepository, watches *adapters.MemoryUnconfirmed, stock app.StockReserver, lim Limits) (*mux.Router, *authtest.Issuer, *orderService) {
+	t.Helper()
+	a := app.New(orders, stock, watches, &adapters.MemoryAnnouncer{}, adapters.DiscardMetrics{}, log, time.Now, time.Minute)
 	r := mux.NewRouter()
 	guard, issuer := authtest.New(t)
 	Routes(r, a, guard, lim, eventsub.NewMetrics(prometheus.NewRegistry()), log)
@@ -159,6 +165,22 @@ func TestStockUnconfirmedRefusalsAreLoggedOnceASecond(t *testing.T) {
 	took := refuseInTurns(t, r, issuer, grpcDoor, "the warehouse is down")
 	requireOneLineASecond(t, logged.String(), "stock cannot be confirmed now", took)
 	if !strings.Contains(logged.String(), "warehouse unreachable") {
+		t.Fatalf("the line does not say what failed:\n%s", logged.String())
+	}
+}
+
+// While order's own store is down, every order request is refused (each reserves stock and gives
+// it back first): the same flood, logged the same way.
+func TestStoreDownRefusalsAreLoggedOnceASecond(t *testing.T) {
+	var logged strings.Builder
+	watches := &adapters.MemoryUnconfirmed{}
+	orders := adapters.NewMemoryRepository(watches)
+	orders.FailAdds = true
+	stock := adapters.NewMemoryStock(map[domain.ProductID]int{value.Must(domain.ParseProductID("apple")): 5})
+	r, issuer, grpcDoor := doorsOn(t, slog.New(slog.NewJSONHandler(&lockedWriter{w: &logged}, nil)), orders, watches, stock, NewLimits(10*time.Second, 8))
+	took := refuseInTurns(t, r, issuer, grpcDoor, "the order store is down")
+	requireOneLineASecond(t, logged.String(), "orders cannot be stored now", took)
+	if !strings.Contains(logged.String(), "memory store: down") {
 		t.Fatalf("the line does not say what failed:\n%s", logged.String())
 	}
 }
