@@ -7,8 +7,12 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,10 +39,13 @@ func (b *bench) processes() []footprint {
 	return out
 }
 
-// saturateMeasured runs the saturation stage (saturate) and measures, over it, the resident
-// memory (the largest reading) and CPU of every process in procs, and what each sidecar did.
-func (b *bench) saturateMeasured(procs []footprint) (saturation, []footprint, []sidecarWork) {
+// saturateMeasured runs the saturation stage (saturate) and puts in rep what it measured over
+// it: the resident memory (the largest reading) and CPU of every process in procs, what each
+// sidecar did, and where the whole machine's CPU went.
+func (b *bench) saturateMeasured(rep *benchReport, procs []footprint) {
 	b.t.Helper()
+	parts := b.machineParts(procs)
+	machine0 := measureMachine(parts)
 	cpu0 := make([]float64, len(procs))
 	for i := range procs {
 		cpu0[i] = cpuSeconds(procs[i].pid)
@@ -54,6 +61,7 @@ func (b *bench) saturateMeasured(procs []footprint) (saturation, []footprint, []
 		work[i], counters0[i] = sidecarWork{App: name}, b.sidecarCounters(name)
 	}
 	sat := b.saturate()
+	machine := measureMachine(parts).since(machine0, sat.Seconds, sat.Accepted)
 	stopRSS()
 	if n := float64(sat.Accepted); n > 0 {
 		for i := range procs {
@@ -66,7 +74,141 @@ func (b *bench) saturateMeasured(procs []footprint) (saturation, []footprint, []
 				(c[1]-c0[1])/n, (c[2]-c0[2])/n, (c[3]-c0[3])/n, (c[4]-c0[4])/n
 		}
 	}
-	return sat, procs, work
+	rep.Saturation, rep.Footprint, rep.Sidecars, rep.MachineCPU = sat, procs, work, machine
+}
+
+// machinePart is a kind of process whose CPU is told apart in machineCPU.
+type machinePart struct {
+	name string
+	pids func() []int
+}
+
+// machineParts are the kinds of process on the machine while the bench runs: the shop's, its
+// stores' and the bench's own.
+func (b *bench) machineParts(procs []footprint) []machinePart {
+	of := func(sidecars bool) func() []int {
+		return func() []int {
+			var pids []int
+			for _, p := range procs {
+				if strings.HasSuffix(p.Process, "sidecar") == sidecars {
+					pids = append(pids, p.pid)
+				}
+			}
+			return pids
+		}
+	}
+	return []machinePart{
+		{"the four sidecars", of(true)},
+		{partApps, of(false)},
+		{"PostgreSQL (all of its processes)", func() []int { return pidsNamed("postgres") }},
+		{"Redis (the broker, and the sidecars' state of delivery and mypage)", func() []int { return []int{b.shop.redis.proc.pid()} }},
+		{partBench, func() []int { return []int{os.Getpid()} }},
+	}
+}
+
+// The parts of machineCPU whose work the shop's speed would not be: the apps (what the shop can
+// change) and the bench.
+const (
+	partApps  = "the four apps"
+	partBench = "the load generator and the bench's own polling (this test)"
+)
+
+// machineReading is the machine's busy CPU time so far and each process's of each part.
+type machineReading struct {
+	busy  float64
+	names []string
+	parts []map[int]float64 // by part, CPU seconds by pid
+}
+
+func measureMachine(parts []machinePart) machineReading {
+	r := machineReading{busy: busySeconds()}
+	for _, p := range parts {
+		cpu := map[int]float64{}
+		for _, pid := range p.pids() {
+			cpu[pid] = cpuSeconds(pid)
+		}
+		r.names, r.parts = append(r.names, p.name), append(r.parts, cpu)
+	}
+	return r
+}
+
+// since is what the machine's CPU did between two readings of the same parts, over seconds of
+// wall time in which accepted orders were taken. A process that started between them counts
+// from nothing; one that ended between them falls to the rest of the machine.
+func (r machineReading) since(before machineReading, seconds float64, accepted int) machineCPU {
+	m := machineCPU{Cores: runtime.NumCPU(), Seconds: seconds, Busy: r.busy - before.busy}
+	perOrder := func(s float64) float64 {
+		if accepted == 0 {
+			return 0
+		}
+		return s * 1000 / float64(accepted)
+	}
+	known := 0.0
+	for i, cpu := range r.parts {
+		used := 0.0
+		for pid, s := range cpu {
+			used += s - before.parts[i][pid]
+		}
+		known += used
+		m.Parts = append(m.Parts, machineShare{Part: r.names[i], Seconds: used, MsPerOrder: perOrder(used)})
+	}
+	m.Parts = append(m.Parts, machineShare{Part: restOfTheMachine, Seconds: m.Busy - known, MsPerOrder: perOrder(m.Busy - known)})
+	m.BusyMsPerOrder = perOrder(m.Busy)
+	return m
+}
+
+// restOfTheMachine is the busy time no part's processes account for.
+const restOfTheMachine = "the rest of the machine (Sentry, the machine's other servers, the kernel)"
+
+// machineCPU is where the whole machine's CPU went over the saturation stage: its busy time,
+// all cores together (/proc/stat), and the part of it each kind of process took
+// (machineParts, then the rest of the machine).
+type machineCPU struct {
+	Cores          int            `json:"cores"`
+	Seconds        float64        `json:"seconds"`
+	Busy           float64        `json:"busyCpuSeconds"`
+	BusyMsPerOrder float64        `json:"busyMsPerOrder"`
+	Parts          []machineShare `json:"parts"`
+}
+
+type machineShare struct {
+	Part       string  `json:"part"`
+	Seconds    float64 `json:"cpuSeconds"`
+	MsPerOrder float64 `json:"msPerOrder"`
+}
+
+// busySeconds is the CPU time all cores have spent not idle since boot (/proc/stat: user, nice,
+// system, irq, softirq and steal; ticks of 1/100 s).
+func busySeconds() float64 {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(strings.SplitN(string(raw), "\n", 2)[0]) // cpu user nice system idle iowait irq softirq steal
+	busy := 0.0
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		if i < len(fields) {
+			v, _ := strconv.ParseFloat(fields[i], 64)
+			busy += v
+		}
+	}
+	return busy / 100
+}
+
+// pidsNamed are the processes whose command name is name.
+func pidsNamed(name string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == name {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // sidecarCounters are the totals behind sidecarWork, in its field order.
@@ -366,5 +508,62 @@ func TestSidecarCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
 	}
 	if got.App != want.App || !near(got.Seconds, want.Seconds) {
 		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+// The machine's busy time is split among the parts by what their processes used between the
+// readings, the rest of the machine taking what none of them used.
+func TestMachineCPUSplitsTheBusyTimeBetweenReadings(t *testing.T) {
+	before := machineReading{busy: 100, names: []string{"a", "b"}, parts: []map[int]float64{{1: 5, 2: 3}, {3: 1}}}
+	after := machineReading{busy: 110, names: []string{"a", "b"}, parts: []map[int]float64{
+		{1: 8, 2: 3, 4: 0.5}, // 4 started between the readings
+		{},                   // 3 ended: its second falls to the rest
+	}}
+	m := after.since(before, 5, 100)
+	want := []machineShare{{"a", 3.5, 35}, {"b", 0, 0}, {restOfTheMachine, 6.5, 65}}
+	if len(m.Parts) != len(want) || !near(m.Busy, 10) || !near(m.BusyMsPerOrder, 100) || m.Seconds != 5 {
+		t.Fatalf("got %+v, want busy 10 s (100 ms an order) in parts %+v", m, want)
+	}
+	for i, w := range want {
+		if g := m.Parts[i]; g.Part != w.Part || !near(g.Seconds, w.Seconds) || !near(g.MsPerOrder, w.MsPerOrder) {
+			t.Fatalf("part %d: got %+v, want %+v", i, g, w)
+		}
+	}
+}
+
+// The readings come from the machine's own /proc: a process that spins is seen using CPU, one
+// that sleeps none, and the machine busy at least as long as the spinning one.
+func TestMachineCPUTellsItsPartsApart(t *testing.T) {
+	start := func(name string, args ...string) int {
+		cmd := exec.Command(name, args...) // its output goes to /dev/null
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd.Process.Pid
+	}
+	spinning, asleep := start("yes"), start("sleep", "30")
+	if !slices.Contains(pidsNamed("yes"), spinning) {
+		t.Fatal("pidsNamed does not find the yes the test started")
+	}
+	parts := []machinePart{{"spinning", func() []int { return []int{spinning} }}, {"asleep", func() []int { return []int{asleep} }}}
+	time.Sleep(500 * time.Millisecond) // CPU spent before the first reading is not the measured second's
+
+	before := measureMachine(parts)
+	time.Sleep(time.Second)
+	m := measureMachine(parts).since(before, 1, 10)
+
+	if len(m.Parts) != 3 || m.Parts[0].Part != "spinning" || m.Parts[1].Part != "asleep" || m.Parts[2].Part != restOfTheMachine {
+		t.Fatalf("parts %+v, want spinning, asleep and the rest", m.Parts)
+	}
+	spun, slept, rest := m.Parts[0], m.Parts[1], m.Parts[2]
+	if spun.Seconds < 0.05 || spun.Seconds > 1.1 || slept.Seconds != 0 {
+		t.Fatalf("spinning used %.2f s (one thread) and asleep %.2f s of CPU in a second, want some and none", spun.Seconds, slept.Seconds)
+	}
+	if m.Busy < spun.Seconds-0.02 || !near(rest.Seconds, m.Busy-spun.Seconds) {
+		t.Fatalf("the machine was busy %.2f s with spinning's %.2f s in it, and the rest is %.2f s", m.Busy, spun.Seconds, rest.Seconds)
+	}
+	if !near(spun.MsPerOrder, spun.Seconds*100) || !near(m.BusyMsPerOrder, m.Busy*100) {
+		t.Fatalf("per order (10 accepted): %+v", m)
 	}
 }

@@ -95,6 +95,7 @@ type benchReport struct {
 	Sidecars   []sidecarWork `json:"sidecarWork"`
 	AppCPU     []appCPU      `json:"appCpu,omitempty"` // a full run's, from the profiles
 	SidecarCPU []sidecarCPU  `json:"sidecarCpu,omitempty"`
+	MachineCPU machineCPU    `json:"machineCpu"`
 	Baselines  []baseline    `json:"baselines"`
 	PGTxPerS   float64       `json:"pgTransactionsPerSecond"`
 }
@@ -153,6 +154,7 @@ func (r benchReport) markdown(plan benchPlan) string {
 		w("At %.1f ms of CPU per order in apps and sidecars (%.0f%% of it in the sidecars), %d cores carry at most %.0f orders/s before PostgreSQL, Redis and the load generator take their share.",
 			apps+sidecars, 100*sidecars/(apps+sidecars), runtime.NumCPU(), float64(runtime.NumCPU())*1000/(apps+sidecars))
 	}
+	machineTable(w, r.MachineCPU)
 	w("")
 	w("**What each sidecar does per accepted order** (its own metrics, over the saturation stage):")
 	w("")
@@ -228,6 +230,33 @@ func (r benchReport) markdown(plan benchPlan) string {
 	}
 	w("| each app < 40 MB resident under load | largest %.1f MB | %s |", maxApp, check(maxApp < 40))
 	return b.String()
+}
+
+// machineTable shows where the whole machine's CPU went at saturation, and how many orders a
+// second the cores could carry if the apps and the load generator cost nothing: the ceiling
+// the sidecars, the stores and the rest of the machine set.
+func machineTable(w func(format string, args ...any), m machineCPU) {
+	if m.Busy <= 0 || m.Seconds <= 0 {
+		return
+	}
+	w("")
+	w("**Where the machine's CPU went** over the saturation stage (/proc; %d cores for %.0f s, busy %.0f%% of that):", m.Cores, m.Seconds, 100*m.Busy/(float64(m.Cores)*m.Seconds))
+	w("")
+	w("| part | CPU s | share of the busy time | ms per accepted order |")
+	w("|---|---:|---:|---:|")
+	others := m.BusyMsPerOrder
+	for _, p := range m.Parts {
+		w("| %s | %.1f | %.0f%% | %.2f |", p.Part, p.Seconds, 100*p.Seconds/m.Busy, p.MsPerOrder)
+		if p.Part == partApps || p.Part == partBench {
+			others -= p.MsPerOrder
+		}
+	}
+	w("| **the machine, busy** | **%.1f** | 100%% | **%.2f** |", m.Busy, m.BusyMsPerOrder)
+	if others > 0 {
+		w("")
+		w("Without the apps and the load generator the rest takes %.2f ms of CPU per order: %d cores could carry at most %.0f orders/s however little the apps did.",
+			others, m.Cores, float64(m.Cores)*1000/others)
+	}
 }
 
 func series(xs []float64) string {
@@ -377,5 +406,28 @@ func TestReportShowsTheUnitsItJudges(t *testing.T) {
 	}
 	if !strings.Contains(md, "an order costs 2.25 of those in the four sidecars and 1.54 in the four apps") {
 		t.Fatalf("the units line does not show two decimals:\n%s", md)
+	}
+}
+
+// The ceiling the report draws is what the cores carry when the apps and the bench cost
+// nothing: the sidecars, the stores and the rest of the machine per order.
+func TestReportShowsTheCeilingOfEverythingButTheApps(t *testing.T) {
+	m := machineCPU{Cores: 2, Seconds: 30, Busy: 52, BusyMsPerOrder: 13, Parts: []machineShare{
+		{Part: "the four sidecars", Seconds: 24, MsPerOrder: 6},
+		{Part: partApps, Seconds: 16, MsPerOrder: 4},
+		{Part: "PostgreSQL (all of its processes)", Seconds: 4, MsPerOrder: 1},
+		{Part: partBench, Seconds: 4, MsPerOrder: 1},
+		{Part: restOfTheMachine, Seconds: 4, MsPerOrder: 1},
+	}}
+	md := benchReport{MachineCPU: m, Baselines: []baseline{{Call: "POST /orders"}}}.markdown(benchPlanFromEnv())
+	for _, want := range []string{
+		"2 cores for 30 s, busy 87% of that",
+		"| the four sidecars | 24.0 | 46% | 6.00 |",
+		"| **the machine, busy** | **52.0** | 100% | **13.00** |",
+		"the rest takes 8.00 ms of CPU per order: 2 cores could carry at most 250 orders/s",
+	} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("the report lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -146,7 +146,7 @@ func TestBench(t *testing.T) {
 
 	// Saturation: offer more than the shop can take and see what it accepts, what keeps up,
 	// and what each process spends on it.
-	rep.Saturation, rep.Footprint, rep.Sidecars = b.saturateMeasured(procs)
+	b.saturateMeasured(&rep, procs)
 	if plan.full {
 		rep.AppCPU, rep.SidecarCPU = b.profiles()
 	}
@@ -160,12 +160,17 @@ func TestBench(t *testing.T) {
 		t.Log("\n" + md)
 		// The smoke run checks that every stage produced its figures, nothing more.
 		if len(rep.Latency) != len(plan.rates) || rep.Saturation.Accepted == 0 || len(rep.Lag) != 2 ||
-			len(rep.Baselines) != 4 || rep.Lag[0].Sample == 0 || rep.Lag[1].Sample == 0 {
+			len(rep.Baselines) != 4 || rep.Lag[0].Sample == 0 || rep.Lag[1].Sample == 0 || len(rep.MachineCPU.Parts) != 6 {
 			t.Fatalf("the benchmark left a stage empty: %+v", rep)
 		}
 		for _, l := range rep.Latency {
 			if l.AppCPUMs <= 0 || l.SidecarCPUMs <= 0 {
 				t.Fatalf("a latency stage's CPU went uncounted: %+v", l)
+			}
+		}
+		for _, p := range rep.MachineCPU.Parts {
+			if p.Part != restOfTheMachine && p.Seconds <= 0 {
+				t.Fatalf("the machine's CPU went uncounted for %s: %+v", p.Part, rep.MachineCPU)
 			}
 		}
 		var invoked, published float64
