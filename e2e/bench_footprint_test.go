@@ -39,6 +39,22 @@ func (b *bench) processes() []footprint {
 	return out
 }
 
+// atRest measures every process in procs while nothing goes on: its resident memory, and the
+// CPU it uses all the same (health checks, polling the broker, timers), which every order
+// under load shares too.
+func (b *bench) atRest(procs []footprint) {
+	b.t.Helper()
+	cpu0 := make([]float64, len(procs))
+	for i := range procs {
+		procs[i].RSSIdleMB, cpu0[i] = rssMB(procs[i].pid), cpuSeconds(procs[i].pid)
+	}
+	start := time.Now()
+	time.Sleep(b.plan.rest)
+	for i := range procs {
+		procs[i].CPUAtRest = (cpuSeconds(procs[i].pid) - cpu0[i]) * 1000 / time.Since(start).Seconds()
+	}
+}
+
 // saturateMeasured runs the saturation stage (saturate) and puts in rep what it measured over
 // it: the resident memory (the largest reading) and CPU of every process in procs, what each
 // sidecar did, and where the whole machine's CPU went.
@@ -61,7 +77,7 @@ func (b *bench) saturateMeasured(rep *benchReport, procs []footprint) {
 		work[i], counters0[i] = sidecarWork{App: name}, b.sidecarCounters(name)
 	}
 	sat := b.saturate()
-	machine := measureMachine(parts).since(machine0, sat.Seconds, sat.Accepted)
+	machine := measureMachine(parts).since(machine0, sat.Accepted)
 	stopRSS()
 	if n := float64(sat.Accepted); n > 0 {
 		for i := range procs {
@@ -115,13 +131,14 @@ const (
 
 // machineReading is the machine's busy CPU time so far and each process's of each part.
 type machineReading struct {
+	at    time.Time
 	busy  float64
 	names []string
 	parts []map[int]float64 // by part, CPU seconds by pid
 }
 
 func measureMachine(parts []machinePart) machineReading {
-	r := machineReading{busy: busySeconds()}
+	r := machineReading{at: time.Now(), busy: busySeconds()}
 	for _, p := range parts {
 		cpu := map[int]float64{}
 		for _, pid := range p.pids() {
@@ -132,11 +149,11 @@ func measureMachine(parts []machinePart) machineReading {
 	return r
 }
 
-// since is what the machine's CPU did between two readings of the same parts, over seconds of
-// wall time in which accepted orders were taken. A process that started between them counts
-// from nothing; one that ended between them falls to the rest of the machine.
-func (r machineReading) since(before machineReading, seconds float64, accepted int) machineCPU {
-	m := machineCPU{Cores: runtime.NumCPU(), Seconds: seconds, Busy: r.busy - before.busy}
+// since is what the machine's CPU did between two readings of the same parts, in which accepted
+// orders were taken. A process that started between them counts from nothing; one that ended
+// between them falls to the rest of the machine.
+func (r machineReading) since(before machineReading, accepted int) machineCPU {
+	m := machineCPU{Cores: runtime.NumCPU(), Seconds: r.at.Sub(before.at).Seconds(), Busy: r.busy - before.busy}
 	perOrder := func(s float64) float64 {
 		if accepted == 0 {
 			return 0
@@ -514,12 +531,13 @@ func TestSidecarCPUCountsEachSampleOnceUnderItsFirstKind(t *testing.T) {
 // The machine's busy time is split among the parts by what their processes used between the
 // readings, the rest of the machine taking what none of them used.
 func TestMachineCPUSplitsTheBusyTimeBetweenReadings(t *testing.T) {
-	before := machineReading{busy: 100, names: []string{"a", "b"}, parts: []map[int]float64{{1: 5, 2: 3}, {3: 1}}}
-	after := machineReading{busy: 110, names: []string{"a", "b"}, parts: []map[int]float64{
+	at := time.Now()
+	before := machineReading{at: at, busy: 100, names: []string{"a", "b"}, parts: []map[int]float64{{1: 5, 2: 3}, {3: 1}}}
+	after := machineReading{at: at.Add(5 * time.Second), busy: 110, names: []string{"a", "b"}, parts: []map[int]float64{
 		{1: 8, 2: 3, 4: 0.5}, // 4 started between the readings
 		{},                   // 3 ended: its second falls to the rest
 	}}
-	m := after.since(before, 5, 100)
+	m := after.since(before, 100)
 	want := []machineShare{{"a", 3.5, 35}, {"b", 0, 0}, {restOfTheMachine, 6.5, 65}}
 	if len(m.Parts) != len(want) || !near(m.Busy, 10) || !near(m.BusyMsPerOrder, 100) || m.Seconds != 5 {
 		t.Fatalf("got %+v, want busy 10 s (100 ms an order) in parts %+v", m, want)
@@ -551,7 +569,7 @@ func TestMachineCPUTellsItsPartsApart(t *testing.T) {
 
 	before := measureMachine(parts)
 	time.Sleep(time.Second)
-	m := measureMachine(parts).since(before, 1, 10)
+	m := measureMachine(parts).since(before, 10)
 
 	if len(m.Parts) != 3 || m.Parts[0].Part != "spinning" || m.Parts[1].Part != "asleep" || m.Parts[2].Part != restOfTheMachine {
 		t.Fatalf("parts %+v, want spinning, asleep and the rest", m.Parts)

@@ -32,7 +32,10 @@ type latency struct {
 	// pages) was done: the cost curve.
 	AppCPUMs     float64 `json:"appCpuMsPerOrder"`
 	SidecarCPUMs float64 `json:"sidecarCpuMsPerOrder"`
-	all          int     // orders accepted over the whole stage, warm-up included
+	// MachineBusy is the share of the machine's cores busy over the same time (0-1), whatever
+	// kept them busy.
+	MachineBusy float64 `json:"machineBusy"`
+	all         int     // orders accepted over the whole stage, warm-up included
 }
 
 type lag struct {
@@ -47,6 +50,7 @@ type footprint struct {
 	Process    string  `json:"process"`
 	RSSIdleMB  float64 `json:"rssIdleMB"`
 	RSSLoadMB  float64 `json:"rssLoadMB"`
+	CPUAtRest  float64 `json:"cpuMsPerSecondAtRest"`
 	CPUPer1000 float64 `json:"cpuSecondsPer1000Orders"`
 	pid        int
 }
@@ -111,10 +115,10 @@ func (r benchReport) markdown(plan benchPlan) string {
 	w("")
 	w("**Latency and cost of `POST /orders`** at fixed arrival rates (%s each, after %s of warm-up; each stage starts with nothing left of the one before, and its CPU counts until its deliveries and pages are done):", plan.dur, plan.warm)
 	w("")
-	w("| rate/s | sent | 201 | errors | p50 ms | p95 ms | p99 ms | max ms | CPU ms/order, apps | CPU ms/order, sidecars |")
-	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	w("| rate/s | sent | 201 | errors | p50 ms | p95 ms | p99 ms | max ms | CPU ms/order, apps | CPU ms/order, sidecars | machine busy |")
+	w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range r.Latency {
-		w("| %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f |", l.Rate, l.Sent, l.Accepted, l.Errors, l.P50, l.P95, l.P99, l.Max, l.AppCPUMs, l.SidecarCPUMs)
+		w("| %d | %d | %d | %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.0f%% |", l.Rate, l.Sent, l.Accepted, l.Errors, l.P50, l.P95, l.P99, l.Max, l.AppCPUMs, l.SidecarCPUMs, 100*l.MachineBusy)
 	}
 	s := r.Saturation
 	w("")
@@ -134,21 +138,26 @@ func (r benchReport) markdown(plan benchPlan) string {
 		w("| %s | %.0f | %.0f | %.0f | %d |", l.To, l.P50, l.P99, l.Max, l.Sample)
 	}
 	w("")
-	w("**Footprint** (resident memory; CPU over the saturation stage):")
+	w("**Footprint** (resident memory; CPU at rest, over %s with nothing going on, and over the saturation stage):", plan.rest)
 	w("")
-	w("| process | RSS idle MB | RSS under load MB | CPU s per 1,000 orders |")
-	w("|---|---:|---:|---:|")
-	var apps, sidecars float64
+	w("| process | RSS idle MB | RSS under load MB | CPU at rest, ms per second | CPU s per 1,000 orders |")
+	w("|---|---:|---:|---:|---:|")
+	var apps, sidecars, appsRest, sidecarsRest float64
 	for _, f := range r.Footprint {
-		w("| %s | %.1f | %.1f | %.2f |", f.Process, f.RSSIdleMB, f.RSSLoadMB, f.CPUPer1000)
+		w("| %s | %.1f | %.1f | %.1f | %.2f |", f.Process, f.RSSIdleMB, f.RSSLoadMB, f.CPUAtRest, f.CPUPer1000)
 		if strings.HasSuffix(f.Process, "sidecar") {
-			sidecars += f.CPUPer1000
+			sidecars, sidecarsRest = sidecars+f.CPUPer1000, sidecarsRest+f.CPUAtRest
 		} else {
-			apps += f.CPUPer1000
+			apps, appsRest = apps+f.CPUPer1000, appsRest+f.CPUAtRest
 		}
 	}
-	w("| **all four apps** | | | **%.2f** |", apps)
-	w("| **all four sidecars** | | | **%.2f** |", sidecars)
+	w("| **all four apps** | | | **%.1f** | **%.2f** |", appsRest, apps)
+	w("| **all four sidecars** | | | **%.1f** | **%.2f** |", sidecarsRest, sidecars)
+	if s.AcceptedPerS > 0 && appsRest+sidecarsRest > 0 {
+		w("")
+		w("What they use at rest goes on under load: at %.0f orders/s it is %.2f ms of each order's CPU in the apps and %.2f in the sidecars.",
+			s.AcceptedPerS, appsRest/s.AcceptedPerS, sidecarsRest/s.AcceptedPerS)
+	}
 	if apps+sidecars > 0 {
 		w("")
 		w("At %.1f ms of CPU per order in apps and sidecars (%.0f%% of it in the sidecars), %d cores carry at most %.0f orders/s before PostgreSQL, Redis and the load generator take their share.",
@@ -240,7 +249,7 @@ func machineTable(w func(format string, args ...any), m machineCPU) {
 		return
 	}
 	w("")
-	w("**Where the machine's CPU went** over the saturation stage (/proc; %d cores for %.0f s, busy %.0f%% of that):", m.Cores, m.Seconds, 100*m.Busy/(float64(m.Cores)*m.Seconds))
+	w("**Where the machine's CPU went** over the saturation stage, until the shop had caught up (/proc; %d cores for %.0f s, busy %.0f%% of that):", m.Cores, m.Seconds, 100*m.Busy/(float64(m.Cores)*m.Seconds))
 	w("")
 	w("| part | CPU s | share of the busy time | ms per accepted order |")
 	w("|---|---:|---:|---:|")
@@ -409,9 +418,10 @@ func TestReportShowsTheUnitsItJudges(t *testing.T) {
 	}
 }
 
-// The ceiling the report draws is what the cores carry when the apps and the bench cost
-// nothing: the sidecars, the stores and the rest of the machine per order.
-func TestReportShowsTheCeilingOfEverythingButTheApps(t *testing.T) {
+// The report shows how busy the machine was at each rate, and the ceiling it draws is what the
+// cores carry when the apps and the bench cost nothing: the sidecars, the stores and the rest
+// of the machine per order.
+func TestReportShowsWhereTheMachinesCPUWent(t *testing.T) {
 	m := machineCPU{Cores: 2, Seconds: 30, Busy: 52, BusyMsPerOrder: 13, Parts: []machineShare{
 		{Part: "the four sidecars", Seconds: 24, MsPerOrder: 6},
 		{Part: partApps, Seconds: 16, MsPerOrder: 4},
@@ -419,8 +429,10 @@ func TestReportShowsTheCeilingOfEverythingButTheApps(t *testing.T) {
 		{Part: partBench, Seconds: 4, MsPerOrder: 1},
 		{Part: restOfTheMachine, Seconds: 4, MsPerOrder: 1},
 	}}
-	md := benchReport{MachineCPU: m, Baselines: []baseline{{Call: "POST /orders"}}}.markdown(benchPlanFromEnv())
+	md := benchReport{MachineCPU: m, Latency: []latency{{Rate: 100, AppCPUMs: 4, SidecarCPUMs: 6, MachineBusy: 0.874}},
+		Baselines: []baseline{{Call: "POST /orders"}}}.markdown(benchPlanFromEnv())
 	for _, want := range []string{
+		"| 4.00 | 6.00 | 87% |",
 		"2 cores for 30 s, busy 87% of that",
 		"| the four sidecars | 24.0 | 46% | 6.00 |",
 		"| **the machine, busy** | **52.0** | 100% | **13.00** |",

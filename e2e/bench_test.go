@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,6 +33,7 @@ import (
 
 type benchPlan struct {
 	full       bool
+	rest       time.Duration // the shop at rest, measured
 	warm, dur  time.Duration // per latency stage
 	rates      []int         // latency stages, orders per second
 	lagRate    int           // the stage whose orders are followed to their delivery and page
@@ -48,10 +50,10 @@ func benchmarking() bool { return os.Getenv("SKMALL_BENCH") == "full" }
 
 func benchPlanFromEnv() benchPlan {
 	if benchmarking() {
-		return benchPlan{full: true, warm: 3 * time.Second, dur: 15 * time.Second, rates: []int{25, 50, 100, 150},
+		return benchPlan{full: true, rest: 10 * time.Second, warm: 3 * time.Second, dur: 15 * time.Second, rates: []int{25, 50, 100, 150},
 			lagRate: 50, satRate: 400, satDur: 30 * time.Second, baseRate: 100, products: 50, customers: 500, lagSampleN: 5}
 	}
-	return benchPlan{warm: 500 * time.Millisecond, dur: 2 * time.Second, rates: []int{10, 20}, lagRate: 20,
+	return benchPlan{rest: 2 * time.Second, warm: 500 * time.Millisecond, dur: 2 * time.Second, rates: []int{10, 20}, lagRate: 20,
 		satRate: 40, satDur: 3 * time.Second, baseRate: 20, products: 5, customers: 20, lagSampleN: 2}
 }
 
@@ -111,9 +113,7 @@ func TestBench(t *testing.T) {
 	b.orders(plan.rates[0], plan.warm, plan.warm, nil)
 	b.waitDrained(60 * time.Second)
 	procs := b.processes()
-	for i := range procs {
-		procs[i].RSSIdleMB = rssMB(procs[i].pid)
-	}
+	b.atRest(procs)
 
 	// Latency and CPU per order at fixed arrival rates (the cost curve: where queueing starts);
 	// the lag stage's orders are followed downstream.
@@ -133,6 +133,7 @@ func TestBench(t *testing.T) {
 			follow = b.newFollower()
 		}
 		apps0, sidecars0 := cpu()
+		start, busy0 := time.Now(), busySeconds()
 		lat, accepted := b.orders(rate, plan.warm, plan.dur, follow)
 		if follow != nil {
 			rep.Lag = b.lags(accepted, follow)
@@ -141,6 +142,7 @@ func TestBench(t *testing.T) {
 		if apps1, sidecars1 := cpu(); lat.all > 0 {
 			lat.AppCPUMs, lat.SidecarCPUMs = (apps1-apps0)*1000/float64(lat.all), (sidecars1-sidecars0)*1000/float64(lat.all)
 		}
+		lat.MachineBusy = (busySeconds() - busy0) / (time.Since(start).Seconds() * float64(runtime.NumCPU()))
 		rep.Latency = append(rep.Latency, lat)
 	}
 
@@ -163,8 +165,18 @@ func TestBench(t *testing.T) {
 			len(rep.Baselines) != 4 || rep.Lag[0].Sample == 0 || rep.Lag[1].Sample == 0 || len(rep.MachineCPU.Parts) != 6 {
 			t.Fatalf("the benchmark left a stage empty: %+v", rep)
 		}
+		atRest := 0.0
+		for _, f := range rep.Footprint {
+			if f.RSSIdleMB <= 0 {
+				t.Fatalf("a process at rest went unmeasured: %+v", f)
+			}
+			atRest += f.CPUAtRest
+		}
+		if atRest <= 0 { // one process may well use less than a clock tick at rest; not all of them
+			t.Fatalf("the CPU of the shop at rest went uncounted: %+v", rep.Footprint)
+		}
 		for _, l := range rep.Latency {
-			if l.AppCPUMs <= 0 || l.SidecarCPUMs <= 0 {
+			if l.AppCPUMs <= 0 || l.SidecarCPUMs <= 0 || l.MachineBusy <= 0 {
 				t.Fatalf("a latency stage's CPU went uncounted: %+v", l)
 			}
 		}
