@@ -122,8 +122,8 @@ func (b *bench) machineParts(procs []footprint) []machinePart {
 	}
 }
 
-// The parts of machineCPU whose work the shop's speed would not be: the apps (what the shop can
-// change) and the bench.
+// The parts of machineCPU the report's ceiling leaves out: the apps (the shop's own code, which
+// it can change) and the bench (not the shop at all).
 const (
 	partApps  = "the four apps"
 	partBench = "the load generator and the bench's own polling (this test)"
