@@ -127,18 +127,26 @@ func (s *Shop) StartApp(name string) {
 	s.startApp(a)
 }
 
+// testTimings are the timings the tests run the apps with, unless ShippedTimings: short enough
+// for a test to see a lost reservation come back or an event published again, long enough to
+// outlast any order request.
+func (o options) testTimings() []string {
+	if o.shippedTimings {
+		return nil
+	}
+	return []string{"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s"}
+}
+
 func (s *Shop) startApp(a *App) {
 	env := []string{
 		"APP_PORT=" + strconv.Itoa(a.port), "DAPR_GRPC_PORT=" + strconv.Itoa(a.daprGRPC), "DAPR_HTTP_PORT=" + strconv.Itoa(a.daprHTTPPort),
 		"LOG_LEVEL=debug",
 		"DAPR_API_TOKEN=" + a.DaprToken, "APP_API_TOKEN=" + a.appToken,
 		"AUTH_JWKS=" + issuerKeys.JWKSPath(), "AUTH_ISSUER=" + devkeys.Issuer,
-		// Short enough for a test to see a lost reservation come back, long enough to outlast
-		// any order request.
-		"RESERVATION_HOLD=20s", "RESERVATION_SWEEP=1s", "REPUBLISH_AFTER=15s",
 		// Long enough for a load balancer polling readiness every 250 ms to notice.
 		"SHUTDOWN_DELAY=1s",
 	}
+	env = append(env, s.opts.testTimings()...)
 	if a.pprof != 0 {
 		env = append(env, fmt.Sprintf("PPROF_ADDR=127.0.0.1:%d", a.pprof))
 	}

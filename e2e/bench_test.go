@@ -58,12 +58,14 @@ func benchPlanFromEnv() benchPlan {
 }
 
 // shopOptions are how the plan's shop differs from a test's: a full run's apps log at info
-// (debug logging would weigh on the figures) and serve their profiles (profiles).
+// (debug logging would weigh on the figures), keep the timings they ship with (the tests'
+// warehouse sweeps its holds every second, 50 reads a second with the bench's products) and
+// serve their profiles (profiles).
 func (p benchPlan) shopOptions() []Option {
 	if !p.full {
 		return nil
 	}
-	return []Option{AppEnv("LOG_LEVEL=info"), Profiling()}
+	return []Option{AppEnv("LOG_LEVEL=info"), ShippedTimings(), Profiling()}
 }
 
 type bench struct {
@@ -198,6 +200,24 @@ func TestBench(t *testing.T) {
 		return
 	}
 	rep.save(t, filepath.Join(shop.root, ".bench"), md)
+}
+
+// A full run measures the apps with the timings they ship with: the tests' short ones are work
+// no shop does (the warehouse would read every product every second).
+func TestAFullBenchRunsTheAppsAsTheyShip(t *testing.T) {
+	var full, smoke options
+	for _, o := range (benchPlan{full: true}).shopOptions() {
+		o(&full)
+	}
+	for _, o := range (benchPlan{}).shopOptions() {
+		o(&smoke)
+	}
+	if got := full.testTimings(); len(got) != 0 {
+		t.Fatalf("a full run's apps get the tests' timings %v", got)
+	}
+	if got := smoke.testTimings(); len(got) == 0 {
+		t.Fatal("the smoke run's apps lost the tests' timings")
+	}
 }
 
 // Each stage must start with nothing left of the one before: connections a finished stage

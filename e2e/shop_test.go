@@ -58,6 +58,7 @@ type options struct {
 	appEnv          []string
 	editComponents  func(t testing.TB, dir string)
 	profiling       bool
+	shippedTimings  bool
 	throughGateway  bool
 	flushDelay      time.Duration
 }
@@ -92,6 +93,11 @@ func ThroughGateway() Option { return func(o *options) { o.throughGateway = true
 // SlowDisk makes every flush to disk (fsync, fdatasync) of the shop's sidecars take delay: a
 // disk busy with other writes, or one across a network. Nothing else slows down.
 func SlowDisk(delay time.Duration) Option { return func(o *options) { o.flushDelay = delay } }
+
+// ShippedTimings runs the apps with the timings they ship with (RESERVATION_HOLD,
+// RESERVATION_SWEEP, REPUBLISH_AFTER) instead of the tests' short ones: a warehouse that looks
+// for expired holds every second does work no shop does.
+func ShippedTimings() Option { return func(o *options) { o.shippedTimings = true } }
 
 // AppEnv sets environment variables (NAME=value) of every app, over the harness's own.
 func AppEnv(vars ...string) Option { return func(o *options) { o.appEnv = append(o.appEnv, vars...) } }
