@@ -18,7 +18,7 @@ import (
 
 // errorRules map the app's errors to refusals once: REST answers them as problems, gRPC as
 // statuses with the slug as the ErrorInfo reason. The refusals that come in floods (overload,
-// stock that cannot be confirmed, a store that cannot be written) are logged for both doors
+// stock that cannot be confirmed, order's own store out of reach) are logged for both doors
 // together (lim's tallies).
 func errorRules(lim Limits) []httpx.ErrorRule {
 	return append([]httpx.ErrorRule{
