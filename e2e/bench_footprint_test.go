@@ -44,14 +44,15 @@ func (b *bench) processes() []footprint {
 // under load shares too.
 func (b *bench) atRest(procs []footprint) {
 	b.t.Helper()
-	cpu0 := make([]float64, len(procs))
 	for i := range procs {
-		procs[i].RSSIdleMB, cpu0[i] = rssMB(procs[i].pid), cpuSeconds(procs[i].pid)
+		procs[i].RSSIdleMB = rssMB(procs[i].pid)
 	}
-	start := time.Now()
+	parts := b.machineParts(procs)
+	before := measureMachine(parts)
 	time.Sleep(b.plan.rest)
+	after := measureMachine(parts)
 	for i := range procs {
-		procs[i].CPUAtRest = (cpuSeconds(procs[i].pid) - cpu0[i]) * 1000 / time.Since(start).Seconds()
+		procs[i].CPUAtRest = (after.cpuOf(procs[i].pid) - before.cpuOf(procs[i].pid)) * 1000 / after.at.Sub(before.at).Seconds()
 	}
 }
 
@@ -62,10 +63,6 @@ func (b *bench) saturateMeasured(rep *benchReport, procs []footprint) {
 	b.t.Helper()
 	parts := b.machineParts(procs)
 	machine0 := measureMachine(parts)
-	cpu0 := make([]float64, len(procs))
-	for i := range procs {
-		cpu0[i] = cpuSeconds(procs[i].pid)
-	}
 	stopRSS := every(time.Second, func() {
 		for i := range procs {
 			procs[i].RSSLoadMB = max(procs[i].RSSLoadMB, rssMB(procs[i].pid))
@@ -77,11 +74,11 @@ func (b *bench) saturateMeasured(rep *benchReport, procs []footprint) {
 		work[i], counters0[i] = sidecarWork{App: name}, b.sidecarCounters(name)
 	}
 	sat := b.saturate()
-	machine := measureMachine(parts).since(machine0, sat.Accepted)
+	machine1 := measureMachine(parts)
 	stopRSS()
 	if n := float64(sat.Accepted); n > 0 {
 		for i := range procs {
-			procs[i].CPUPer1000 = (cpuSeconds(procs[i].pid) - cpu0[i]) / n * 1000
+			procs[i].CPUPer1000 = (machine1.cpuOf(procs[i].pid) - machine0.cpuOf(procs[i].pid)) / n * 1000
 		}
 		for i := range work {
 			c, c0 := b.sidecarCounters(work[i].App), counters0[i]
@@ -90,7 +87,7 @@ func (b *bench) saturateMeasured(rep *benchReport, procs []footprint) {
 				(c[1]-c0[1])/n, (c[2]-c0[2])/n, (c[3]-c0[3])/n, (c[4]-c0[4])/n
 		}
 	}
-	rep.Saturation, rep.Footprint, rep.Sidecars, rep.MachineCPU = sat, procs, work, machine
+	rep.Saturation, rep.Footprint, rep.Sidecars, rep.MachineCPU = sat, procs, work, machine1.since(machine0, sat.Accepted)
 }
 
 // machinePart is a kind of process whose CPU is told apart in machineCPU.
@@ -114,7 +111,7 @@ func (b *bench) machineParts(procs []footprint) []machinePart {
 		}
 	}
 	return []machinePart{
-		{"the four sidecars", of(true)},
+		{partSidecars, of(true)},
 		{partApps, of(false)},
 		{"PostgreSQL (all of its processes)", func() []int { return pidsNamed("postgres") }},
 		{"Redis (the broker, and the sidecars' state of delivery and mypage)", func() []int { return []int{b.shop.redis.proc.pid()} }},
@@ -123,10 +120,11 @@ func (b *bench) machineParts(procs []footprint) []machinePart {
 }
 
 // The parts of machineCPU the report's ceiling leaves out: the apps (the shop's own code, which
-// it can change) and the bench (not the shop at all).
+// it can change) and the bench (not the shop at all); and the sidecars.
 const (
-	partApps  = "the four apps"
-	partBench = "the load generator and the bench's own polling (this test)"
+	partSidecars = "the four sidecars"
+	partApps     = "the four apps"
+	partBench    = "the load generator and the bench's own polling (this test)"
 )
 
 // machineReading is the machine's busy CPU time so far and each process's of each part.
@@ -137,6 +135,8 @@ type machineReading struct {
 	parts []map[int]float64 // by part, CPU seconds by pid
 }
 
+// measureMachine reads the machine's busy time and the CPU of every process of parts (none: the
+// busy time alone).
 func measureMachine(parts []machinePart) machineReading {
 	r := machineReading{at: time.Now(), busy: busySeconds()}
 	for _, p := range parts {
@@ -147,6 +147,16 @@ func measureMachine(parts []machinePart) machineReading {
 		r.names, r.parts = append(r.names, p.name), append(r.parts, cpu)
 	}
 	return r
+}
+
+// cpuOf is the CPU time of process pid as read (0 when no part holds it).
+func (r machineReading) cpuOf(pid int) float64 {
+	for _, cpu := range r.parts {
+		if s, ok := cpu[pid]; ok {
+			return s
+		}
+	}
+	return 0
 }
 
 // since is what the machine's CPU did between two readings of the same parts, in which accepted
@@ -186,6 +196,24 @@ type machineCPU struct {
 	Busy           float64        `json:"busyCpuSeconds"`
 	BusyMsPerOrder float64        `json:"busyMsPerOrder"`
 	Parts          []machineShare `json:"parts"`
+}
+
+// part is what the part of that name took (nothing when there is no such part).
+func (m machineCPU) part(name string) machineShare {
+	for _, p := range m.Parts {
+		if p.Part == name {
+			return p
+		}
+	}
+	return machineShare{Part: name}
+}
+
+// busyShare is the share of the machine's cores that were busy (0-1).
+func (m machineCPU) busyShare() float64 {
+	if m.Seconds <= 0 || m.Cores == 0 {
+		return 0
+	}
+	return m.Busy / (float64(m.Cores) * m.Seconds)
 }
 
 type machineShare struct {

@@ -249,7 +249,7 @@ func machineTable(w func(format string, args ...any), m machineCPU) {
 		return
 	}
 	w("")
-	w("**Where the machine's CPU went** over the saturation stage, until the shop had caught up (/proc; %d cores for %.0f s, busy %.0f%% of that):", m.Cores, m.Seconds, 100*m.Busy/(float64(m.Cores)*m.Seconds))
+	w("**Where the machine's CPU went** over the saturation stage, until the shop had caught up (/proc; %d cores for %.0f s, busy %.0f%% of that):", m.Cores, m.Seconds, 100*m.busyShare())
 	w("")
 	w("| part | CPU s | share of the busy time | ms per accepted order |")
 	w("|---|---:|---:|---:|")

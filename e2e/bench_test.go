@@ -7,8 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,32 +117,20 @@ func TestBench(t *testing.T) {
 
 	// Latency and CPU per order at fixed arrival rates (the cost curve: where queueing starts);
 	// the lag stage's orders are followed downstream.
-	cpu := func() (apps, sidecars float64) {
-		for _, p := range procs {
-			if strings.HasSuffix(p.Process, "sidecar") {
-				sidecars += cpuSeconds(p.pid)
-			} else {
-				apps += cpuSeconds(p.pid)
-			}
-		}
-		return apps, sidecars
-	}
+	parts := b.machineParts(procs)
 	for _, rate := range plan.rates {
 		var follow *follower
 		if rate == plan.lagRate {
 			follow = b.newFollower()
 		}
-		apps0, sidecars0 := cpu()
-		start, busy0 := time.Now(), busySeconds()
+		before := measureMachine(parts)
 		lat, accepted := b.orders(rate, plan.warm, plan.dur, follow)
 		if follow != nil {
 			rep.Lag = b.lags(accepted, follow)
 		}
 		b.waitDrained(120 * time.Second)
-		if apps1, sidecars1 := cpu(); lat.all > 0 {
-			lat.AppCPUMs, lat.SidecarCPUMs = (apps1-apps0)*1000/float64(lat.all), (sidecars1-sidecars0)*1000/float64(lat.all)
-		}
-		lat.MachineBusy = (busySeconds() - busy0) / (time.Since(start).Seconds() * float64(runtime.NumCPU()))
+		m := measureMachine(parts).since(before, lat.all)
+		lat.AppCPUMs, lat.SidecarCPUMs, lat.MachineBusy = m.part(partApps).MsPerOrder, m.part(partSidecars).MsPerOrder, m.busyShare()
 		rep.Latency = append(rep.Latency, lat)
 	}
 
