@@ -119,6 +119,57 @@ func UpdateListed[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *
 	})
 }
 
+// UpdateListedApart is Update of a document that is listed in l when first written, for a
+// state store whose transactions cannot be leaned on (Dapr's Redis store lets a create in a
+// transaction overwrite a concurrent one): the document and the head of the list under
+// listKey are read together, in one call; decide returns what to write (nil: nothing) and
+// whether id is to be added to the list, as Add does; then the head is written, and the
+// document after it, each on its own. Should the document's write fail after the head's, the
+// retry finds id listed already: a document is never written before it is listed, and a
+// change decide refuses lists nothing. Updates of one document are combined as Update's are;
+// the documents of one list each write its head on their own, and one that loses the race for
+// it reads and decides again. l must keep its lists in the state store of s.
+func UpdateListedApart[T any](ctx context.Context, s *Store[T], key string, l *Log, listKey, id string,
+	decide func(cur *T) (next *T, list bool, err error),
+) error {
+	return l.adding(ctx, listKey, id, func() error {
+		c := &combined{ctx: ctx, others: []string{l.heads.prefix + listKey}, apart: true, done: make(chan error, 1)}
+		c.apply = func(d *rawDoc, others []*rawDoc) error {
+			cur, err := decodeRaw[T](d)
+			if err != nil {
+				return err
+			}
+			next, list, err := decide(cur)
+			if err != nil || next == nil {
+				return err
+			}
+			raw, err := encodeRaw(d, next)
+			if err != nil {
+				return err
+			}
+			if list {
+				h := others[0]
+				head, err := decodeRaw[logHead](h)
+				if err != nil {
+					return err
+				}
+				added, err := head.add(id)
+				if err != nil {
+					return err
+				}
+				hraw, err := encodeRaw(h, added)
+				if err != nil {
+					return err
+				}
+				h.set(hraw, added != nil)
+			}
+			d.set(raw, true)
+			return nil
+		}
+		return s.enqueue(key, c)
+	})
+}
+
 // errHeadFull means the head must be kept as a page before another id fits.
 var errHeadFull = errors.New("the list's head is full")
 

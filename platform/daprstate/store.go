@@ -337,7 +337,10 @@ type combined struct {
 	// written, when set, sees the first document as the batch wrote it, once it did, for an
 	// update that went through.
 	written func(a *rawDoc) error
-	done    chan error
+	// apart: the batch writes its documents each on its own, the others first and the first
+	// document last, instead of in one transaction.
+	apart bool
+	done  chan error
 }
 
 // rawDoc is a document as read, and as the changes of a batch leave it.
@@ -425,9 +428,10 @@ func (s *Store[T]) serve(key string) {
 	}
 }
 
-// runBatch reads the first document and every second one of a batch together, applies the
+// runBatch reads the first document and every other one of a batch together, applies the
 // changes in turn, and writes what they changed at once (one document: a save; more: one
-// transaction); a lost race reads and applies them all again.
+// transaction, or a save each for updates apart); a lost race reads and applies them all
+// again.
 func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	var live []*combined
 	for _, c := range batch {
@@ -440,6 +444,7 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 	if len(live) == 0 {
 		return
 	}
+	apart := slices.ContainsFunc(live, func(c *combined) bool { return c.apart })
 	keys := []string{s.prefix + keyA}
 	for _, c := range live {
 		for _, k := range c.others {
@@ -505,20 +510,25 @@ func (s *Store[T]) runBatch(keyA string, batch []*combined) {
 				}
 			}
 		}
+		order := keys
+		if apart {
+			order = append(slices.Clone(keys[1:]), keys[0])
+		}
 		var ops []*dapr.StateOperation
-		for _, k := range keys {
+		for _, k := range order {
 			if d := docs[k]; d.changed {
 				ops = append(ops, &dapr.StateOperation{Type: dapr.StateOperationTypeUpsert, Item: s.rawItem(k, d.etag, d.value)})
 			}
 		}
 		wrote = wrote || len(ops) > 0
-		switch len(ops) {
-		case 0:
-			return nil
-		case 1:
-			err = s.save(ctx, ops[0].Item)
-		default:
+		if len(ops) > 1 && !apart {
 			err = s.execTx(ctx, ops)
+		} else {
+			for _, op := range ops {
+				if err = s.save(ctx, op.Item); err != nil {
+					break
+				}
+			}
 		}
 		if err != nil {
 			return writeFailed(err)

@@ -33,10 +33,12 @@ type fakeStore struct {
 	// down fails every read, as a store out of reach does; downAfterLoss turns it on once a
 	// write's answer is lost (loseN).
 	down, downAfterLoss bool
+	// refuse fails that many writes of a key, writing nothing.
+	refuse map[string]int
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{docs: map[string]dapr.StateItem{}, hide: map[string]bool{}}
+	return &fakeStore{docs: map[string]dapr.StateItem{}, hide: map[string]bool{}, refuse: map[string]int{}}
 }
 
 func (f *fakeStore) GetState(_ context.Context, _, key string, meta map[string]string) (*dapr.StateItem, error) {
@@ -103,6 +105,10 @@ func (f *fakeStore) ExecuteStateTransaction(_ context.Context, _ string, _ map[s
 	defer f.mu.Unlock()
 	f.txs++
 	for _, op := range ops {
+		if f.refuse[op.Item.Key] > 0 {
+			f.refuse[op.Item.Key]--
+			return errors.New("write refused")
+		}
 		cur, exists := f.docs[op.Item.Key]
 		if op.Item.Etag == nil && exists || op.Item.Etag != nil && op.Item.Etag.Value != cur.Etag {
 			return errors.New("possible etag mismatch")
@@ -468,6 +474,81 @@ func TestListedUpdatesWriteAndListTogether(t *testing.T) {
 	for i := range n {
 		if _, found, _ := other.Get(ctx, "x"+strconv.Itoa(i)); !found {
 			t.Fatalf("x%d was listed but not written", i)
+		}
+	}
+}
+
+// An update listed apart reads the document and the list's head in one call, and writes the
+// head before the document, each on its own: a document is never there unlisted, a failed
+// write of it leaves it listed, and a refused change lists nothing.
+func TestUpdatesListedApartListBeforeTheyWrite(t *testing.T) {
+	ctx := context.Background()
+	f, s, _ := twoStores()
+	log := NewLog(f, "store", "customer-")
+	update := func(x string, refuse error) error {
+		return UpdateListedApart(ctx, s, x, log, "alice", x, func(cur *doc) (*doc, bool, error) {
+			if refuse != nil {
+				return nil, false, refuse
+			}
+			if cur == nil {
+				return &doc{N: 1}, true, nil
+			}
+			return &doc{N: cur.N + 1}, false, nil
+		})
+	}
+	if err := update("x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if f.gets != 0 || len(f.reads) != 1 || f.txs != 2 || len(f.writes) != 2 {
+		t.Fatalf("a new document: %d reads (%d on their own) and %d writes in %d calls, want 1 read and 2 writes in 2",
+			len(f.reads), f.gets, len(f.writes), f.txs)
+	}
+	head, _ := strconv.Atoi(f.docs["customer-alice"].Etag)
+	if written, _ := strconv.Atoi(f.docs["doc-x"].Etag); written < head {
+		t.Fatalf("the document was written (write %d) before the list's head (write %d)", written, head)
+	}
+	if err := update("x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.reads) != 2 || f.txs != 3 {
+		t.Fatalf("a listed document's update: %d reads and %d writes in all, want 2 and 3", len(f.reads), f.txs)
+	}
+	refused := errors.New("refused")
+	if err := update("y", refused); !errors.Is(err, refused) {
+		t.Fatalf("a refused change: %v", err)
+	}
+	f.refuse["doc-z"] = 1
+	if err := update("z", nil); err != nil {
+		t.Fatalf("an update whose first write of the document failed: %v", err)
+	}
+	if ids, _, err := log.Page(ctx, "alice", ""); err != nil || fmt.Sprint(ids) != "[z x]" {
+		t.Fatalf("the list holds %v (%v), want z and x once each, and not y", ids, err)
+	}
+	// Enough to fill two pages, concurrently: the ones that find the head full turn the page.
+	const n = 2*LogPageSize + 10
+	inParallel(t, n, func(i int) error { return update("n"+strconv.Itoa(i), nil) })
+	listed := map[string]bool{}
+	for cursor := ""; ; {
+		ids, next, err := log.Page(ctx, "alice", cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if listed[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			listed[id] = true
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	if len(listed) != n+2 {
+		t.Fatalf("the list holds %d ids, want %d", len(listed), n+2)
+	}
+	for i := range n {
+		if d, found, _ := s.Get(ctx, "n"+strconv.Itoa(i)); !found || d.N != 1 {
+			t.Fatalf("n%d was listed but not written once (%v, %d)", i, found, d.N)
 		}
 	}
 }

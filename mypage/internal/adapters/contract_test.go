@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
 
 	"github.com/skmall/skmall/mypage/internal/adapters"
 	"github.com/skmall/skmall/mypage/internal/app"
@@ -90,6 +93,7 @@ func TestDaprRepository(t *testing.T) {
 // inside a transaction loses facts here when two replicas create the same row.)
 func TestDaprRepositoryOnRedis(t *testing.T) {
 	t.Parallel()
+	var client daprstate.Client
 	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
 		dir := t.TempDir()
 		component := "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: mypage-store\nspec:\n  type: state.redis\n  version: v1\n" +
@@ -101,9 +105,70 @@ func TestDaprRepositoryOnRedis(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(resources, "statestore.yaml"), []byte(component), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		client := daprtest.Sidecar(t, dir, "mypage", nil, resources)
+		client = daprtest.Sidecar(t, dir, "mypage", nil, resources)
 		return adapters.NewDaprRepository(client, "mypage-store"), adapters.NewDaprRepository(client, "mypage-store")
 	})
+
+	// An order's two facts, placed then delivery started, cost five store calls: the list's
+	// head read and written and the row created, then the row read and written.
+	ctx := context.Background()
+	counted := &countingClient{Client: client}
+	a := app.New(adapters.NewDaprRepository(counted, "mypage-store"))
+	placed := app.RecordOrderFact{Fact: "OrderPlaced", OrderID: "o-calls", CustomerID: "carol", ProductID: "apple", Qty: 1, OccurredAt: time.Now()}
+	started := placed
+	started.Fact, started.OccurredAt = "DeliveryStarted", placed.OccurredAt.Add(time.Second)
+	for _, step := range []struct {
+		fact  app.RecordOrderFact
+		calls int64
+	}{{placed, 3}, {started, 2}} {
+		before := counted.calls.Load()
+		if err := a.RecordOrderFact(ctx, step.fact); err != nil {
+			t.Fatal(err)
+		}
+		if n := counted.calls.Load() - before; n != step.calls {
+			t.Errorf("%s took %d store calls, want %d", step.fact.Fact, n, step.calls)
+		}
+	}
+	rows, _, err := a.Orders(ctx, "carol", "")
+	if err != nil || len(rows) != 1 || rows[0].OrderStatus() != domain.StatusDeliveryStarted || !rows[0].CreatedAt().Equal(placed.OccurredAt) {
+		t.Fatalf("carol's page: %+v %v", rows, err)
+	}
+}
+
+// countingClient counts the calls a repository makes to its sidecar.
+type countingClient struct {
+	daprstate.Client
+	calls atomic.Int64
+}
+
+func (c *countingClient) GetState(ctx context.Context, store, key string, meta map[string]string) (*dapr.StateItem, error) {
+	c.calls.Add(1)
+	return c.Client.GetState(ctx, store, key, meta)
+}
+
+func (c *countingClient) GetBulkState(ctx context.Context, store string, keys []string, meta map[string]string, parallelism int32) ([]*dapr.BulkStateItem, error) {
+	c.calls.Add(1)
+	return c.Client.GetBulkState(ctx, store, keys, meta, parallelism)
+}
+
+func (c *countingClient) SaveStateWithETag(ctx context.Context, store, key string, data []byte, etag string, meta map[string]string, so ...dapr.StateOption) error {
+	c.calls.Add(1)
+	return c.Client.SaveStateWithETag(ctx, store, key, data, etag, meta, so...)
+}
+
+func (c *countingClient) SaveState(ctx context.Context, store, key string, data []byte, meta map[string]string, so ...dapr.StateOption) error {
+	c.calls.Add(1)
+	return c.Client.SaveState(ctx, store, key, data, meta, so...)
+}
+
+func (c *countingClient) ExecuteStateTransaction(ctx context.Context, store string, meta map[string]string, ops []*dapr.StateOperation) error {
+	c.calls.Add(1)
+	return c.Client.ExecuteStateTransaction(ctx, store, meta, ops)
+}
+
+func (c *countingClient) DeleteBulkStateItems(ctx context.Context, store string, items []*dapr.DeleteStateItem) error {
+	c.calls.Add(1)
+	return c.Client.DeleteBulkStateItems(ctx, store, items)
 }
 
 // runContract checks a Repository; a and b stand for two replicas sharing one store.

@@ -13,11 +13,11 @@ import (
 // customer's list of orders in pages (daprstate.Log), so that no write grows with a
 // customer's history.
 //
-// A new row is listed first, then written marked listed: a listed order whose row is not
-// written yet is skipped when the list is read, and should the write fail, the event is
-// delivered again and finds the order listed. (A transaction would do it in one step where
-// the store has them, but Dapr's Redis store does not keep a create in a transaction from
-// overwriting a concurrent one.)
+// A row and its customer's list are read together; a new row is listed first, then written
+// marked listed (daprstate.UpdateListedApart): a listed order whose row is not written yet is
+// skipped when the list is read, and should the write fail, the retry finds the order listed.
+// (A transaction would do it in one step where the store has them, but Dapr's Redis store
+// does not keep a create in a transaction from overwriting a concurrent one.)
 type DaprRepository struct {
 	rows  *daprstate.Store[rowRecord]
 	lists *daprstate.Log
@@ -67,29 +67,22 @@ func (d *DaprRepository) Page(ctx context.Context, c domain.CustomerID, cursor s
 
 func (d *DaprRepository) Update(ctx context.Context, c domain.CustomerID, orderID domain.OrderID, change func(*domain.Row) bool) error {
 	key := orderID.String()
-	_, err := d.rows.Update(ctx, key, func(cur *rowRecord) (daprstate.Change[rowRecord], error) {
+	return daprstate.UpdateListedApart(ctx, d.rows, key, d.lists, c.String(), key, func(cur *rowRecord) (*rowRecord, bool, error) {
 		row, listed := domain.NewRow(c, orderID), false
 		if cur != nil {
 			stored, err := cur.row()
 			if err != nil {
-				return daprstate.Change[rowRecord]{}, err
+				return nil, false, err
 			}
 			if stored.Customer() != c {
-				return daprstate.Change[rowRecord]{}, fmt.Errorf("%w: order %s belongs to %s, not %s", domain.ErrInvalidInput, orderID, stored.Customer(), c)
+				return nil, false, fmt.Errorf("%w: order %s belongs to %s, not %s", domain.ErrInvalidInput, orderID, stored.Customer(), c)
 			}
 			row, listed = stored, cur.Listed
 		}
 		if !change(&row) {
-			return daprstate.Change[rowRecord]{}, nil
+			return nil, false, nil
 		}
-		if !listed {
-			if err := d.lists.Add(ctx, c.String(), key); err != nil {
-				return daprstate.Change[rowRecord]{}, err
-			}
-			listed = true
-		}
-		next := toRecord(row, listed)
-		return daprstate.Change[rowRecord]{Value: &next}, nil
+		next := toRecord(row, true)
+		return &next, !listed, nil
 	})
-	return err
 }

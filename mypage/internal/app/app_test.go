@@ -37,6 +37,23 @@ func TestRecordOrderFact(t *testing.T) {
 		t.Fatalf("o1: %+v %v", row, err)
 	}
 
+	// The delivery's start heard before the placing, and the placing heard twice: one row with
+	// both facts, placed when the order was, and newest first on the page.
+	late := placed()
+	late.OrderID, late.OccurredAt = "o2", late.OccurredAt.Add(time.Minute)
+	early := late
+	early.Fact, early.OccurredAt = "DeliveryStarted", late.OccurredAt.Add(time.Second)
+	for _, cmd := range []app.RecordOrderFact{early, late, late} {
+		if err := a.RecordOrderFact(ctx, cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, _, err := a.Orders(ctx, "alice", "")
+	if err != nil || len(rows) != 2 || rows[0].OrderID().String() != "o2" || rows[0].OrderStatus() != domain.StatusDeliveryStarted ||
+		len(rows[0].Heard()) != 2 || !rows[0].CreatedAt().Equal(late.OccurredAt) {
+		t.Fatalf("alice's page after o2's facts: %+v %v", rows, err)
+	}
+
 	for name, spoil := range map[string]func(*app.RecordOrderFact){
 		"unknown fact": func(c *app.RecordOrderFact) { c.Fact = "OrderShipped" },
 		"bad customer": func(c *app.RecordOrderFact) { c.CustomerID = "bad id" },
