@@ -18,7 +18,7 @@ const LogPageSize = 100
 // reader takes one page at a time, newest first. An id is added once, however often it is
 // added, as long as it is still in the head or the page kept last (a retry, or two writers
 // racing to add it, come well within that). Every change of a head is decided on the head
-// alone, so additions to one list may be combined into one write (see Store.Update).
+// alone, so it goes with the write of what it lists (UpdateListed, UpdateListedApart).
 type Log struct {
 	heads *Store[logHead]
 	pages *Store[logPage]
@@ -39,17 +39,6 @@ type logPage struct {
 // NewLog returns the lists kept under prefix (for example "customer-") in the named store.
 func NewLog(client Client, storeName, prefix string) *Log {
 	return &Log{heads: New[logHead](client, storeName, prefix), pages: New[logPage](client, storeName, prefix+"page-")}
-}
-
-// Add adds id to the list under key, unless the head or the page kept last holds it.
-func (l *Log) Add(ctx context.Context, key, id string) error {
-	return l.adding(ctx, key, id, func() error {
-		_, err := l.heads.Update(ctx, key, func(cur *logHead) (Change[logHead], error) {
-			next, err := cur.add(id)
-			return Change[logHead]{Value: next}, err
-		})
-		return err
-	})
 }
 
 // adding runs write, which adds id to the list under key (with whatever else it writes), and
@@ -81,13 +70,13 @@ func (h *logHead) add(id string) (*logHead, error) {
 	return &logHead{IDs: append(slices.Clone(h.IDs), id), Pages: h.Pages, Prev: h.Prev}, nil
 }
 
-// UpdateListed is UpdatePair that also adds id to the list under listKey of l, as Add does,
-// in the same transaction: the change and the addition are written together or not at all,
-// so a document is never written without being listed, and a refused change lists nothing.
-// (A full head is kept as a page first, and the new head starts with id: a change refused
-// after that leaves id listed, as a write failing after an Add would.) Those sharing their
-// first document are combined as UpdatePair's are. l must keep its lists in the state store
-// of sa and sb.
+// UpdateListed is UpdatePair that also adds id to the list under listKey of l (unless the
+// head or the page kept last holds it) in the same transaction: the change and the addition
+// are written together or not at all, so a document is never written without being listed,
+// and a refused change lists nothing. (A full head is kept as a page first, and the new head
+// starts with id: a change refused after that leaves id listed, as a write failing after the
+// head's would.) Those sharing their first document are combined as UpdatePair's are. l must
+// keep its lists in the state store of sa and sb.
 func UpdateListed[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *Store[B], keyB string,
 	l *Log, listKey, id string, decide func(a *A, b *B) (*A, *B, error),
 ) error {
@@ -123,12 +112,13 @@ func UpdateListed[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *
 // state store whose transactions cannot be leaned on (Dapr's Redis store lets a create in a
 // transaction overwrite a concurrent one): the document and the head of the list under
 // listKey are read together, in one call; decide returns what to write (nil: nothing) and
-// whether id is to be added to the list, as Add does; then the head is written, and the
-// document after it, each on its own. Should the document's write fail after the head's, the
-// retry finds id listed already: a document is never written before it is listed, and a
-// change decide refuses lists nothing. Updates of one document are combined as Update's are;
-// the documents of one list each write its head on their own, and one that loses the race for
-// it reads and decides again. l must keep its lists in the state store of s.
+// whether to add id to the list (unless the head or the page kept last holds it); then the
+// head is written, and the document after it, each on its own. Should the document's write
+// fail after the head's, the retry finds id listed already: a document is never written
+// before it is listed, and a change decide refuses lists nothing. Updates of one document are
+// combined as Update's are; the documents of one list each write its head on their own, and
+// one that loses the race for it reads and decides again. l must keep its lists in the state
+// store of s.
 func UpdateListedApart[T any](ctx context.Context, s *Store[T], key string, l *Log, listKey, id string,
 	decide func(cur *T) (next *T, list bool, err error),
 ) error {

@@ -572,25 +572,31 @@ func TestLogKeepsPages(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeStore()
 	replicas := []*Log{NewLog(f, "store", "customer-"), NewLog(f, "store", "customer-")}
+	docs := []*Store[doc]{New[doc](f, "store", "doc-"), New[doc](f, "store", "doc-")}
+	// add lists id from replica r, as a document's update does that found it unlisted (the
+	// first, or a retry after a write of it failed).
+	add := func(r int, id string) error {
+		return UpdateListedApart(ctx, docs[r], id, replicas[r], "alice", id, func(*doc) (*doc, bool, error) { return &doc{N: 1}, true, nil })
+	}
 	const n = 2*LogPageSize + 50
-	inParallel(t, n, func(i int) error { return replicas[i%2].Add(ctx, "alice", strconv.Itoa(i)) })
+	inParallel(t, n, func(i int) error { return add(i%2, strconv.Itoa(i)) })
 	for range 2 { // a retry soon after: the head holds it already
-		if err := replicas[0].Add(ctx, "alice", "extra"); err != nil {
+		if err := add(0, "extra"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Adding again an id whose page was just kept (two writers racing to list one order across
 	// a page boundary) adds nothing either.
 	for i := range LogPageSize - 1 - (n+1)%LogPageSize {
-		if err := replicas[0].Add(ctx, "alice", "filler-"+strconv.Itoa(i)); err != nil {
+		if err := add(0, "filler-"+strconv.Itoa(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := replicas[1].Add(ctx, "alice", "last-on-its-page"); err != nil {
+	if err := add(1, "last-on-its-page"); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"new-page", "last-on-its-page", "extra"} {
-		if err := replicas[0].Add(ctx, "alice", id); err != nil {
+		if err := add(0, id); err != nil {
 			t.Fatal(err)
 		}
 	}
