@@ -87,21 +87,12 @@ func UpdateListed[A, B any](ctx context.Context, sa *Store[A], keyA string, sb *
 			if err != nil {
 				return err
 			}
-			h := others[1]
-			head, err := decodeRaw[logHead](h)
-			if err != nil {
-				return err
-			}
-			next, err := head.add(id)
-			if err != nil {
-				return err
-			}
-			raw, err := encodeRaw(h, next)
+			listing, err := adds(others[1], id)
 			if err != nil {
 				return err
 			}
 			commit()
-			h.set(raw, next != nil)
+			listing()
 			return nil
 		}
 		return sa.enqueue(keyA, c)
@@ -138,26 +129,35 @@ func UpdateListedApart[T any](ctx context.Context, s *Store[T], key string, l *L
 				return err
 			}
 			if list {
-				h := others[0]
-				head, err := decodeRaw[logHead](h)
+				listing, err := adds(others[0], id)
 				if err != nil {
 					return err
 				}
-				added, err := head.add(id)
-				if err != nil {
-					return err
-				}
-				hraw, err := encodeRaw(h, added)
-				if err != nil {
-					return err
-				}
-				h.set(hraw, added != nil)
+				listing()
 			}
 			d.set(raw, true)
 			return nil
 		}
 		return s.enqueue(key, c)
 	})
+}
+
+// adds decides the head h with id added, and returns how to give h what it decided:
+// errHeadFull when there is no room.
+func adds(h *rawDoc, id string) (commit func(), err error) {
+	head, err := decodeRaw[logHead](h)
+	if err != nil {
+		return nil, err
+	}
+	next, err := head.add(id)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := encodeRaw(h, next)
+	if err != nil {
+		return nil, err
+	}
+	return func() { h.set(raw, next != nil) }, nil
 }
 
 // errHeadFull means the head must be kept as a page before another id fits.

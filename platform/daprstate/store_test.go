@@ -452,22 +452,7 @@ func TestListedUpdatesWriteAndListTogether(t *testing.T) {
 	// Enough to fill two pages, concurrently: the ones that find the head full turn the page.
 	const n = 2*LogPageSize + 10
 	inParallel(t, n, func(i int) error { return add("x"+strconv.Itoa(i), nil) })
-	listed := map[string]bool{}
-	for cursor := ""; ; {
-		ids, next, err := log.Page(ctx, "alice", cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			if listed[id] {
-				t.Fatalf("%s listed twice", id)
-			}
-			listed[id] = true
-		}
-		if cursor = next; cursor == "" {
-			break
-		}
-	}
+	listed := listedOnce(t, log, "alice")
 	if a, _, _ := s.Get(ctx, "a"); a.N != n+1 || len(listed) != n+1 || listed["y"] {
 		t.Fatalf("a counts %d changes and the list holds %d ids (y: %v), want %d and %d without y", a.N, len(listed), listed["y"], n+1, n+1)
 	}
@@ -527,22 +512,7 @@ func TestUpdatesListedApartListBeforeTheyWrite(t *testing.T) {
 	// Enough to fill two pages, concurrently: the ones that find the head full turn the page.
 	const n = 2*LogPageSize + 10
 	inParallel(t, n, func(i int) error { return update("n"+strconv.Itoa(i), nil) })
-	listed := map[string]bool{}
-	for cursor := ""; ; {
-		ids, next, err := log.Page(ctx, "alice", cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			if listed[id] {
-				t.Fatalf("%s listed twice", id)
-			}
-			listed[id] = true
-		}
-		if cursor = next; cursor == "" {
-			break
-		}
-	}
+	listed := listedOnce(t, log, "alice")
 	if len(listed) != n+2 {
 		t.Fatalf("the list holds %d ids, want %d", len(listed), n+2)
 	}
@@ -632,6 +602,28 @@ func TestLogKeepsPages(t *testing.T) {
 	}
 	if ids, next, err := replicas[0].Page(ctx, "bob", ""); err != nil || len(ids) != 0 || next != "" {
 		t.Fatalf("an empty list: %v %q %v", ids, next, err)
+	}
+}
+
+// listedOnce reads the list under key page by page and returns its ids, failing the test on
+// an id listed twice.
+func listedOnce(t *testing.T, log *Log, key string) map[string]bool {
+	t.Helper()
+	listed := map[string]bool{}
+	for cursor := ""; ; {
+		ids, next, err := log.Page(context.Background(), key, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if listed[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			listed[id] = true
+		}
+		if cursor = next; cursor == "" {
+			return listed
+		}
 	}
 }
 
