@@ -109,8 +109,9 @@ func TestDaprRepositoryOnRedis(t *testing.T) {
 		return adapters.NewDaprRepository(client, "mypage-store"), adapters.NewDaprRepository(client, "mypage-store")
 	})
 
-	// An order's two facts, placed then delivery started, cost five store calls: the list's
-	// head read and written and the row created, then the row read and written.
+	// An order's two facts, placed then delivery started, cost five store calls: the row and
+	// its customer's list head read together, the head written, the row written; then both
+	// read again and the row written.
 	ctx := context.Background()
 	counted := &countingClient{Client: client}
 	a := app.New(adapters.NewDaprRepository(counted, "mypage-store"))
