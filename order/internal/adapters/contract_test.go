@@ -179,6 +179,27 @@ func runContract(t *testing.T, newRepos func(*testing.T) (app.Repository, app.Re
 	if _, err := a.Update(ctx, oid("nope"), func(*domain.Order) (bool, error) { changes.Add(1); return false, nil }); !errors.Is(err, domain.ErrUnknownOrder) || changes.Load() != 0 {
 		t.Fatalf("updating an unknown order: %v", err)
 	}
+	// A change that refuses fails the update with its error and leaves the order as it was
+	// (and unwatched), whatever it did to the order it was handed.
+	refused := errors.New("refused")
+	for name, update := range map[string]func(change func(*domain.Order) (bool, error)) error{
+		"Update": func(change func(*domain.Order) (bool, error)) error {
+			_, err := b.Update(ctx, oid("o-2"), change)
+			return err
+		},
+		"UpdateWatched": func(change func(*domain.Order) (bool, error)) error {
+			_, err := b.UpdateWatched(ctx, oid("o-2"), app.Watch{Order: oid("o-2"), Fact: app.OrderCancelled, Due: runStart.Add(2 * watchAfter)}, change)
+			return err
+		},
+	} {
+		err := update(func(o *domain.Order) (bool, error) { return o.Cancel(now.Add(time.Hour)), refused })
+		if !errors.Is(err, refused) {
+			t.Fatalf("%s with a change that refuses: %v, want its error", name, err)
+		}
+		if got, _ := a.Get(ctx, oid("o-2")); got.Status() == domain.Cancelled {
+			t.Fatalf("%s kept a refused change: %+v", name, got)
+		}
+	}
 
 	t.Run("settling", func(t *testing.T) {
 		// A stored order settles as stored, whatever reservation is asked about.

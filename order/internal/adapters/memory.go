@@ -134,7 +134,10 @@ func (m *MemoryRepository) update(id domain.OrderID, change func(*domain.Order) 
 		return o, err
 	}
 	changed, err := change(&o)
-	if err != nil || !changed {
+	if err != nil {
+		return domain.Order{}, err
+	}
+	if !changed {
 		return rec.order()
 	}
 	if watch != nil {
