@@ -119,8 +119,8 @@ func (b *bench) machineParts(procs []footprint) []machinePart {
 	}
 }
 
-// The parts of machineCPU the report's ceiling leaves out: the apps (the shop's own code, which
-// it can change) and the bench (not the shop at all); and the sidecars.
+// Parts of machineCPU the report names: the sidecars, and the two its ceiling leaves out, the
+// apps (the shop's own code, which it can change) and the bench (not the shop at all).
 const (
 	partSidecars = "the four sidecars"
 	partApps     = "the four apps"

@@ -423,7 +423,7 @@ func TestReportShowsTheUnitsItJudges(t *testing.T) {
 // of the machine per order.
 func TestReportShowsWhereTheMachinesCPUWent(t *testing.T) {
 	m := machineCPU{Cores: 2, Seconds: 30, Busy: 52, BusyMsPerOrder: 13, Parts: []machineShare{
-		{Part: "the four sidecars", Seconds: 24, MsPerOrder: 6},
+		{Part: partSidecars, Seconds: 24, MsPerOrder: 6},
 		{Part: partApps, Seconds: 16, MsPerOrder: 4},
 		{Part: "PostgreSQL (all of its processes)", Seconds: 4, MsPerOrder: 1},
 		{Part: partBench, Seconds: 4, MsPerOrder: 1},
