@@ -29,6 +29,9 @@ COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq
 	nameresolution_sqlite nameresolution_kubernetes nameresolution_mdns ${DAPRD_COMPONENTS:-}"
 # The version, where --version and every log line (ver) read it, as in Dapr's own builds.
 LDFLAGS="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
+# Without DWARF: -s -w leaves it out of the programs anyway, and not making it spares a tenth
+# of the compiler's CPU. (The programs are the same: it is not part of RUNTIME_BUILD.)
+NODWARF=-gcflags=all=-dwarf=false
 # What the runtime's programs are built with: programs built otherwise are built again.
 RUNTIME_BUILD="$LDFLAGS; components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
 
@@ -52,7 +55,7 @@ build_runtime() {
 		c=$(basename "$f" .go)
 		[[ $keep = *[[:space:]]$c[[:space:]]* ]] || rm "$f"
 	done
-	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -tags allcomponents \
+	(cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath "$NODWARF" -tags allcomponents \
 		-ldflags "$LDFLAGS" \
 		-o "$BIN/" $(printf './cmd/%s ' "$@"))
 	rm -rf "$work"
@@ -75,7 +78,7 @@ replace github.com/dapr/components-contrib v1.16.3 => github.com/dapr/components
 MOD
 	printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/dapr/cli"\n' >"$work/tools.go"
 	(cd "$work" && GOFLAGS=-mod=mod go mod tidy >/dev/null 2>&1 || true
-	 cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath \
+	 cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath "$NODWARF" \
 		-ldflags "-s -w -X main.version=$DAPR_CLI_VERSION -X main.apiVersion=1.0" \
 		-o "$BIN/dapr" github.com/dapr/cli)
 	rm -rf "$work"

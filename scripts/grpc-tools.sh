@@ -17,7 +17,7 @@ if [ ! -x "$BIN/buf" ] || [ ! -x "$BIN/protoc-gen-go" ] || [ ! -x "$BIN/protoc-g
 		"google.golang.org/protobuf/cmd/protoc-gen-go@v$PROTOC_GEN_GO_VERSION" \
 		"google.golang.org/grpc/cmd/protoc-gen-go-grpc@v$PROTOC_GEN_GO_GRPC_VERSION" \
 		"github.com/fullstorydev/grpcurl/cmd/grpcurl@v$GRPCURL_VERSION"; do
-		(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "$pkg")
+		(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w" "$pkg")
 	done
 fi
 echo "$BIN"

@@ -12,7 +12,7 @@ fi
 if [ ! -x "$BIN/helm" ]; then
 	echo "helm-tool: building helm $HELM_VERSION from the Go module proxy (once)" >&2
 	mkdir -p "$BIN"
-	(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath \
+	(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -gcflags=all=-dwarf=false \
 		-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
 		"helm.sh/helm/v3/cmd/helm@v$HELM_VERSION")
 fi

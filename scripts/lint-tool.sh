@@ -8,7 +8,7 @@ BIN="$CACHE/golangci-lint-$GOLANGCI_LINT_VERSION"
 if [ ! -x "$BIN/golangci-lint" ]; then
 	echo "lint-tool: building golangci-lint $GOLANGCI_LINT_VERSION from the Go module proxy (once)" >&2
 	mkdir -p "$BIN"
-	(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+	(cd /tmp && GOBIN="$BIN" GOFLAGS=-mod=mod CGO_ENABLED=0 go install -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w" \
 		"github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION")
 fi
 echo "$BIN/golangci-lint"
