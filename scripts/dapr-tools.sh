@@ -30,7 +30,8 @@ COMPONENTS="state_postgres state_redis state_sqlite pubsub_redis pubsub_rabbitmq
 # The version, where --version and every log line (ver) read it, as in Dapr's own builds.
 LDFLAGS="-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$DAPR_VERSION -X github.com/dapr/kit/logger.DaprVersion=$DAPR_VERSION"
 # Without DWARF: -s -w leaves it out of the programs anyway, and not making it spares a tenth
-# of the compiler's CPU. (The programs are the same: it is not part of RUNTIME_BUILD.)
+# of a build's CPU. The programs' code is the same, so it is not part of RUNTIME_BUILD: a
+# cached daprd is not built again.
 NODWARF=-gcflags=all=-dwarf=false
 # What the runtime's programs are built with: programs built otherwise are built again.
 RUNTIME_BUILD="$LDFLAGS; components: $(printf '%s\n' $COMPONENTS | sort -u | tr '\n' ' ')"
