@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -122,6 +123,38 @@ func sidecarsHaveTheirRuntime(t *testing.T, root, data string) {
 	}
 }
 
+// appsHaveTheirRuntime checks that each app of the make run on ports runs its Go code on one
+// thread at a time (platform/svc's default), as its /metrics tells.
+func appsHaveTheirRuntime(t *testing.T, ports map[string]int) {
+	t.Helper()
+	for _, app := range appNames {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[app+" app"]))
+		if err != nil {
+			t.Errorf("%s's metrics: %v", app, err)
+			continue
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			t.Errorf("%s's metrics: %v", app, err)
+			continue
+		}
+		if !bytes.Contains(body, []byte("\ngo_sched_gomaxprocs_threads 1\n")) {
+			t.Errorf("%s does not run on one thread at a time: its metrics say %q", app, metricLine(body, "go_sched_gomaxprocs_threads"))
+		}
+	}
+}
+
+// metricLine is the line of a Prometheus text exposition that gives name's value.
+func metricLine(body []byte, name string) string {
+	for line := range strings.Lines(string(body)) {
+		if strings.HasPrefix(line, name+" ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return "no " + name
+}
+
 // TestMakeRunStartsAndStopsFromAScript starts `make run` ten times in a row as a script or a
 // supervisor would: in the background, without a terminal (where a shell ignores SIGINT). Each
 // time the whole shop comes up on its fixed ports, every app refuses another app's API token,
@@ -190,6 +223,7 @@ func TestMakeRunStartsAndStopsFromAScript(t *testing.T) {
 			tokensAreTheirAppsOwn(t, data)
 			gatewayServesTheShop(t, data)
 			sidecarsHaveTheirRuntime(t, root, data)
+			appsHaveTheirRuntime(t, ports)
 		}
 		if err := syscall.Kill(-cmd.Process.Pid, sig); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -62,6 +63,25 @@ type Base struct {
 // limit, the collector spends at most about half the CPU before it lets the heap grow.
 const DefaultMemoryLimit = 24 << 20
 
+// DefaultMaxProcs is how many threads at once run a service's Go code unless GOMAXPROCS says
+// otherwise. Go's default, one per core, has an idle runtime wake a second thread to look for
+// work whenever a request arrives; beside its sidecar and the other services that looking
+// cost more than the work it found: make bench measured about 30% less CPU per order in the
+// apps at 25 orders/s with one (components/daprd.env does the same for the sidecars). A
+// service's work per request is small and its replicas scale out.
+const DefaultMaxProcs = 1
+
+// setRuntimeDefaults gives the Go runtime the service's defaults where the environment sets
+// none.
+func setRuntimeDefaults() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(DefaultMaxProcs)
+	}
+}
+
 // Deps is what a service's routes are built from.
 type Deps struct {
 	Log      *slog.Logger
@@ -94,10 +114,8 @@ func Run(ctx context.Context, s Service) error {
 	}
 	log := telemetry.NewLogger(s.Name, s.Base.LogLevel)
 	config.Log(log, s.Config)
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(DefaultMemoryLimit)
-	}
-	log.InfoContext(ctx, "memory", "softLimitBytes", debug.SetMemoryLimit(-1))
+	setRuntimeDefaults()
+	log.InfoContext(ctx, "go runtime", "softLimitBytes", debug.SetMemoryLimit(-1), "maxProcs", runtime.GOMAXPROCS(0))
 
 	verifier, err := auth.NewVerifier(ctx, s.Base.Config)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,5 +69,36 @@ func TestEveryRunsPassesUntilTheContextEnds(t *testing.T) {
 	}
 	if n := passes.Load(); n < 3 {
 		t.Fatalf("%d passes, want at least 3", n)
+	}
+}
+
+// A service runs on one thread at a time with a soft memory limit, unless GOMAXPROCS or
+// GOMEMLIMIT say otherwise.
+func TestRuntimeDefaultsGiveWayToTheEnvironment(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+
+	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GOMEMLIMIT", "")
+	runtime.GOMAXPROCS(3)
+	setRuntimeDefaults()
+	if got := runtime.GOMAXPROCS(0); got != DefaultMaxProcs {
+		t.Errorf("GOMAXPROCS unset: %d threads, want %d", got, DefaultMaxProcs)
+	}
+	if got := debug.SetMemoryLimit(-1); got != DefaultMemoryLimit {
+		t.Errorf("GOMEMLIMIT unset: soft limit %d, want %d", got, DefaultMemoryLimit)
+	}
+
+	// The runtime read them at start; a service leaves what they set alone.
+	t.Setenv("GOMAXPROCS", "3")
+	t.Setenv("GOMEMLIMIT", "64MiB")
+	runtime.GOMAXPROCS(3)
+	debug.SetMemoryLimit(64 << 20)
+	setRuntimeDefaults()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS=3: %d threads", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 64<<20 {
+		t.Errorf("GOMEMLIMIT=64MiB: soft limit %d", got)
 	}
 }
