@@ -66,8 +66,8 @@ const DefaultMemoryLimit = 24 << 20
 // DefaultMaxProcs is how many threads at once run a service's Go code unless GOMAXPROCS says
 // otherwise. Go's default, one per core, has an idle runtime wake a second thread to look for
 // work whenever a request arrives, which beside its sidecar and the other services costs most
-// where requests are few and far between: make bench measured about 30% less CPU per order
-// in the apps at 25 orders/s with one (components/daprd.env does the same for the
+// where requests are few and far between: make bench measured about a quarter less CPU per
+// order in the apps at 25 orders/s with one (components/daprd.env does the same for the
 // sidecars). A service's work per request is small and its replicas scale out.
 const DefaultMaxProcs = 1
 
