@@ -62,11 +62,22 @@ type Store[T any] struct {
 
 	queueMu sync.Mutex
 	queues  map[string][]*combined // updates by (first) key, while that key is served
+	window  time.Duration          // how long a key's first update waits for others (CombineWithin)
 }
 
 // New returns a store of T documents whose keys start with prefix (for example "order-").
 func New[T any](client Client, storeName, prefix string) *Store[T] {
 	return &Store[T]{client: client, name: storeName, prefix: prefix}
+}
+
+// CombineWithin has the updates of a key that arrive within d of the first go to the store
+// together with it: the first waits d before its batch is read, and those that queue meanwhile
+// join it (see UpdatePair). Changes that come close together (the facts of one order, say)
+// then cost one read and one write instead of one each, for d more until the first is
+// written. Call it before the store is used; it returns s.
+func (s *Store[T]) CombineWithin(d time.Duration) *Store[T] {
+	s.window = d
+	return s
 }
 
 // Change is what an update decides.
@@ -407,8 +418,12 @@ func (s *Store[T]) waiting(key string) int {
 	return len(s.queues[key])
 }
 
-// serve takes the updates queued on key in batches until none is left.
+// serve takes the updates queued on key in batches until none is left, the first after the
+// store's window.
 func (s *Store[T]) serve(key string) {
+	if s.window > 0 {
+		time.Sleep(s.window)
+	}
 	mu := &s.locks[stripe(key)]
 	for {
 		s.queueMu.Lock()

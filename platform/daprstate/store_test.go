@@ -327,6 +327,31 @@ func TestUpdatesQueuedBehindASlowWriteAreCombined(t *testing.T) {
 	}
 }
 
+func TestUpdatesWithinTheWindowGoTogether(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeStore()
+	s := New[doc](f, "store", "doc-").CombineWithin(500 * time.Millisecond)
+	got := make(chan int, 2)
+	add := func() {
+		d, err := s.Update(ctx, "x", increment)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- d.N
+	}
+	go add()
+	time.Sleep(50 * time.Millisecond)
+	go add()
+	for range 2 {
+		if n := <-got; n != 2 {
+			t.Fatalf("an update returned %d, want 2: both, written together", n)
+		}
+	}
+	if len(f.reads) != 1 || f.txs != 1 {
+		t.Fatalf("two updates within the window: %d reads and %d writes, want one of each", len(f.reads), f.txs)
+	}
+}
+
 func TestCreate(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeStore()

@@ -36,10 +36,10 @@ func TestDaprRepository(t *testing.T) {
 	var client daprstate.Client
 	runContract(t, func(t *testing.T) (app.Repository, app.Repository) {
 		client = daprtest.LocalProfile(t, "mypage")
-		return adapters.NewDaprRepository(client, "mypage-store"), adapters.NewDaprRepository(client, "mypage-store")
+		return adapters.NewDaprRepository(client, "mypage-store", 0), adapters.NewDaprRepository(client, "mypage-store", 0)
 	})
 	ctx := context.Background()
-	repo := adapters.NewDaprRepository(client, "mypage-store")
+	repo := adapters.NewDaprRepository(client, "mypage-store", 0)
 
 	// Rows stay stored under the names they always had.
 	item, err := client.GetState(ctx, "mypage-store", "row-o-07", nil)
@@ -106,15 +106,15 @@ func TestDaprRepositoryOnRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		client = daprtest.Sidecar(t, dir, "mypage", nil, resources)
-		return adapters.NewDaprRepository(client, "mypage-store"), adapters.NewDaprRepository(client, "mypage-store")
+		return adapters.NewDaprRepository(client, "mypage-store", 20*time.Millisecond), adapters.NewDaprRepository(client, "mypage-store", 20*time.Millisecond)
 	})
 
-	// An order's two facts, placed then delivery started, cost five store calls: the row and
-	// its customer's list head read together, the head written, the row written; then both
-	// read again and the row written.
+	// An order's two facts, placed then delivery started, cost five store calls one after the
+	// other: the row and its customer's list head read together, the head written, the row
+	// written; then both read again and the row written.
 	ctx := context.Background()
 	counted := &countingClient{Client: client}
-	a := app.New(adapters.NewDaprRepository(counted, "mypage-store"))
+	a := app.New(adapters.NewDaprRepository(counted, "mypage-store", 200*time.Millisecond))
 	placed := app.RecordOrderFact{Fact: "OrderPlaced", OrderID: "o-calls", CustomerID: "carol", ProductID: "apple", Qty: 1, OccurredAt: time.Now()}
 	started := placed
 	started.Fact, started.OccurredAt = "DeliveryStarted", placed.OccurredAt.Add(time.Second)
@@ -133,6 +133,29 @@ func TestDaprRepositoryOnRedis(t *testing.T) {
 	rows, _, err := a.Orders(ctx, "carol", "")
 	if err != nil || len(rows) != 1 || rows[0].OrderStatus() != domain.StatusDeliveryStarted || !rows[0].CreatedAt().Equal(placed.OccurredAt) {
 		t.Fatalf("carol's page: %+v %v", rows, err)
+	}
+
+	// Within the repository's window they go to the store together: three calls for both.
+	placed.OrderID, started.OrderID = "o-together", "o-together"
+	before := counted.calls.Load()
+	var wg sync.WaitGroup
+	for _, fact := range []app.RecordOrderFact{placed, started} {
+		wg.Go(func() {
+			if err := a.RecordOrderFact(ctx, fact); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := counted.calls.Load() - before; n != 3 {
+		t.Errorf("an order's two facts at once took %d store calls, want 3", n)
+	}
+	row, err := a.Order(ctx, "carol", "o-together")
+	if err != nil || row.OrderStatus() != domain.StatusDeliveryStarted {
+		t.Fatalf("carol's order o-together: %+v %v", row, err)
+	}
+	if rows, _, err := a.Orders(ctx, "carol", ""); err != nil || len(rows) != 2 {
+		t.Fatalf("carol's page lists %d orders (%v), want 2", len(rows), err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/skmall/skmall/mypage/internal/domain"
 	"github.com/skmall/skmall/platform/daprstate"
@@ -18,14 +19,22 @@ import (
 // skipped when the list is read, and should the write fail, the retry finds the order listed.
 // (A transaction would do it in one step where the store has them, but Dapr's Redis store
 // does not keep a create in a transaction from overwriting a concurrent one.)
+//
+// An order's facts come in pairs within milliseconds of each other (placed, then its delivery
+// started; cancelled, then its delivery cancelled): the changes of a row that arrive within
+// the repository's window go to the store together, in one read and one write.
 type DaprRepository struct {
 	rows  *daprstate.Store[rowRecord]
 	lists *daprstate.Log
 }
 
-// NewDaprRepository returns a repository on the named state store.
-func NewDaprRepository(client daprstate.Client, store string) *DaprRepository {
-	return &DaprRepository{rows: daprstate.New[rowRecord](client, store, "row-"), lists: daprstate.NewLog(client, store, "customer-")}
+// NewDaprRepository returns a repository on the named state store whose row changes wait
+// window for others of the same row (0: none).
+func NewDaprRepository(client daprstate.Client, store string, window time.Duration) *DaprRepository {
+	return &DaprRepository{
+		rows:  daprstate.New[rowRecord](client, store, "row-").CombineWithin(window),
+		lists: daprstate.NewLog(client, store, "customer-"),
+	}
 }
 
 func (d *DaprRepository) Row(ctx context.Context, c domain.CustomerID, orderID domain.OrderID) (domain.Row, error) {

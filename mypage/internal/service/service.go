@@ -4,6 +4,7 @@ package service
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -21,6 +22,9 @@ type Config struct {
 	StateStore string `envconfig:"STATE_STORE" default:"mypage-store"`
 	// GRPCPort serves the page over gRPC beside REST (contracts/proto).
 	GRPCPort int `envconfig:"GRPC_PORT" default:"9084"`
+	// CombineWindow is how long the first change of an order's row waits for the order's
+	// other facts, so that they go to the store together (0: not at all).
+	CombineWindow time.Duration `envconfig:"COMBINE_WINDOW" default:"20ms"`
 }
 
 // Run runs mypage until ctx ends.
@@ -30,7 +34,7 @@ func Run(ctx context.Context) error {
 		Name: "mypage", Config: &cfg, Base: &cfg.Base,
 		Ready: svc.StoreReady(&cfg.StateStore),
 		Build: func(r *mux.Router, d svc.Deps) ([]svc.Worker, error) {
-			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore))
+			a := app.New(adapters.NewDaprRepository(d.Dapr, cfg.StateStore, cfg.CombineWindow))
 			handlers := ports.Routes(r, a, d.Guard, d.Events, d.Log)
 			eventsub.NewDeadLetters(d.Dapr, cfg.StateStore, handlers, d.Registry, d.Log).Routes(r, d.Guard)
 			errs := ports.GRPCErrors(d.Log)
