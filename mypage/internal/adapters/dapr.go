@@ -22,7 +22,8 @@ import (
 //
 // An order's facts come in pairs within milliseconds of each other (placed, then its delivery
 // started; cancelled, then its delivery cancelled): the changes of a row that arrive within
-// the repository's window go to the store together, in one read and one write.
+// the repository's window go to the store together: one read, and one write of each document
+// they change.
 type DaprRepository struct {
 	rows  *daprstate.Store[rowRecord]
 	lists *daprstate.Log
